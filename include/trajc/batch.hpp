@@ -1,0 +1,88 @@
+#pragma once
+#include "trajc/core_guard.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trajc/cost.hpp"
+#include "trajc/http.hpp"
+#include "trajc/prompt.hpp"
+#include "trajc/provider.hpp"
+#include "trajc/qa.hpp"
+#include "trajc/trajectory.hpp"
+
+namespace trajc {
+
+// Everything a compile needs, snapshotted from settings before the C++ phase.
+struct CompileSettings {
+  Provider provider = Provider::Gemini;
+  std::string model;             // resolved (tier map or trajc.model)
+  std::string api_key;           // never logged, never in errors
+  std::string base_url;          // empty = vendor default
+  Prices prices;
+  long timeout_ms = 120000;
+  int max_retries = 3;
+  int concurrency = 8;
+  int max_requests_per_minute = 0;  // 0 = unlimited
+  double max_cost_usd = 0;          // 0 = unlimited
+  PromptOptions prompt;
+  std::size_t max_response_bytes = 16u << 20;
+  long expected_output_tokens = 2000;  // for estimates
+};
+
+// One session's compile attempt: what compile_log and qa_pairs record.
+struct CompileOutcome {
+  std::string session_id;
+  std::string trajectory_hash;
+  std::string agent;
+  int turn_count = 0;
+  std::string status;                   // "ok" | "empty" | "failed"
+  std::vector<QaPair> pairs;            // kept pairs
+  std::map<std::string, int> rejected;  // reason -> count
+  long tokens_in = 0, tokens_out = 0;
+  double cost_usd = 0;                  // the whole call
+  int http_status = 0;
+  int attempts = 0;
+  std::string error;                    // redacted
+  std::int64_t started_unix_ms = 0, finished_unix_ms = 0;
+};
+
+struct Estimate {
+  long tokens_in = 0;
+  double cost_usd = 0;
+};
+Estimate estimate_compile(const Trajectory& t, const CompileSettings& s);
+
+// Runs session compiles with up to `concurrency` requests in flight on the
+// calling thread. The caller loads trajectories and stores outcomes between
+// calls (SPI stays on its own path); this object only builds prompts, talks
+// HTTP with retries, rate and cost limits, and validates replies.
+class BatchRunner {
+ public:
+  BatchRunner(CompileSettings s, CancelCheck cancel);
+  ~BatchRunner();
+  BatchRunner(const BatchRunner&) = delete;
+  BatchRunner& operator=(const BatchRunner&) = delete;
+
+  enum class Admission { Start, Wait, OverBudget };
+  // Whether a session with this estimate may start now: Wait when every slot
+  // is busy (or the rate limiter / a 429 cooldown says so), OverBudget when
+  // spent + in-flight estimates + this one would pass max_cost_usd.
+  Admission admit(const Estimate& e) const;
+  // Starts a compile (offline completes at once, returned by the next wait()).
+  void start(const Trajectory& t, const Estimate& e);
+  // Drives transfers (retries included) for up to max_wait_ms; returns the
+  // sessions that finished. Throws Error(kQueryCanceled) on cancel.
+  std::vector<CompileOutcome> wait(long max_wait_ms);
+  std::size_t active() const;   // started and not yet returned
+  double spent_usd() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trajc

@@ -1,0 +1,49 @@
+#pragma once
+#include "trajc/core_guard.hpp"
+
+#include <string>
+#include <vector>
+
+namespace trajc {
+
+enum class Provider { Gemini, OpenAI, Anthropic, Offline };
+
+// "gemini" | "openai" | "anthropic" | "offline"; throws Error(kInvalidParameter).
+Provider parse_provider(const std::string& name);
+const char* provider_name(Provider p);
+std::string default_base_url(Provider p);
+// Name of the environment variable holding the key when the setting is empty.
+const char* api_key_env_var(Provider p);
+
+struct HttpRequest {
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
+  std::string body;
+};
+
+// The vendor's wire request for one prompt. json_schema=false asks for plain
+// JSON mode (OpenAI-compatible servers that reject response_format schemas).
+HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
+                          const std::string& api_key, const std::string& prompt,
+                          bool json_schema = true);
+
+struct ModelReply {
+  std::string text;       // the model's text output
+  long tokens_in = 0;
+  long tokens_out = 0;    // includes thinking tokens where reported
+  bool truncated = false; // stopped at max tokens
+};
+
+// Parses a 2xx body. Throws Error(kExternal) when the body is not the vendor's shape.
+ModelReply parse_reply(Provider p, const std::string& body);
+// A readable message from a vendor error body (4xx/5xx), with `secret` redacted.
+std::string vendor_error_message(Provider p, int http_status, const std::string& body,
+                                 const std::string& secret);
+// True when a 400 from an OpenAI-compatible server says it does not support
+// response_format json_schema, so the request should be retried in JSON mode.
+bool rejects_json_schema(Provider p, int http_status, const std::string& body);
+
+// Replaces every occurrence of secret in text by "[redacted]" (no-op if empty).
+std::string redact(std::string text, const std::string& secret);
+
+}  // namespace trajc

@@ -1,0 +1,50 @@
+#pragma once
+#include "trajc/core_guard.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace trajc {
+
+inline constexpr const char* kQaTypes[] = {"factoid", "reasoning", "composition", "temporal"};
+bool is_qa_type(const std::string& s);
+
+struct QaPair {
+  std::string question;
+  std::string answer;
+  std::vector<int> supporting_turns;  // sorted, distinct
+  std::string qa_type;
+  std::string raw_json;               // the model's object for this pair, compact
+};
+
+// Rejection reasons, the keys of Validation::rejected and of compile_log.
+namespace reject {
+inline constexpr const char* kMalformed = "malformed";             // not an object / wrong field types
+inline constexpr const char* kTooFewTurns = "too_few_turns";       // < 2 distinct supporting turns
+inline constexpr const char* kTurnOutOfRange = "turn_out_of_range";
+inline constexpr const char* kAdjacentOnly = "adjacent_turns";     // no two cited turns non-adjacent
+inline constexpr const char* kEmptyText = "empty_question_or_answer";
+inline constexpr const char* kUnknownType = "unknown_qa_type";
+inline constexpr const char* kDuplicate = "duplicate_question";
+inline constexpr const char* kOverLimit = "over_question_limit";   // more than 5 pairs
+}  // namespace reject
+
+struct Validation {
+  std::vector<QaPair> kept;
+  std::map<std::string, int> rejected;  // reason -> count
+  int rejected_total() const;
+};
+
+// JSON schema of the reply: {"pairs": [{question, answer, supporting_turns, qa_type}]}.
+const nlohmann::json& qa_schema();
+// The JSON document inside a model's text: tolerates markdown fences and prose
+// around it. Throws Error(kInvalidJson) for empty, non-JSON or truncated text.
+nlohmann::json extract_json(const std::string& text);
+// Keeps the grounded pairs of {"pairs":[...]} (or a bare array) for a
+// trajectory of turn_count turns; counts every rejection by reason.
+Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions = 5);
+
+}  // namespace trajc
