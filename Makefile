@@ -14,9 +14,9 @@ PG_CPPFLAGS = -Iinclude
 PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions
 SHLIB_LINK = -lcurl -lstdc++
 
+# Debian's PGXS would also compile every .cpp to LLVM bitcode with clang and
+# without our C++ flags; the JIT gains nothing here. Must precede the include.
+override with_llvm = no
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-
-# Debian's PGXS would also compile every .cpp to LLVM bitcode with clang and
-# without our C++ flags; the JIT gains nothing here.
-override with_llvm = no

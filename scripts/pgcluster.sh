@@ -10,14 +10,22 @@
 # PGHOST/PGPORT/PGUSER/PGDATABASE for psql, pg_prove, pg_regress and the tool.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-ROOT=${TRAJC_PGROOT:-$REPO/.pgcluster}
 PORT=${TRAJC_PGPORT:-54329}
 PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+OWNER=${TRAJC_PGOWNER:-postgres}
+if [ "$(id -u)" -eq 0 ]; then
+  id "$OWNER" >/dev/null 2>&1 || useradd --system --no-create-home "$OWNER"
+fi
+ROOT=${TRAJC_PGROOT:-$REPO/.pgcluster}
+# As root, the cluster runs as $OWNER, who may not reach a repo under /root:
+# then the cluster lives under /var/tmp instead, still one per repo and port.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u "$OWNER" -- test -x "$(dirname "$ROOT")"; then
+  ROOT=/var/tmp/trajc-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+fi
 DATA=$ROOT/data
 SOCK=$ROOT/socket
 LOG=$ROOT/postgres.log
 DB=trajc
-OWNER=${TRAJC_PGOWNER:-postgres}
 
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u "$OWNER" -- "$@"; else "$@"; fi
@@ -31,17 +39,13 @@ cmd_env() {
 
 cmd_start() {
   mkdir -p "$ROOT"
-  if [ "$(id -u)" -eq 0 ]; then
-    id "$OWNER" >/dev/null 2>&1 || useradd --system --no-create-home "$OWNER"
-    chown "$OWNER" "$ROOT"
-    # The owner must be able to reach the repo (sample data, bench files).
-    chmod o+rx "$REPO"
-  fi
+  [ "$(id -u)" -ne 0 ] || chown "$OWNER" "$ROOT"
   if [ ! -s "$DATA/PG_VERSION" ]; then
     as_owner "$PGBIN/initdb" -D "$DATA" -U "$(superuser)" --auth=trust \
       --encoding=UTF8 --locale=C.UTF-8 >"$ROOT/initdb.log" 2>&1 \
       || { cat "$ROOT/initdb.log" >&2; exit 1; }
-    mkdir -p "$SOCK" && [ "$(id -u)" -ne 0 ] || chown "$OWNER" "$SOCK"
+    mkdir -p "$SOCK"
+    [ "$(id -u)" -ne 0 ] || chown "$OWNER" "$SOCK"
     cat >>"$DATA/postgresql.conf" <<CONF
 # trajc test cluster
 listen_addresses = ''
@@ -88,5 +92,6 @@ case "${1:-}" in
   env) cmd_env ;;
   psql) shift; eval "$(cmd_env)"; exec psql -X "$@" ;;
   log) tail -n "${2:-50}" "$LOG" ;;
+  root) echo "$ROOT" ;;
   *) echo "usage: $0 start|stop|restart|status|destroy|env|psql [args]|log [n]" >&2; exit 2 ;;
 esac

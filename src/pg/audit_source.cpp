@@ -1,0 +1,232 @@
+#include "audit_source.hpp"
+
+#include "cpp_call.hpp"
+#include "settings.hpp"
+
+namespace trajc_pg {
+
+namespace {
+
+// Error context naming the setting being resolved, so that any error raised
+// by the catalog lookups (bad syntax, permissions) tells the user what to fix.
+struct SettingContext {
+  const char* name;
+  const char* value;
+};
+
+void setting_error_context(void* arg) {
+  auto* s = static_cast<SettingContext*>(arg);
+  errcontext("resolving setting %s = '%s'", s->name, s->value);
+}
+
+Oid resolve_relation(const char* source) {
+  SettingContext ctx{"trajc.source", source};
+  ErrorContextCallback cb{error_context_stack, setting_error_context, &ctx};
+  error_context_stack = &cb;
+  List* names = stringToQualifiedNameList(source);
+  RangeVar* rv = makeRangeVarFromNameList(names);
+  Oid relid = RangeVarGetRelid(rv, AccessShareLock, true);
+  error_context_stack = cb.previous;
+  if (!OidIsValid(relid))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("audit log \"%s\" does not exist", source),
+                    errhint("Set trajc.source to the table or view holding the audit log.")));
+  char kind = get_rel_relkind(relid);
+  if (kind != RELKIND_RELATION && kind != RELKIND_VIEW && kind != RELKIND_MATVIEW &&
+      kind != RELKIND_FOREIGN_TABLE && kind != RELKIND_PARTITIONED_TABLE)
+    ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                    errmsg("trajc.source \"%s\" is not a table or view", source)));
+  return relid;
+}
+
+// Column settings name a column exactly as stored (case-sensitive, unquoted).
+int find_column(TupleDesc desc, const char* setting, const char* name) {
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0) return i;
+  }
+  ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                  errmsg("column \"%s\" named by %s does not exist in the audit log", name,
+                         setting),
+                  errhint("Set %s to an existing column (exact name, case-sensitive).",
+                          setting)));
+  pg_unreachable();
+}
+
+bool is_json_type(Oid type) { return type == JSONOID || type == JSONBOID; }
+
+// Requested content columns (trajc.content_columns), as attribute flags.
+bool* requested_columns(TupleDesc desc) {
+  bool* wanted = static_cast<bool*>(palloc0(sizeof(bool) * desc->natts));
+  if (gucs.content_columns == nullptr || gucs.content_columns[0] == '\0') {
+    for (int i = 0; i < desc->natts; i++) wanted[i] = true;
+    return wanted;
+  }
+  char* list = pstrdup(gucs.content_columns);
+  for (char* item = strtok(list, ","); item != nullptr; item = strtok(nullptr, ",")) {
+    while (*item == ' ') item++;
+    char* end = item + strlen(item);
+    while (end > item && end[-1] == ' ') *--end = '\0';
+    if (*item == '\0') continue;
+    wanted[find_column(desc, "trajc.content_columns", item)] = true;
+  }
+  return wanted;
+}
+
+const char* primary_key_order(Relation rel, TupleDesc desc) {
+  Oid pk = RelationGetPrimaryKeyIndex(rel);
+  StringInfoData buf;
+  initStringInfo(&buf);
+  if (OidIsValid(pk)) {
+    Relation index = index_open(pk, AccessShareLock);
+    for (int i = 0; i < index->rd_index->indnkeyatts; i++) {
+      AttrNumber attnum = index->rd_index->indkey.values[i];
+      appendStringInfo(&buf, ", %s",
+                       quote_identifier(NameStr(TupleDescAttr(desc, attnum - 1)->attname)));
+    }
+    index_close(index, AccessShareLock);
+  }
+  return buf.data;
+}
+
+}  // namespace
+
+AuditSource* resolve_audit_source(void) {
+  auto* src = static_cast<AuditSource*>(palloc0(sizeof(AuditSource)));
+  src->relid = resolve_relation(gucs.source);
+  src->relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(src->relid)),
+                                             get_rel_name(src->relid));
+
+  Relation rel = relation_open(src->relid, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  int session = find_column(desc, "trajc.session_column", gucs.session_column);
+  int time = find_column(desc, "trajc.time_column", gucs.time_column);
+  Oid session_type = TupleDescAttr(desc, session)->atttypid;
+  src->session_col = quote_identifier(gucs.session_column);
+  src->session_is_text = session_type == TEXTOID || session_type == VARCHAROID;
+  src->time_col = quote_identifier(gucs.time_column);
+  src->agent_col = nullptr;
+  if (gucs.agent_column != nullptr && gucs.agent_column[0] != '\0') {
+    find_column(desc, "trajc.agent_column", gucs.agent_column);
+    src->agent_col = quote_identifier(gucs.agent_column);
+  }
+
+  bool* wanted = requested_columns(desc);
+  src->content = static_cast<ContentColumn*>(palloc0(sizeof(ContentColumn) * desc->natts));
+  StringInfoData stable;  // tie-break for relations without a primary key or ctid
+  initStringInfo(&stable);
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || i == session || i == time || !wanted[i]) continue;
+    ContentColumn& c = src->content[src->ncontent++];
+    c.name = pstrdup(NameStr(att->attname));
+    c.quoted = quote_identifier(c.name);
+    c.is_json = is_json_type(att->atttypid);
+    appendStringInfo(&stable, ", %s::text", c.quoted);
+  }
+
+  const char* pk = primary_key_order(rel, desc);
+  char kind = rel->rd_rel->relkind;
+  if (pk[0] != '\0')
+    src->tiebreak = pk;
+  else if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW)
+    src->tiebreak = ", ctid";
+  else
+    src->tiebreak = stable.data;
+  relation_close(rel, NoLock);  // keep the lock to the end of the transaction
+  return src;
+}
+
+char* sessions_query(const AuditSource* src) {
+  const char* agent = src->agent_col
+                          ? psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY %s)::text",
+                                     src->agent_col)
+                          : "NULL::text";
+  return psprintf(
+      "SELECT %1$s::text AS session_id, %2$s AS agent, pg_catalog.count(*)::int AS turn_count,"
+      " pg_catalog.min(%3$s)::timestamptz AS first_at,"
+      " pg_catalog.max(%3$s)::timestamptz AS last_at"
+      " FROM %4$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
+      " HAVING pg_catalog.count(*) >= $1"
+      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%3$s)::timestamptz >= $3)"
+      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT pg_catalog.nullif($2, 0)",
+      src->session_col, agent, src->time_col, src->relation);
+}
+
+char* turns_query(const AuditSource* src) {
+  StringInfoData buf;
+  initStringInfo(&buf);
+  appendStringInfo(&buf,
+                   "SELECT %1$s::timestamptz,"
+                   " pg_catalog.to_char(%1$s::timestamptz AT TIME ZONE 'UTC',"
+                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), %2$s",
+                   src->time_col, src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
+  for (int i = 0; i < src->ncontent; i++)
+    appendStringInfo(&buf, ", %s::text", src->content[i].quoted);
+  appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,
+                   src->session_col, src->session_is_text ? "" : "::text", src->time_col,
+                   src->tiebreak);
+  return buf.data;
+}
+
+RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id) {
+  Datum arg = CStringGetTextDatum(session_id);
+  int rc = SPI_execute_plan(turns_plan, &arg, nullptr, true, 0);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "trajc: reading turns failed: %s", SPI_result_code_string(rc));
+  RawTurns raw{};
+  raw.nturns = static_cast<int>(SPI_processed);
+  raw.ncols = src->ncontent;
+  raw.rows = SPI_tuptable;
+  raw.at_iso = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
+  raw.agent = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
+  raw.values = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns * raw.ncols + 1)));
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  auto read = [desc](HeapTuple row, int attno) -> RawValue {
+    bool isnull;
+    Datum d = SPI_getbinval(row, desc, attno, &isnull);
+    if (isnull) return RawValue{nullptr, -1};
+    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    return RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
+  };
+  for (int r = 0; r < raw.nturns; r++) {
+    HeapTuple row = SPI_tuptable->vals[r];
+    raw.at_iso[r] = read(row, 2);
+    raw.agent[r] = read(row, 3);
+    for (int c = 0; c < raw.ncols; c++) raw.values[r * raw.ncols + c] = read(row, 4 + c);
+  }
+  return raw;
+}
+
+void to_trajectory(const AuditSource* src, const RawTurns& raw, const char* session_id,
+                   trajc::Trajectory& out) {
+  auto str = [](const RawValue& v) { return v.len < 0 ? std::string() : std::string(v.data, v.len); };
+  out.session_id = session_id;
+  out.turns.clear();
+  out.turns.reserve(raw.nturns);
+  std::vector<std::string> agents;
+  for (int r = 0; r < raw.nturns; r++) {
+    trajc::Turn turn;
+    turn.number = r + 1;
+    turn.at = str(raw.at_iso[r]);
+    turn.agent = str(raw.agent[r]);
+    for (int c = 0; c < raw.ncols; c++) {
+      const RawValue& v = raw.values[r * raw.ncols + c];
+      if (v.len < 0) continue;
+      turn.fields.push_back({src->content[c].name, str(v), src->content[c].is_json});
+    }
+    if (!turn.agent.empty()) agents.push_back(turn.agent);
+    out.turns.push_back(std::move(turn));
+  }
+  // The session's agent: most frequent, ties to the first in sort order (as mode()).
+  std::sort(agents.begin(), agents.end());
+  out.agent.clear();
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < agents.size();) {
+    std::size_t j = i;
+    while (j < agents.size() && agents[j] == agents[i]) j++;
+    if (j - i > best) best = j - i, out.agent = agents[i];
+    i = j;
+  }
+}
+
+}  // namespace trajc_pg

@@ -1,0 +1,28 @@
+#include "spi_util.hpp"
+
+namespace trajc_pg {
+
+void spi_connect(bool nonatomic) {
+  int rc = SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+  if (rc != SPI_OK_CONNECT) elog(ERROR, "trajc: SPI_connect failed: %s", SPI_result_code_string(rc));
+}
+
+void spi_check(int rc, int expected, const char* what) {
+  if (rc != expected)
+    elog(ERROR, "trajc: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+SPIPlanPtr spi_prepare_n(const char* query, int nargs, Oid* types) {
+  SPIPlanPtr plan = SPI_prepare(query, nargs, types);
+  if (plan == nullptr)
+    elog(ERROR, "trajc: preparing a query failed: %s", SPI_result_code_string(SPI_result));
+  return plan;
+}
+
+SPIPlanPtr spi_prepare(const char* query, Oid arg0, Oid arg1, Oid arg2) {
+  Oid types[3] = {arg0, arg1, arg2};
+  int n = OidIsValid(arg2) ? 3 : OidIsValid(arg1) ? 2 : OidIsValid(arg0) ? 1 : 0;
+  return spi_prepare_n(query, n, types);
+}
+
+}  // namespace trajc_pg

@@ -1,0 +1,16 @@
+// Small SPI helpers: exact result checks and prepared plans.
+#pragma once
+
+#include "pg_boundary.hpp"
+
+namespace trajc_pg {
+
+void spi_connect(bool nonatomic = false);
+// Raises an internal error naming `what` unless rc == expected.
+void spi_check(int rc, int expected, const char* what);
+// Prepared and kept for the life of the connection; argument types follow.
+SPIPlanPtr spi_prepare(const char* query, Oid arg0 = InvalidOid, Oid arg1 = InvalidOid,
+                       Oid arg2 = InvalidOid);
+SPIPlanPtr spi_prepare_n(const char* query, int nargs, Oid* types);
+
+}  // namespace trajc_pg
