@@ -116,19 +116,19 @@ CREATE VIEW recent_log AS SELECT session_id, agent, response, created_at FROM au
 SET trajc.source = 'recent_log';
 SELECT session_id, turn_count FROM trajc_extract(1, 0);
 RESET trajc.source;
-CREATE ROLE trajc_reader;
-GRANT SELECT ON audit_log TO trajc_reader;
+CREATE ROLE regress_trajc_reader;
+GRANT SELECT ON audit_log TO regress_trajc_reader;
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
-CREATE POLICY only_short ON audit_log FOR SELECT TO trajc_reader USING (session_id = 's-short');
-SET ROLE trajc_reader;
+CREATE POLICY only_short ON audit_log FOR SELECT TO regress_trajc_reader USING (session_id = 's-short');
+SET ROLE regress_trajc_reader;
 SELECT session_id, turn_count FROM trajc_extract(1, 0);
 RESET ROLE;
-REVOKE SELECT ON audit_log FROM trajc_reader;
-SET ROLE trajc_reader;
+REVOKE SELECT ON audit_log FROM regress_trajc_reader;
+SET ROLE regress_trajc_reader;
 SELECT * FROM trajc_extract();
 RESET ROLE;
 DROP POLICY only_short ON audit_log;
-DROP ROLE trajc_reader;
+DROP ROLE regress_trajc_reader;
 
 -- trajc_turns can use the (session, time) index: its query compares the
 -- session column directly (a cast would rule the index out).

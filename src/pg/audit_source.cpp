@@ -149,7 +149,7 @@ char* sessions_query(const AuditSource* src) {
       " FROM %4$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
       " HAVING pg_catalog.count(*) >= $1"
       " AND ($3::timestamptz IS NULL OR pg_catalog.max(%3$s)::timestamptz >= $3)"
-      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT pg_catalog.nullif($2, 0)",
+      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT CASE WHEN $2 > 0 THEN $2 END",
       src->session_col, agent, src->time_col, src->relation);
 }
 
