@@ -299,12 +299,13 @@ SELECT k.id,
                                         'run_tests', 'send_email', 'post_slack', 'run_shell'])[a.tool] END,
        CASE WHEN k.sidx = 0 THEN (ARRAY['heartbeat', 'heartbeat', 'quota_check', 'config_reload', 'orphan_cleanup'])
                                   [1 + pg_temp.h(0, k.t, 41) % 5]
-            WHEN r.role IN ('request', 'summary') THEN r.role
+            WHEN r.role = 'request' THEN 'request'
             WHEN a.tool > 0 THEN 'tool_call'
             ELSE a.msg_action END,
        CASE WHEN k.sidx = 0 THEN 'system'
-            WHEN r.role = 'request' OR a.tool = 0 THEN s.owner
-            ELSE 'agent:' || a.agent END,
+            WHEN r.role = 'request' THEN 'user'
+            WHEN a.tool > 0 THEN 'tool'
+            ELSE 'assistant' END,
        CASE WHEN k.sidx = 0 THEN 'system'
             WHEN r.role = 'request' THEN 'input'
             WHEN a.tool > 0 THEN (ARRAY['retrieval', 'retrieval', 'data', 'code', 'code', 'code',
@@ -317,6 +318,7 @@ SELECT k.id,
        CASE WHEN k.sidx = 0 THEN jsonb_build_object('worker', 'w-' || (pg_temp.h(0, k.t, 43) % 8),
                                                     'region', s.region)
             WHEN r.role = 'request' THEN jsonb_build_object(
+                   'from', s.owner,
                    'channel', (ARRAY['slack', 'web', 'email', 'api'])[1 + pg_temp.h(k.sidx, 0, 44) % 4],
                    'priority', (ARRAY['low', 'normal', 'normal', 'high'])[1 + pg_temp.h(k.sidx, 0, 45) % 4])
             WHEN a.tool > 0 THEN a.args
@@ -346,7 +348,7 @@ SELECT k.id,
                             ['PermissionError: [Errno 13] Permission denied: ''%1$s''',
                              'OSError: [Errno 28] No space left on device while writing %1$s'],
                             ['FileNotFoundError: [Errno 2] No such file or directory: ''%1$s''',
-                             'UnicodeDecodeError: ''utf-8'' codec can''t decode byte 0x%3$s in %1$s'],
+                             'UnicodeDecodeError: ''utf-8'' codec can''t decode byte 0x%8$s in %1$s'],
                             ['runner crashed: worker 2 exited with signal 9 (out of memory) in %1$s',
                              'collection error in %1$s: ImportError: cannot import name ''%7$s_helper'''],
                             ['SMTP 451 4.7.1 greylisted, try again later (to %1$s)',
@@ -355,19 +357,19 @@ SELECT k.id,
                              'slack API error: channel_not_found (%1$s)'],
                             ['exit 137 (killed: memory limit) running %1$s',
                              'exit 1: %1$s: connection refused']])[a.tool][1 + r.err],
-                     a.prim, 1 + a.n1 % 30, a.n2 % 256, s.cust, s.region, s.title, s.kwslug)
+                     a.prim, 1 + a.n1 % 30, a.n2 % 256, s.cust, s.region, s.title, s.kwslug, to_hex(128 + a.n2 % 128))
             WHEN a.tool > 0 THEN
               format((ARRAY['%2$s results for "%1$s". Top: "%6$s -- analysis" (%9$s), "%4$s investor update %8$s", "%7$s: benchmarks and pitfalls" (news.example.com)',
                             '200 OK, %2$s kB from %1$s. Key passage: "%4$s reported %3$s%% growth in %5$s during %8$s."',
-                            '%2$s rows in %3$s ms. First row: {"region": "%5$s", "quarter": "%8$s", "amount_usd": %2$s%3$s.50}',
+                            '%2$s rows in %11$s ms. First row: {"region": "%5$s", "quarter": "%8$s", "amount_usd": %2$s%3$s.50}',
                             'wrote %2$s bytes to %1$s',
                             'read %2$s lines from %1$s',
-                            '%2$s passed, %10$s failed, 2 skipped in %3$s.4 s (%1$s)',
+                            '%2$s passed, %10$s failed, 2 skipped in %11$s ms (%1$s)',
                             'queued message <%2$s.%3$s@mail.workloft.io> to %1$s',
                             'posted to %1$s (ts 17%2$s.%3$s)',
-                            'exit 0 after %3$s ms; %2$s lines of output, last: "ok: %7$s %5$s"'])[a.tool],
+                            'exit 0 after %11$s ms; %2$s lines of output, last: "ok: %7$s %5$s"'])[a.tool],
                      a.prim, a.n1, a.n2, s.cust, s.region, s.title, s.kw, s.quarter, s.site,
-                     CASE WHEN pg_temp.u(k.sidx, k.t, 48) < 0.7 THEN 0 ELSE 1 + a.n2 % 3 END)
+                     CASE WHEN pg_temp.u(k.sidx, k.t, 48) < 0.7 THEN 0 ELSE 1 + a.n2 % 3 END, a.dur)
             WHEN a.msg_action = 'handoff' THEN
               format('Handing over to %s: %s for %s is next; context is in %s_draft%s.',
                      a.other, (ARRAY['the data pull', 'the write-up', 'the review', 'the test run', 'the deployment'])
@@ -375,16 +377,16 @@ SELECT k.id,
             ELSE
               format((ARRAY[
                 ['Plan for "%4$s": (1) collect %3$s data for %1$s, (2) break it down by region, (3) draft the write-up, (4) review. Next step owner: %7$s.',
-                 'Re-planning after step %6$s: %7$s takes over; I expect %5$s more tool calls.',
-                 'Status: %6$s of 8 sub-tasks done; current artefact %8$s.'],
+                 'Re-planning after step %6$s: %7$s takes over; about %10$s more tool calls expected.',
+                 'Status: %10$s of 8 sub-tasks done; current artefact %8$s.'],
                 ['Finding: %1$s''s %2$s segment changed by %6$s%% quarter over quarter (source #%5$s).',
                  'Compared %6$s sources on %9$s; consensus estimate %5$s, low confidence outside %2$s.',
                  'Correction: the %3$s figure from the earlier source is superseded -- use %5$s, not %6$s.'],
                 ['Implemented the change in %8$s (+%5$s/-%6$s lines); running the tests next.',
-                 'Refactored %8$s: extracted %6$s helpers, no behaviour change intended.',
+                 'Refactored %8$s: extracted %10$s helpers, no behaviour change intended.',
                  'Root cause: off-by-one in the %2$s date window (%3$s); fixed in %8$s.'],
                 ['Review of %8$s: %6$s comments, 1 blocking -- handle the %2$s edge case.',
-                 'LGTM after changes; %6$s of %5$s checks green.',
+                 'LGTM after changes; all %6$s checks green.',
                  'Requesting changes: the %3$s totals in %8$s do not match the SQL output (%5$s).'],
                 ['Result: %1$s %3$s total = %5$s k USD in %2$s (%6$s%% of the portfolio).',
                  'The %2$s trend is flat except week %6$s, which spikes to %5$s.',
@@ -393,12 +395,12 @@ SELECT k.id,
                  'Adjusted the tone for %1$s stakeholders; the summary now leads with the %2$s result.',
                  'Final copy ready for review: %8$s.'],
                 ['Test plan: %5$s cases across %6$s suites for %9$s.',
-                 'Reproduced the failure %6$s times out of %5$s runs; looks timing-related.',
+                 'Reproduced the failure %10$s times out of 20 runs; looks timing-related.',
                  'All %5$s regression tests pass on the %2$s fixture.'],
                 ['Deployed build %5$s to the %2$s canary; error rate %6$s per mille.',
                  'Scaled the worker pool to %6$s replicas in %2$s.',
                  'Rolled back build %5$s: p95 latency rose to %6$s0 ms.']])[a.agent_no][1 + pg_temp.h(k.sidx, k.t, 50) % 3],
-                s.cust, s.region, s.quarter, s.title, a.n1, 1 + a.n2 % 40, a.other, a.path, s.kw)
+                s.cust, s.region, s.quarter, s.title, a.n1, 1 + a.n2 % 40, a.other, a.path, s.kw, 1 + a.n1 % 8)
        END,
        CASE WHEN k.sidx = 0 OR r.role = 'request' THEN NULL
             WHEN a.tool > 0 THEN round((0.0002 + 0.004 * pg_temp.u(k.sidx, k.t, 51)
@@ -406,13 +408,7 @@ SELECT k.id,
             ELSE round((0.0004 + 0.02 * pg_temp.u(k.sidx, k.t, 51))::numeric, 6) END,
        CASE WHEN k.sidx = 0 THEN 5 + (pg_temp.h(0, k.t, 52) % 200)::int
             WHEN r.role = 'request' THEN NULL
-            WHEN a.tool > 0 AND r.failed THEN
-              (ARRAY[[350, 10000], [900, 30000], [60000, 12], [4, 9], [3, 7], [4200, 1800],
-                     [1200, 800], [150, 120], [3100, 25]])[a.tool][1 + r.err]
-            WHEN a.tool > 0 THEN
-              ((ARRAY[800, 1500, 400, 15, 8, 20000, 600, 200, 3000])[a.tool]
-               * (0.3 + 1.7 * pg_temp.u(k.sidx, k.t, 53)))::int
-            ELSE (600 + 9000 * pg_temp.u(k.sidx, k.t, 53))::int END,
+            ELSE a.dur END,
        k.ts
 FROM trajc_sample_params p,
      -- narrow rows (session index, length, turn, time), numbered in time order
@@ -521,7 +517,7 @@ FROM trajc_sample_params p,
                 WHEN 1 THEN jsonb_build_object('query', y.prim, 'max_results', CASE WHEN y.ph < 2 THEN 10 ELSE 5 END)
                 WHEN 2 THEN jsonb_build_object('url', y.prim, 'timeout_ms', 30000)
                 WHEN 3 THEN jsonb_build_object('database', 'analytics', 'sql', y.prim)
-                WHEN 4 THEN jsonb_build_object('path', y.prim, 'bytes', 400 + y.n1, 'overwrite', y.ph > 0)
+                WHEN 4 THEN jsonb_build_object('path', y.prim, 'bytes', y.n1, 'overwrite', y.ph > 0)
                 WHEN 5 THEN jsonb_build_object('path', y.prim)
                 WHEN 6 THEN jsonb_build_object('target', y.prim, 'workers', 2)
                             || CASE WHEN y.ph >= 2 THEN jsonb_build_object('filter', '-k ' || s.kwslug) ELSE '{}' END
@@ -559,15 +555,19 @@ FROM trajc_sample_params p,
                 END AS prim
          FROM (
            SELECT w.*,
-                  CASE WHEN k.sidx = 0 OR r.role IN ('request', 'summary') THEN 0
-                       WHEN r.attempt > 1 OR pg_temp.is_tool(k.sidx, r.o) THEN
-                         ('{{8,5,1,7},{1,1,2,2},{4,5,6,9},{5,6,5,8},{3,3,3,4},{4,4,7,5},{6,6,9,5},{9,3,2,8}}'::int[])
-                           [w.agent_no][1 + pg_temp.h(k.sidx, r.o, 83) % 4]
-                       ELSE 0 END AS tool,
-                  CASE WHEN w.agent_no = 1 AND pg_temp.u(k.sidx, r.o, 84) < 0.35 THEN 'handoff'
+                  w.tool_no AS tool,
+                  CASE WHEN r.role = 'summary' THEN 'summary'
+                       WHEN w.agent_no = 1 AND pg_temp.u(k.sidx, r.o, 84) < 0.35 THEN 'handoff'
                        WHEN w.agent_no = 1 THEN 'plan'
                        WHEN w.agent_no = 4 THEN 'review'
                        ELSE 'message' END AS msg_action,
+                  CASE WHEN r.failed AND w.tool_no > 0 THEN
+                         (ARRAY[[350, 10000], [900, 30000], [60000, 12], [4, 9], [3, 7], [4200, 1800],
+                                [1200, 800], [150, 120], [3100, 25]])[w.tool_no][1 + r.err]
+                       WHEN w.tool_no > 0 THEN
+                         ((ARRAY[800, 1500, 400, 15, 8, 20000, 600, 200, 3000])[w.tool_no]
+                          * (0.3 + 1.7 * pg_temp.u(k.sidx, k.t, 53)))::int
+                       ELSE (600 + 9000 * pg_temp.u(k.sidx, k.t, 53))::int END AS dur,
                   s.stem || CASE w.ph WHEN 0 THEN '_draft' WHEN 1 THEN '_draft' WHEN 2 THEN '_v2' ELSE '_final' END
                          || s.ext AS path
            FROM (
@@ -577,7 +577,12 @@ FROM trajc_sample_params p,
                       [pg_temp.agent_of(k.sidx, ((pg_temp.slot(k.sidx, r.o) + 1 + pg_temp.h(k.sidx, r.o, 85) % 3) % 4)::int)] AS other,
                     least(3, (4 * r.o) / (k.n + 1))::int AS ph,
                     (pg_temp.h(k.sidx, r.o, 86) % 9000 + 12)::int AS n1,
-                    (pg_temp.h(k.sidx, r.o, 87) % 900 + 3)::int AS n2
+                    (pg_temp.h(k.sidx, r.o, 87) % 900 + 3)::int AS n2,
+                    CASE WHEN k.sidx = 0 OR r.role IN ('request', 'summary') THEN 0
+                         WHEN r.attempt > 1 OR pg_temp.is_tool(k.sidx, r.o) THEN
+                           ('{{8,5,1,7},{1,1,2,2},{4,5,6,9},{5,6,5,8},{3,3,3,4},{4,4,7,5},{6,6,9,5},{9,3,2,8}}'::int[])
+                             [v.agent_no][1 + pg_temp.h(k.sidx, r.o, 83) % 4]
+                         ELSE 0 END AS tool_no
              FROM (SELECT pg_temp.agent_of(k.sidx, CASE WHEN r.role = 'summary' THEN 0
                                                         ELSE pg_temp.slot(k.sidx, r.o) END) AS agent_no) v
            ) w
@@ -586,7 +591,7 @@ FROM trajc_sample_params p,
        OFFSET 0
      ) a;
 
-SELECT setval(pg_get_serial_sequence(:'table', 'id'), (SELECT max(id) FROM :table));
+SELECT setval(pg_get_serial_sequence(:'table', 'id'), (SELECT max(id) FROM :table)) AS trajc_sample_last_id \gset
 ALTER TABLE :table ADD PRIMARY KEY (id);
 CREATE INDEX ON :table (session_id, created_at);
 COMMENT ON TABLE :table IS 'sample agent audit log generated by trajc scripts/sample_audit_log.sql';

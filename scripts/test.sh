@@ -12,28 +12,8 @@ cd "$REPO"
 scripts/setup-deps.sh
 scripts/build.sh || exit 1
 
-export TRAJC_PGROOT=${TRAJC_TEST_PGROOT:-$REPO/.pgcluster-test}
-export TRAJC_PGPORT=${TRAJC_TEST_PGPORT:-54330}
-scripts/pgcluster.sh restart || exit 1
-eval "$(scripts/pgcluster.sh env)"
-export TRAJC_MOCK_DIR=$(scripts/pgcluster.sh root)
-scripts/mock.sh start || exit 1
-MOCK_URL=http://127.0.0.1:$(scripts/mock.sh port)
-export TRAJC_MOCK_URL=$MOCK_URL
-cleanup() { scripts/mock.sh stop; scripts/pgcluster.sh stop >/dev/null; }
-trap cleanup EXIT
-
-# Every provider points at the mock, with test keys: no test reaches the network.
-psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL || exit 1
-ALTER SYSTEM SET trajc.gemini_base_url = '$MOCK_URL';
-ALTER SYSTEM SET trajc.openai_base_url = '$MOCK_URL';
-ALTER SYSTEM SET trajc.anthropic_base_url = '$MOCK_URL';
-ALTER SYSTEM SET trajc.gemini_api_key = 'test-gemini-key-s3cr3t';
-ALTER SYSTEM SET trajc.openai_api_key = 'test-openai-key-s3cr3t';
-ALTER SYSTEM SET trajc.anthropic_api_key = 'test-anthropic-key-s3cr3t';
-ALTER SYSTEM SET trajc.max_retries = 2;
-SELECT pg_reload_conf();
-SQL
+eval "$(scripts/test-env.sh start)" || exit 1
+trap 'scripts/test-env.sh stop' EXIT
 
 declare -a SUMMARY=()
 FAILED=0
