@@ -103,7 +103,22 @@ struct Run {
   ReturnSetInfo* rsinfo;
   int n_ok, n_empty, n_failed, n_skipped, n_pairs;
   double cost;
+  // where the time goes (DEBUG1 at the end of a run; see bench/compile.sh)
+  instr_time t_extract, t_render, t_compile, t_store;
 };
+
+// Adds the time since `start` to `total`.
+void add_elapsed(instr_time* total, instr_time start) {
+  instr_time now;
+  INSTR_TIME_SET_CURRENT(now);
+  INSTR_TIME_ACCUM_DIFF(*total, now, start);
+}
+
+instr_time clock_now() {
+  instr_time t;
+  INSTR_TIME_SET_CURRENT(t);
+  return t;
+}
 
 constexpr int kLogArgs = 17;
 const char* const kLogInsert =
@@ -292,7 +307,10 @@ bool load_next(Run* run, const char* session_id) {
     log_skip(run, session_id, nullptr, "being compiled by another run");
     return false;
   }
+  instr_time t0 = clock_now();
   RawTurns raw = load_raw_turns(run->src, run->turns_plan, session_id);
+  add_elapsed(&run->t_extract, t0);
+  t0 = clock_now();
   char hash[17] = {0};
   trajc::Trajectory* next = run->next;
   const AuditSource* src = run->src;
@@ -301,6 +319,7 @@ bool load_next(Run* run, const char* session_id) {
     std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), sizeof hash - 1);
   });
   SPI_freetuptable(raw.rows);
+  add_elapsed(&run->t_render, t0);
   if (raw.nturns == 0) {
     release_claim(&run->claims, session_id);
     ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
@@ -358,17 +377,23 @@ void drive(Run* run) {
         next_index = run->nsessions;
         break;
       }
+      instr_time t0 = clock_now();
       run_cpp([&] { run->runner->start(*run->next, *run->next_estimate); });
+      add_elapsed(&run->t_compile, t0);
     }
     std::size_t active = 0;
     run_cpp([&] { active = run->runner->active(); });
     if (active == 0 && !run->has_next && next_index >= run->nsessions) return;
+    instr_time t0 = clock_now();
     run_cpp([&] { *run->finished = run->runner->wait(200); });
+    add_elapsed(&run->t_compile, t0);
     CHECK_FOR_INTERRUPTS();
+    t0 = clock_now();
     for (const trajc::CompileOutcome& outcome : *run->finished) {
       store_outcome(run, outcome);
       commit_if_procedure(run);
     }
+    add_elapsed(&run->t_store, t0);
     run->finished->clear();
   }
 }
@@ -449,6 +474,12 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
 }
 
 void end_run(Run* run) {
+  ereport(DEBUG1,
+          (errmsg("trajc run timing: extract %.3f ms, render %.3f ms, compile %.3f ms,"
+                  " store %.3f ms over %d sessions",
+                  INSTR_TIME_GET_MILLISEC(run->t_extract), INSTR_TIME_GET_MILLISEC(run->t_render),
+                  INSTR_TIME_GET_MILLISEC(run->t_compile), INSTR_TIME_GET_MILLISEC(run->t_store),
+                  run->nsessions)));
   if (run->commit_each) {
     SPI_freeplan(run->turns_plan);
     SPI_freeplan(run->compiled_plan);
