@@ -125,11 +125,13 @@ CREATE FUNCTION @extschema@.trajc_stats()
   RETURNS TABLE(qa_type text, pairs bigint, sessions bigint, cost_usd numeric)
   LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT coalesce(p.qa_type, 'total'), count(*), count(DISTINCT p.session_id),
+    WITH types(qa_type, ord) AS (
+      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4))
+    SELECT coalesce(t.qa_type, 'total'), count(p.id), count(DISTINCT p.session_id),
            coalesce(sum(p.cost_usd), 0)
-      FROM trajc.qa_pairs p
-     GROUP BY ROLLUP (p.qa_type)
-     ORDER BY p.qa_type IS NULL, p.qa_type
+      FROM types t LEFT JOIN trajc.qa_pairs p ON p.qa_type = t.qa_type
+     GROUP BY ROLLUP ((t.qa_type, t.ord))
+     ORDER BY t.ord IS NULL, t.ord
   $$;
 
 CREATE FUNCTION @extschema@.trajc_sample("limit" int DEFAULT 5, qa_type text DEFAULT NULL)

@@ -25,39 +25,56 @@ namespace {
 // The core polls this between transfers: plain flag reads, never raising.
 bool cancel_requested() { return QueryCancelPending || ProcDiePending; }
 
-// Session claims: session-level advisory locks, so that two runs (two pg_cron
-// jobs, or a user and a job) never compile the same session, and a claim
-// survives the commits of trajc_compile_pending. Key: ("traj", hash(session)).
-constexpr uint32 kClaimSpace = 0x7472616a;
+// Session claims: advisory locks, so that two runs (two pg_cron jobs, or a
+// user and a job) never compile the same session. A claim must last until
+// the session's rows are committed, or the other run would not see them and
+// compile it again: transaction-level in a batch (released by its commit or
+// abort), session-level in trajc_compile_pending, released right after each
+// session's commit (and on error, explicitly). The key is a 64-bit hash of
+// the session id in the bigint advisory-lock space (as pg_advisory_lock(bigint)),
+// seeded so that it does not coincide with keys users pick by hand.
+constexpr uint64 kClaimSeed = UINT64CONST(0x7472616a635f7631);  // "trajc_v1"
 
-void claim_tag(LOCKTAG* tag, uint32 key) {
-  SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, kClaimSpace, key, 2);
+uint64 claim_key(const char* session_id) {
+  return hash_bytes_extended(reinterpret_cast<const unsigned char*>(session_id),
+                             static_cast<int>(strlen(session_id)), kClaimSeed);
+}
+
+void claim_tag(LOCKTAG* tag, uint64 key) {
+  SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, static_cast<uint32>(key >> 32),
+                       static_cast<uint32>(key), 1);
 }
 
 struct Claims {
+  bool session_level;
   int count;
   int capacity;
-  uint32* keys;
+  uint64* keys;
 };
 
 bool claim(Claims* claims, const char* session_id) {
-  uint32 key = DatumGetUInt32(hash_any(reinterpret_cast<const unsigned char*>(session_id),
-                                       strlen(session_id)));
+  uint64 key = claim_key(session_id);
   LOCKTAG tag;
   claim_tag(&tag, key);
-  LockAcquireResult r = LockAcquire(&tag, ExclusiveLock, true, true);
+  LockAcquireResult r = LockAcquire(&tag, ExclusiveLock, claims->session_level, true);
   if (r == LOCKACQUIRE_NOT_AVAIL) return false;
-  if (r == LOCKACQUIRE_ALREADY_HELD) {  // a hash twin in this run: let it finish first
-    LockRelease(&tag, ExclusiveLock, true);
+  if (r == LOCKACQUIRE_ALREADY_HELD) {  // held by this backend already: not ours to take
+    LockRelease(&tag, ExclusiveLock, claims->session_level);
     return false;
+  }
+  if (!claims->session_level) return true;  // the transaction's end releases it
+  if (claims->count == claims->capacity) {
+    claims->capacity *= 2;
+    claims->keys = static_cast<uint64*>(repalloc(claims->keys, sizeof(uint64) * claims->capacity));
   }
   claims->keys[claims->count++] = key;
   return true;
 }
 
+// Releases a session-level claim once the session's outcome is committed.
 void release_claim(Claims* claims, const char* session_id) {
-  uint32 key = DatumGetUInt32(hash_any(reinterpret_cast<const unsigned char*>(session_id),
-                                       strlen(session_id)));
+  if (!claims->session_level) return;
+  uint64 key = claim_key(session_id);
   for (int i = 0; i < claims->count; i++) {
     if (claims->keys[i] != key) continue;
     LOCKTAG tag;
@@ -164,6 +181,8 @@ void emit_result(Run* run, const char* session_id, const char* status, int pairs
   run->cost += cost;
   if (run->mode == Mode::Single && *status == 'f')
     ereport(WARNING, (errmsg("trajc: compiling session \"%s\" failed: %s", session_id, error)));
+  if (run->mode == Mode::Single && *status == 's')
+    ereport(NOTICE, (errmsg("trajc: session \"%s\" skipped: %s", session_id, error)));
   if (run->mode != Mode::Batch) return;
   Datum values[6] = {CStringGetTextDatum(session_id), CStringGetTextDatum(status),
                      Int32GetDatum(pairs), Int32GetDatum(rejected), numeric_from(cost),
@@ -188,8 +207,10 @@ void log_skip(Run* run, const char* session_id, const char* hash, const char* wh
   emit_result(run, session_id, "skipped", 0, 0, 0, why);
 }
 
-// Phase 3 for one finished session: compile_log row, then its pairs.
-void insert_outcome(Run* run, const trajc::CompileOutcome& o) {
+// Phase 3 for one finished session: compile_log row, then its pairs. With a
+// `failure`, the session is logged as failed (tokens and cost kept) and no
+// pair is stored.
+void insert_outcome(Run* run, const trajc::CompileOutcome& o, const char* failure = nullptr) {
   StringInfoData reasons;
   initStringInfo(&reasons);
   appendStringInfoChar(&reasons, '{');
@@ -209,9 +230,9 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o) {
   args[1] = text_from(o.trajectory_hash);
   args[2] = CStringGetTextDatum(run->model.provider_name);
   args[3] = CStringGetTextDatum(run->model.model);
-  args[4] = text_from(o.status);
+  args[4] = failure ? CStringGetTextDatum("failed") : text_from(o.status);
   args[5] = Int32GetDatum(o.turn_count);
-  args[6] = Int32GetDatum(static_cast<int>(o.pairs.size()));
+  args[6] = Int32GetDatum(failure ? 0 : static_cast<int>(o.pairs.size()));
   args[7] = Int32GetDatum(rejected);
   args[8] = CStringGetTextDatum(reasons.data);
   args[9] = Int64GetDatum(o.tokens_in);
@@ -221,13 +242,14 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o) {
   nulls[12] = o.http_status == 0 ? 'n' : ' ';
   args[13] = Int32GetDatum(o.attempts);
   args[14] = Int64GetDatum(o.started_unix_ms);
-  args[15] = text_from(o.error);
-  nulls[15] = o.error.empty() ? 'n' : ' ';
+  args[15] = failure ? CStringGetTextDatum(failure) : text_from(o.error);
+  nulls[15] = failure == nullptr && o.error.empty() ? 'n' : ' ';
   args[16] = Int64GetDatum(o.finished_unix_ms);
   spi_check(SPI_execute_plan(run->log_plan, args, nulls, false, 0), SPI_OK_INSERT_RETURNING,
             "logging a compile");
   bool isnull;
   Datum log_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  if (failure != nullptr) return;
 
   double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
   for (const trajc::QaPair& p : o.pairs) {
@@ -281,17 +303,16 @@ void store_outcome(Run* run, const trajc::CompileOutcome& o) {
   }
   PG_END_TRY();
 
+  int rejected = 0;
+  for (const auto& reason : o.rejected) rejected += reason.second;
   const char* session = o.session_id.c_str();
   if (failure != nullptr) {
-    log_skip(run, session, o.trajectory_hash.c_str(), failure);  // counted below as failed
-    run->n_skipped--;
-    run->n_failed++;
+    insert_outcome(run, o, failure);
+    emit_result(run, session, "failed", 0, rejected, o.cost_usd, failure);
   } else {
-    emit_result(run, session, o.status.c_str(), static_cast<int>(o.pairs.size()),
-                [&] { int n = 0; for (const auto& r : o.rejected) n += r.second; return n; }(),
+    emit_result(run, session, o.status.c_str(), static_cast<int>(o.pairs.size()), rejected,
                 o.cost_usd, o.error.empty() ? nullptr : o.error.c_str());
   }
-  release_claim(&run->claims, session);
 }
 
 void commit_if_procedure(Run* run) {
@@ -322,9 +343,13 @@ bool load_next(Run* run, const char* session_id) {
   add_elapsed(&run->t_render, t0);
   if (raw.nturns == 0) {
     release_claim(&run->claims, session_id);
-    ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
-                    errmsg("session \"%s\" has no turns in the audit log", session_id),
-                    errhint("trajc_extract() lists the sessions of trajc.source.")));
+    if (run->mode == Mode::Single)
+      ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+                      errmsg("session \"%s\" has no turns in the audit log", session_id),
+                      errhint("trajc_extract() lists the sessions of trajc.source.")));
+    // Listed, then deleted (retention) before its turn came: nothing to compile.
+    if (run->mode != Mode::Estimate) log_skip(run, session_id, nullptr, "no longer in the audit log");
+    return false;
   }
   if (!run->force && run->mode != Mode::Estimate) {
     Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
@@ -372,6 +397,7 @@ void drive(Run* run) {
       if (admission == Admission::OverBudget) {
         const char* session = pstrdup(run->next->session_id.c_str());
         log_skip(run, session, nullptr, over_budget);
+        commit_if_procedure(run);
         release_claim(&run->claims, session);
         skip_rest(run, next_index, over_budget);
         next_index = run->nsessions;
@@ -392,6 +418,7 @@ void drive(Run* run) {
     for (const trajc::CompileOutcome& outcome : *run->finished) {
       store_outcome(run, outcome);
       commit_if_procedure(run);
+      release_claim(&run->claims, outcome.session_id.c_str());
     }
     add_elapsed(&run->t_store, t0);
     run->finished->clear();
@@ -441,8 +468,9 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
   run->compiled_plan = keep(run, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
   run->log_plan = keep(run, spi_prepare_n(kLogInsert, kLogArgs, kLogTypes));
   run->pair_plan = keep(run, spi_prepare_n(kPairInsert, 12, kPairTypes));
-  run->claims.capacity = 1024;
-  run->claims.keys = static_cast<uint32*>(palloc(sizeof(uint32) * run->claims.capacity));
+  run->claims.session_level = commit_each;
+  run->claims.capacity = 64;
+  run->claims.keys = static_cast<uint64*>(palloc(sizeof(uint64) * run->claims.capacity));
 
   // Snapshot of every setting the core needs, as plain values.
   const ModelChoice m = run->model;
@@ -563,7 +591,7 @@ extern "C" Datum trajc_estimate(PG_FUNCTION_ARGS) {
   int64 tokens = 0;
   double cost = 0;
   for (int i = 0; i < run->nsessions; i++) {
-    load_next(run, run->sessions[i]);
+    if (!load_next(run, run->sessions[i])) continue;
     tokens += run->next_estimate->tokens_in;
     cost += run->next_estimate->cost_usd;
   }
