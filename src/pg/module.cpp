@@ -28,10 +28,16 @@ bool check_tier(char** newval, void**, GucSource) {
   return false;
 }
 
+// Every way SQL reads a setting (SHOW, current_setting(), pg_settings) goes
+// through its show hook: a key is never displayed, not even to a superuser or
+// to pg_read_all_settings, which GUC_SUPERUSER_ONLY alone would let through.
+const char* show_secret(void) { return "********"; }
+
 void define_string(const char* name, const char* desc, char** var, const char* boot,
-                   GucContext context, int flags = 0, GucStringCheckHook check = nullptr) {
+                   GucContext context, int flags = 0, GucStringCheckHook check = nullptr,
+                   GucShowHook show = nullptr) {
   DefineCustomStringVariable(name, desc, nullptr, var, boot, context, flags, check, nullptr,
-                             nullptr);
+                             show);
 }
 
 void define_int(const char* name, const char* desc, int* var, int boot, int min, int max,
@@ -85,7 +91,7 @@ void _PG_init(void) {
   for (int i = 0; i < 3; i++) {
     define_string(psprintf("trajc.%s_api_key", names[i]),
                   psprintf("API key for %s (falls back to the server's environment).", names[i]),
-                  &gucs.api_key[i], "", PGC_SUSET, secret);
+                  &gucs.api_key[i], "", PGC_SUSET, secret, nullptr, trajc_pg::show_secret);
     define_string(psprintf("trajc.%s_base_url", names[i]),
                   psprintf("Base URL for %s requests (empty = the vendor's).", names[i]),
                   &gucs.base_url[i], "", PGC_SUSET);
