@@ -33,6 +33,21 @@ bool check_tier(char** newval, void**, GucSource) {
 // to pg_read_all_settings, which GUC_SUPERUSER_ONLY alone would let through.
 const char* show_secret(void) { return "********"; }
 
+// ALTER DATABASE/ROLE SET and CREATE FUNCTION ... SET store values in
+// catalogs every role can read (pg_db_role_setting, pg_proc): refuse keys
+// there. Those commands validate with PGC_S_TEST; values already stored
+// arrive with the database/user sources.
+bool check_secret(char** newval, void**, GucSource source) {
+  if (*newval == nullptr || (*newval)[0] == '\0') return true;
+  if (source != PGC_S_TEST && source != PGC_S_DATABASE && source != PGC_S_USER &&
+      source != PGC_S_DATABASE_USER)
+    return true;
+  GUC_check_errmsg("trajc API keys cannot be stored as database, role or function settings");
+  GUC_check_errdetail("Those settings are readable by every role.");
+  GUC_check_errhint("Use ALTER SYSTEM, postgresql.conf or the server's environment.");
+  return false;
+}
+
 void define_string(const char* name, const char* desc, char** var, const char* boot,
                    GucContext context, int flags = 0, GucStringCheckHook check = nullptr,
                    GucShowHook show = nullptr) {
@@ -91,7 +106,8 @@ void _PG_init(void) {
   for (int i = 0; i < 3; i++) {
     define_string(psprintf("trajc.%s_api_key", names[i]),
                   psprintf("API key for %s (falls back to the server's environment).", names[i]),
-                  &gucs.api_key[i], "", PGC_SUSET, secret, nullptr, trajc_pg::show_secret);
+                  &gucs.api_key[i], "", PGC_SUSET, secret, trajc_pg::check_secret,
+                  trajc_pg::show_secret);
     define_string(psprintf("trajc.%s_base_url", names[i]),
                   psprintf("Base URL for %s requests (empty = the vendor's).", names[i]),
                   &gucs.base_url[i], "", PGC_SUSET);
