@@ -31,7 +31,11 @@ struct CompileSettings {
   PromptOptions prompt;
   std::size_t max_response_bytes = 16u << 20;
   long expected_output_tokens = 2000;  // for estimates
+  long retry_base_delay_ms = 500;      // first retry's backoff ceiling; doubles per retry
 };
+
+// What qa_pairs.source_model records for these settings: the model, or "offline".
+std::string source_model(const CompileSettings& s);
 
 // One session's compile attempt: what compile_log and qa_pairs record.
 struct CompileOutcome {

@@ -60,7 +60,9 @@ struct HttpResult {
   int status = 0;            // 0 = no HTTP response (see error)
   std::string body;
   std::optional<std::string> retry_after;  // raw header value
-  std::string error;         // curl's message when status == 0, or "response too large"
+  // curl's message when status == 0, or "response larger than N bytes" (the
+  // status is then kept: such an answer is not retried).
+  std::string error;
 };
 
 // Returns true when the transfer loop must stop now (cancel requested).

@@ -2,6 +2,7 @@
 #include "trajc/core_guard.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace trajc {
@@ -28,6 +29,9 @@ struct Trajectory {
   std::vector<Turn> turns;
 };
 
+// A field's value as turn text shows it: json compacted, anything else as is.
+// `scratch` holds the compacted text; the view is valid while it and f live.
+std::string_view display_value(const Field& f, std::string& scratch);
 // `name: value` lines joined by '\n' (no trailing newline); json compacted.
 std::string render_turn(const std::vector<Field>& fields);
 // A JSON value in compact form, keys in their original order; input that is

@@ -32,7 +32,9 @@ bool cancel_requested() { return QueryCancelPending || ProcDiePending; }
 // abort), session-level in trajc_compile_pending, released right after each
 // session's commit (and on error, explicitly). The key is a 64-bit hash of
 // the session id in the bigint advisory-lock space (as pg_advisory_lock(bigint)),
-// seeded so that it does not coincide with keys users pick by hand.
+// seeded so that it does not coincide with keys users pick by hand; in SQL,
+// pg_locks shows it as objsubid = 1 and (classid << 32 | objid) =
+// hashtextextended(session_id, 8390876165306283569).
 constexpr uint64 kClaimSeed = UINT64CONST(0x7472616a635f7631);  // "trajc_v1"
 
 uint64 claim_key(const char* session_id) {
@@ -58,10 +60,8 @@ bool claim(Claims* claims, const char* session_id) {
   claim_tag(&tag, key);
   LockAcquireResult r = LockAcquire(&tag, ExclusiveLock, claims->session_level, true);
   if (r == LOCKACQUIRE_NOT_AVAIL) return false;
-  if (r == LOCKACQUIRE_ALREADY_HELD) {  // held by this backend already: not ours to take
-    LockRelease(&tag, ExclusiveLock, claims->session_level);
-    return false;
-  }
+  // ALREADY_HELD: claimed earlier by this very transaction or run (compiling a
+  // session twice in one transaction), which is ours to use again.
   if (!claims->session_level) return true;  // the transaction's end releases it
   if (claims->count == claims->capacity) {
     claims->capacity *= 2;
@@ -391,8 +391,15 @@ void drive(Run* run) {
         }
       }
       Admission admission = Admission::Wait;
-      run_cpp([&] { admission = run->runner->admit(*run->next_estimate); });
-      if (admission == Admission::Wait) break;
+      std::size_t in_flight = 0;
+      run_cpp([&] {
+        admission = run->runner->admit(*run->next_estimate);
+        in_flight = run->runner->active();
+      });
+      // Over budget while requests are in flight: they may cost less than
+      // estimated, so decide once they are back.
+      if (admission == Admission::Wait || (admission == Admission::OverBudget && in_flight > 0))
+        break;
       run->has_next = false;
       if (admission == Admission::OverBudget) {
         const char* session = pstrdup(run->next->session_id.c_str());

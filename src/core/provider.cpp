@@ -1,0 +1,364 @@
+// The three vendors' wire formats: request building, reply parsing, errors.
+#include "trajc/provider.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "trajc/error.hpp"
+#include "trajc/qa.hpp"
+
+namespace trajc {
+
+using nlohmann::json;
+
+namespace {
+
+// Enough for five QA pairs with room to spare, and within every current
+// Claude model's output limit (Anthropic requires the field).
+constexpr long kAnthropicMaxTokens = 4096;
+constexpr const char* kAnthropicVersion = "2023-06-01";
+// How much of a non-JSON error body an error message quotes.
+constexpr std::size_t kErrorSnippetChars = 300;
+
+// ASCII only: a backend's LC_CTYPE may be a single-byte locale whose
+// <cctype> would treat bytes of UTF-8 text as letters.
+bool is_ascii_alnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+std::string base_or_default(Provider p, const std::string& base_url) {
+  std::string base = base_url.empty() ? default_base_url(p) : base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+// Percent-encodes what may not appear in a URL path segment, so a model name
+// cannot change the request's path or query.
+std::string encode_path(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (is_ascii_alnum(c) || std::string_view("-._~:@!$&'()*+,;=/").find(c) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Gemini's responseSchema is an OpenAPI 3.0 subset: upper-case type names,
+// "nullable" instead of a null type, and unknown keywords (additionalProperties,
+// $schema, ...) are rejected, so only the keywords it documents are kept.
+json to_gemini_schema(const json& schema) {
+  static const char* kKept[] = {"format",    "title",     "description", "nullable",  "enum",
+                                "maxItems",  "minItems",  "required",    "minLength", "maxLength",
+                                "pattern",   "minimum",   "maximum",     "minProperties",
+                                "maxProperties", "propertyOrdering"};
+  json out = json::object();
+  if (!schema.is_object()) return out;
+  for (const char* key : kKept) {
+    if (schema.contains(key)) out[key] = schema[key];
+  }
+  if (auto t = schema.find("type"); t != schema.end()) {
+    if (t->is_string()) {
+      out["type"] = upper(t->get<std::string>());
+    } else if (t->is_array()) {  // ["string", "null"]
+      for (const auto& alt : *t) {
+        if (alt == "null") out["nullable"] = true;
+        else if (alt.is_string()) out["type"] = upper(alt.get<std::string>());
+      }
+    }
+  }
+  if (auto props = schema.find("properties"); props != schema.end() && props->is_object()) {
+    json converted = json::object();
+    for (const auto& [name, sub] : props->items()) converted[name] = to_gemini_schema(sub);
+    out["properties"] = std::move(converted);
+  }
+  if (auto items = schema.find("items"); items != schema.end()) out["items"] = to_gemini_schema(*items);
+  if (auto any = schema.find("anyOf"); any != schema.end() && any->is_array()) {
+    json converted = json::array();
+    for (const auto& sub : *any) converted.push_back(to_gemini_schema(sub));
+    out["anyOf"] = std::move(converted);
+  }
+  return out;
+}
+
+// OpenAI's strict mode only accepts schemas whose every object lists all its
+// properties as required and forbids additional ones; anything else is sent
+// non-strict rather than rejected.
+bool strict_compatible(const json& schema) {
+  if (!schema.is_object()) return true;
+  if (auto props = schema.find("properties"); props != schema.end() && props->is_object()) {
+    auto extra = schema.find("additionalProperties");
+    if (extra == schema.end() || *extra != false) return false;
+    auto req = schema.find("required");
+    if (req == schema.end() || !req->is_array()) return false;
+    for (const auto& [name, sub] : props->items()) {
+      if (std::find(req->begin(), req->end(), name) == req->end()) return false;
+      if (!strict_compatible(sub)) return false;
+    }
+  }
+  if (auto items = schema.find("items"); items != schema.end() && !strict_compatible(*items)) return false;
+  return true;
+}
+
+json parse_body(Provider p, const std::string& body) {
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    throw Error(sqlstate::kExternal, std::string(provider_name(p)) + " reply is not a JSON object");
+  }
+  return doc;
+}
+
+long count(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<long>() : 0;
+}
+
+std::string string_at(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+[[noreturn]] void bad_shape(Provider p, const std::string& what) {
+  throw Error(sqlstate::kExternal, std::string("unexpected ") + provider_name(p) + " reply: " + what);
+}
+
+ModelReply parse_gemini(const json& doc) {
+  ModelReply r;
+  if (auto usage = doc.find("usageMetadata"); usage != doc.end() && usage->is_object()) {
+    r.tokens_in = count(*usage, "promptTokenCount");
+    r.tokens_out = count(*usage, "candidatesTokenCount") + count(*usage, "thoughtsTokenCount");
+  }
+  auto cands = doc.find("candidates");
+  if (cands == doc.end() || !cands->is_array() || cands->empty()) {
+    if (auto fb = doc.find("promptFeedback"); fb != doc.end() && fb->is_object()) {
+      throw Error(sqlstate::kExternal, "gemini blocked the prompt: " + string_at(*fb, "blockReason"));
+    }
+    bad_shape(Provider::Gemini, "no candidates");
+  }
+  const json& cand = cands->front();
+  if (!cand.is_object()) bad_shape(Provider::Gemini, "candidate is not an object");
+  r.truncated = string_at(cand, "finishReason") == "MAX_TOKENS";
+  // A candidate stopped early may have no content at all: that is empty text.
+  if (auto content = cand.find("content"); content != cand.end() && content->is_object()) {
+    if (auto parts = content->find("parts"); parts != content->end() && parts->is_array()) {
+      for (const auto& part : *parts) {
+        // Thought summaries are the model's reasoning, not its answer.
+        if (!part.is_object() || part.value("thought", false)) continue;
+        r.text += string_at(part, "text");
+      }
+    }
+  }
+  return r;
+}
+
+ModelReply parse_openai(const json& doc) {
+  ModelReply r;
+  if (auto usage = doc.find("usage"); usage != doc.end() && usage->is_object()) {
+    r.tokens_in = count(*usage, "prompt_tokens");
+    r.tokens_out = count(*usage, "completion_tokens");  // includes reasoning tokens
+  }
+  auto choices = doc.find("choices");
+  if (choices == doc.end() || !choices->is_array() || choices->empty() || !choices->front().is_object()) {
+    bad_shape(Provider::OpenAI, "no choices");
+  }
+  const json& choice = choices->front();
+  r.truncated = string_at(choice, "finish_reason") == "length";
+  auto msg = choice.find("message");
+  if (msg == choice.end() || !msg->is_object()) bad_shape(Provider::OpenAI, "choice has no message");
+  if (std::string refusal = string_at(*msg, "refusal"); !refusal.empty()) {
+    throw Error(sqlstate::kExternal, "openai model refused: " + refusal);
+  }
+  r.text = string_at(*msg, "content");
+  return r;
+}
+
+ModelReply parse_anthropic(const json& doc) {
+  ModelReply r;
+  if (auto usage = doc.find("usage"); usage != doc.end() && usage->is_object()) {
+    r.tokens_in = count(*usage, "input_tokens");
+    r.tokens_out = count(*usage, "output_tokens");
+  }
+  r.truncated = string_at(doc, "stop_reason") == "max_tokens";
+  auto content = doc.find("content");
+  if (content == doc.end() || !content->is_array()) bad_shape(Provider::Anthropic, "no content");
+  for (const auto& block : *content) {
+    if (block.is_object() && string_at(block, "type") == "text") r.text += string_at(block, "text");
+  }
+  return r;
+}
+
+void require_network_provider(Provider p) {
+  if (p == Provider::Offline) {
+    throw Error(sqlstate::kInternal, "the offline provider makes no HTTP request");
+  }
+}
+
+}  // namespace
+
+Provider parse_provider(const std::string& name) {
+  const std::string n = lower(name);
+  for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic, Provider::Offline}) {
+    if (n == provider_name(p)) return p;
+  }
+  throw Error(sqlstate::kInvalidParameter,
+              "unknown provider \"" + name + "\" (expected gemini, openai, anthropic or offline)");
+}
+
+const char* provider_name(Provider p) {
+  switch (p) {
+    case Provider::Gemini: return "gemini";
+    case Provider::OpenAI: return "openai";
+    case Provider::Anthropic: return "anthropic";
+    case Provider::Offline: return "offline";
+  }
+  return "unknown";
+}
+
+std::string default_base_url(Provider p) {
+  switch (p) {
+    case Provider::Gemini: return "https://generativelanguage.googleapis.com";
+    case Provider::OpenAI: return "https://api.openai.com";
+    case Provider::Anthropic: return "https://api.anthropic.com";
+    case Provider::Offline: return "";
+  }
+  return "";
+}
+
+// "" for offline, which needs no key.
+const char* api_key_env_var(Provider p) {
+  switch (p) {
+    case Provider::Gemini: return "GEMINI_API_KEY";
+    case Provider::OpenAI: return "OPENAI_API_KEY";
+    case Provider::Anthropic: return "ANTHROPIC_API_KEY";
+    case Provider::Offline: return "";
+  }
+  return "";
+}
+
+HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
+                          const std::string& api_key, const std::string& prompt, bool json_schema) {
+  require_network_provider(p);
+  const std::string base = base_or_default(p, base_url);
+  HttpRequest req;
+  req.headers = {"Content-Type: application/json", "Accept: application/json"};
+  json body;
+  switch (p) {
+    case Provider::Gemini: {
+      // Model names may come as "gemini-x" or as a resource name "models/gemini-x".
+      const bool resource = model.rfind("models/", 0) == 0 || model.rfind("tunedModels/", 0) == 0;
+      req.url = base + "/v1beta/" + encode_path(resource ? model : "models/" + model) + ":generateContent";
+      req.headers.push_back("x-goog-api-key: " + api_key);
+      json config = {{"responseMimeType", "application/json"}};
+      if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
+      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", prompt}}})}}})},
+              {"generationConfig", std::move(config)}};
+      break;
+    }
+    case Provider::OpenAI: {
+      req.url = base + "/v1/chat/completions";
+      req.headers.push_back("Authorization: Bearer " + api_key);
+      json format = {{"type", "json_object"}};
+      if (json_schema) {
+        json spec = {{"name", "qa_pairs"}, {"schema", qa_schema()}};
+        if (strict_compatible(qa_schema())) spec["strict"] = true;
+        format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
+      }
+      body = {{"model", model},
+              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})},
+              {"response_format", std::move(format)}};
+      break;
+    }
+    case Provider::Anthropic: {
+      // No structured-output mode here: the prompt asks for JSON and
+      // extract_json tolerates fences and prose around it.
+      req.url = base + "/v1/messages";
+      req.headers.push_back("x-api-key: " + api_key);
+      req.headers.push_back(std::string("anthropic-version: ") + kAnthropicVersion);
+      body = {{"model", model},
+              {"max_tokens", kAnthropicMaxTokens},
+              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+      break;
+    }
+    case Provider::Offline: break;  // rejected above
+  }
+  // Invalid UTF-8 in the log must not make the request unbuildable.
+  req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return req;
+}
+
+ModelReply parse_reply(Provider p, const std::string& body) {
+  require_network_provider(p);
+  const json doc = parse_body(p, body);
+  switch (p) {
+    case Provider::Gemini: return parse_gemini(doc);
+    case Provider::OpenAI: return parse_openai(doc);
+    case Provider::Anthropic: return parse_anthropic(doc);
+    case Provider::Offline: break;
+  }
+  bad_shape(p, "unknown provider");
+}
+
+std::string vendor_error_message(Provider p, int http_status, const std::string& body,
+                                 const std::string& secret) {
+  std::string detail;
+  // All three vendors nest the message as {"error": {"message": ...}}.
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_discarded() && doc.is_object()) {
+    if (auto err = doc.find("error"); err != doc.end()) {
+      if (err->is_object()) detail = string_at(*err, "message");
+      else if (err->is_string()) detail = err->get<std::string>();
+    }
+  }
+  if (detail.empty()) {
+    // Redact before cutting, so a cut cannot leave part of the key behind.
+    detail = redact(body, secret);
+    if (detail.size() > kErrorSnippetChars) detail = detail.substr(0, kErrorSnippetChars) + "...";
+    for (char& c : detail) {
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+  }
+  std::string msg = std::string(provider_name(p)) + " HTTP " + std::to_string(http_status);
+  if (!detail.empty()) msg += ": " + detail;
+  return redact(std::move(msg), secret);
+}
+
+bool rejects_json_schema(Provider p, int http_status, const std::string& body) {
+  if (p != Provider::OpenAI || http_status != 400) return false;
+  // Servers word it differently ("json_schema is not supported", "Invalid
+  // schema for response_format", "'response_format.type' must be ..."), but a
+  // 400 naming response_format is about it, and JSON mode is a cheap retry.
+  const std::string b = lower(body);
+  return b.find("response_format") != std::string::npos || b.find("json_schema") != std::string::npos;
+}
+
+std::string redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  static const std::string kMark = "[redacted]";
+  for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kMark.size())) {
+    text.replace(pos, secret.size(), kMark);
+  }
+  return text;
+}
+
+}  // namespace trajc

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Deterministic stand-in for the Gemini, OpenAI and Anthropic APIs.
+
+Tests script it with `mock:` directives (see PROTOCOL.md next to this file).
+Python standard library only; listens on loopback only.
+"""
+import argparse
+import json
+import os
+import re
+import select
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DIRECTIVE = re.compile(r"mock:([a-z_]+)(?:=(\d+))?((?:,[a-z_]+=\d+)*)")
+TURN_HEADER = re.compile(r"^### Turn (\d+)\b", re.MULTILINE)
+SESSION_LINE = re.compile(r"^Session: (.*)$", re.MULTILINE)
+GEMINI_PATH = re.compile(r"^/v1beta/models/(.+):generateContent$")
+
+GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+OPENAI_TYPE = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_denied",
+               404: "not_found", 429: "rate_limit_exceeded", 500: "server_error", 503: "server_error"}
+ANTHROPIC_TYPE = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                  404: "not_found_error", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+TRUNCATED_REASON = {"gemini": "MAX_TOKENS", "openai": "length", "anthropic": "max_tokens"}
+DONE_REASON = {"gemini": "STOP", "openai": "stop", "anthropic": "end_turn"}
+GEMINI_THOUGHT_TOKENS = 7
+LOGGED_STRING_CHARS = 2000
+
+
+class Directive:
+    """`mock:<action>[=<n>][,key=value...]`; no directive means `mock:pairs`."""
+
+    def __init__(self, match):
+        self.text = match.group(0) if match else "mock:pairs"
+        self.action = match.group(1) if match else "pairs"
+        self.n = int(match.group(2)) if match and match.group(2) else None
+        self.params = {}
+        if match and match.group(3):
+            for item in match.group(3).strip(",").split(","):
+                key, value = item.split("=")
+                self.params[key] = int(value)
+
+    @staticmethod
+    def find(model, prompt):
+        return Directive(DIRECTIVE.search(model) or DIRECTIVE.search(prompt))
+
+
+def valid_pairs(turns):
+    """Pairs that pass validate_pairs for a trajectory of `turns` turns."""
+    if turns < 3:
+        return []  # no two non-adjacent turns to cite
+    return [
+        {"question": "What was done in turn 1 and in turn 3?",
+         "answer": "Turn 1 started the task and turn 3 continued it.",
+         "supporting_turns": [1, 3], "qa_type": "factoid"},
+        {"question": f"How did the session change from turn 1 to turn {turns}?",
+         "answer": f"It began at turn 1 and ended at turn {turns}.",
+         "supporting_turns": [1, turns], "qa_type": "temporal"},
+    ]
+
+
+def invalid_pairs(turns):
+    """One valid pair, then one pair per rejection reason that a single reply
+    can show (over_question_limit needs more valid pairs than the limit)."""
+    good = valid_pairs(max(turns, 3))[0]
+
+    def variant(reason, **changes):
+        return dict(good, question=f"Which turns show {reason}?", **changes)
+
+    return [
+        good,
+        "not an object",  # malformed
+        variant("too few turns", supporting_turns=[1]),
+        variant("a turn out of range", supporting_turns=[1, turns + 5]),
+        variant("adjacent turns", supporting_turns=[1, 2]),
+        variant("an empty answer", answer=""),
+        variant("an unknown type", qa_type="trivia"),
+        dict(good),  # duplicate_question
+    ]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the vendors do
+    # Headers and body go out in separate writes; with Nagle on, the body
+    # waits for the client's delayed ACK (~40 ms a reply).
+    disable_nagle_algorithm = True
+    server_version = "trajc-mock/1"
+
+    def log_message(self, fmt, *args):  # quiet unless asked
+        if self.server.verbose:
+            super().log_message(fmt, *args)
+
+    # --- plumbing -------------------------------------------------------
+    def send_json(self, status, doc, headers=None):
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def client_gone(self):
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def do_GET(self):
+        if self.path == "/_requests":
+            with self.server.lock:
+                snapshot = json.loads(json.dumps(self.server.log))
+            self.send_json(200, snapshot)
+        else:
+            self.send_json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path == "/_reset":
+            with self.server.lock:
+                self.server.log.clear()
+                self.server.counters.clear()
+            self.send_json(200, {})
+            return
+        vendor, model = self.route()
+        if vendor is None:
+            self.send_json(404, {"error": {"message": f"no such endpoint {self.path}"}})
+            return
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            self.send_json(400, {"error": {"message": "request body is not JSON"}})
+            return
+        if vendor != "gemini":
+            model = str(body.get("model", "")) if isinstance(body, dict) else ""
+        prompt = prompt_text(vendor, body)
+        session_match = SESSION_LINE.search(prompt)
+        session = session_match.group(1).strip() if session_match else ""
+        directive = Directive.find(model, prompt)
+        entry = {"path": self.path, "headers": dict(self.headers.items()), "body": abbreviated(body),
+                 "session": session, "directive": directive.text,
+                 "received_ms": self.server.now_ms(), "replied_ms": None}
+        with self.server.lock:
+            self.server.log.append(entry)
+        if self.server.delay_ms:
+            time.sleep(self.server.delay_ms / 1000)
+        self.reply(vendor, model, body, prompt, session, directive)
+        with self.server.lock:
+            entry["replied_ms"] = self.server.now_ms()
+
+    def route(self):
+        match = GEMINI_PATH.match(self.path)
+        if match:
+            return "gemini", match.group(1)
+        if self.path == "/v1/chat/completions":
+            return "openai", ""
+        if self.path == "/v1/messages":
+            return "anthropic", ""
+        return None, ""
+
+    def api_key(self, vendor):
+        if vendor == "gemini":
+            return self.headers.get("x-goog-api-key", "")
+        if vendor == "openai":
+            auth = self.headers.get("Authorization", "")
+            return auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        return self.headers.get("x-api-key", "")
+
+    # --- behaviour ------------------------------------------------------
+    def reply(self, vendor, model, body, prompt, session, d):
+        key = self.api_key(vendor)
+        if not key:
+            status = 403 if vendor == "gemini" else 401
+            self.send_error_body(vendor, status, missing_key_message(vendor))
+            return
+        if vendor == "anthropic" and not self.headers.get("anthropic-version"):
+            self.send_error_body(vendor, 400, "anthropic-version: header is required")
+            return
+        turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
+        if d.action == "status":
+            with self.server.lock:
+                counter = (session, d.text)
+                self.server.counters[counter] = self.server.counters.get(counter, 0) + 1
+                seen = self.server.counters[counter]
+            if "times" not in d.params or seen <= d.params["times"]:
+                headers = {}
+                if "retry_after" in d.params:
+                    headers["Retry-After"] = str(d.params["retry_after"])
+                message = key_message(vendor, key) if d.n in (401, 403) else f"mock error {d.n}"
+                self.send_error_body(vendor, d.n, message, headers)
+                return
+        elif d.action == "hang":
+            while not self.client_gone():
+                time.sleep(0.02)
+            self.close_connection = True
+            return
+        elif d.action == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        elif d.action == "big":
+            self.send_big(d.n or 0, d.params.get("chunked", 0) == 1)
+            return
+        elif d.action == "schema_reject" and vendor == "openai":
+            response_format = body.get("response_format") or {}
+            if response_format.get("type") == "json_schema":
+                self.send_error_body(vendor, 400, "response_format json_schema is not supported")
+                return
+        elif d.action == "slow":
+            time.sleep((d.n or 0) / 1000)
+
+        finish = DONE_REASON[vendor]
+        if d.action == "invalid":
+            text = json.dumps({"pairs": invalid_pairs(turns)})
+        elif d.action == "non_json":
+            text = "I could not find any good questions in this session, sorry."
+        elif d.action == "empty":
+            text = ""
+        elif d.action == "truncated":
+            full = json.dumps({"pairs": valid_pairs(max(turns, 3))})
+            text = full[: len(full) // 2]
+            finish = TRUNCATED_REASON[vendor]
+        else:
+            text = json.dumps({"pairs": valid_pairs(turns)})
+        self.send_json(200, model_reply(vendor, model, text, len(prompt) // 4, len(text) // 4, finish))
+
+    def send_error_body(self, vendor, status, message, headers=None):
+        if vendor == "gemini":
+            doc = {"error": {"code": status, "message": message,
+                             "status": GEMINI_STATUS.get(status, "UNKNOWN")}}
+        elif vendor == "openai":
+            doc = {"error": {"message": message, "type": OPENAI_TYPE.get(status, "server_error"),
+                             "param": None, "code": None}}
+        else:
+            doc = {"type": "error", "error": {"type": ANTHROPIC_TYPE.get(status, "api_error"),
+                                              "message": message}}
+        self.send_json(status, doc, headers)
+
+    def send_big(self, size, chunked):
+        """A 200 of `size` bytes: announced by Content-Length, or (chunked=1)
+        sent until the connection closes, so the client cannot refuse it early."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        block = b"x" * 65536
+        try:
+            while size > 0:
+                n = min(size, len(block))
+                self.wfile.write(block[:n])
+                size -= n
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up, as it should
+
+
+def abbreviated(value):
+    """The request body as logged: long strings (prompts) shortened, so a
+    benchmark's thousands of requests do not pile up their prompts."""
+    if isinstance(value, str) and len(value) > LOGGED_STRING_CHARS:
+        return value[:LOGGED_STRING_CHARS] + f"... [{len(value)} chars]"
+    if isinstance(value, dict):
+        return {k: abbreviated(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [abbreviated(v) for v in value]
+    return value
+
+
+def prompt_text(vendor, body):
+    if not isinstance(body, dict):
+        return ""
+    texts = []
+    if vendor == "gemini":
+        for content in body.get("contents") or []:
+            texts += [p.get("text", "") for p in content.get("parts") or [] if isinstance(p, dict)]
+    else:
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts += [b.get("text", "") for b in content if isinstance(b, dict)]
+    return "\n".join(texts)
+
+
+def missing_key_message(vendor):
+    return {
+        "gemini": "Method doesn't allow unregistered callers (callers without established identity). "
+                  "Please use API Key or other form of API consumer identity to call this API.",
+        "openai": "You didn't provide an API key. You need to provide your API key in an "
+                  "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "anthropic": "x-api-key header is required",
+    }[vendor]
+
+
+def key_message(vendor, key):
+    """As some vendors do, the 401/403 message quotes the key it got."""
+    return {
+        "gemini": f"API key not valid. Please pass a valid API key. (key: {key})",
+        "openai": f"Incorrect API key provided: {key}. You can find your API key at "
+                  "https://platform.openai.com/account/api-keys.",
+        "anthropic": f"invalid x-api-key: {key}",
+    }[vendor]
+
+
+def model_reply(vendor, model, text, tokens_in, tokens_out, finish):
+    if vendor == "gemini":
+        return {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                            "finishReason": finish, "index": 0}],
+            "usageMetadata": {"promptTokenCount": tokens_in, "candidatesTokenCount": tokens_out,
+                              "thoughtsTokenCount": GEMINI_THOUGHT_TOKENS,
+                              "totalTokenCount": tokens_in + tokens_out + GEMINI_THOUGHT_TOKENS},
+            "modelVersion": model,
+        }
+    if vendor == "openai":
+        return {
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
+                      "total_tokens": tokens_in + tokens_out},
+        }
+    return {
+        "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": text}], "stop_reason": finish, "stop_sequence": None,
+        "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
+    }
+
+
+class MockServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many clients connect at once in benchmarks
+
+    def __init__(self, port, delay_ms, verbose):
+        super().__init__(("127.0.0.1", port), Handler)
+        self.delay_ms = delay_ms
+        self.verbose = verbose
+        self.lock = threading.Lock()
+        self.log = []
+        self.counters = {}
+        self.started = time.monotonic()
+
+    def now_ms(self):
+        return round((time.monotonic() - self.started) * 1000, 3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", help="where to write the port once listening")
+    parser.add_argument("--delay-ms", type=int, default=0, help="added to every model reply")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    server = MockServer(args.port, args.delay_ms, args.verbose)
+    if args.port_file:
+        # Written whole and renamed, so a reader never sees a partial number.
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(server.server_address[1]))
+        os.replace(tmp, args.port_file)
+    try:
+        server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
