@@ -106,10 +106,10 @@ EXCEPTION WHEN query_canceled OR others THEN
   elapsed := clock_timestamp() - t0;
 END
 $$;
--- trajc's session claims held by a backend (advisory locks in its key space).
+-- trajc's session claims held by a backend (bigint-keyed advisory locks).
 CREATE FUNCTION cc_claims(backend int) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM pg_locks
-   WHERE locktype = 'advisory' AND pid = backend AND classid = x'7472616a'::int::oid AND objsubid = 2
+   WHERE locktype = 'advisory' AND pid = backend AND objsubid = 1
 $$;
 
 SET trajc.provider = 'gemini';

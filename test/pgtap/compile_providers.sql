@@ -334,17 +334,19 @@ RESET trajc.openai_api_key;
 RESET trajc.anthropic_api_key;
 
 -- ---------------------------------------------------------------------------
--- trajc_stats(): one row per qa_type, then the total.
+-- trajc_stats(): one row per qa_type (zeros included), then the total.
 SELECT results_eq(
   'SELECT qa_type, pairs, sessions, cost_usd FROM trajc_stats()',
   $$SELECT qa_type, pairs, sessions, cost_usd FROM (
-      SELECT qa_type, count(*) AS pairs, count(DISTINCT session_id) AS sessions,
-             sum(cost_usd) AS cost_usd, 0 AS last
-        FROM trajc.qa_pairs GROUP BY qa_type
+      SELECT t.qa_type, count(p.id) AS pairs, count(DISTINCT p.session_id) AS sessions,
+             coalesce(sum(p.cost_usd), 0) AS cost_usd, t.n
+        FROM unnest(ARRAY['factoid', 'reasoning', 'composition', 'temporal'])
+             WITH ORDINALITY t(qa_type, n)
+        LEFT JOIN trajc.qa_pairs p USING (qa_type) GROUP BY t.qa_type, t.n
       UNION ALL
-      SELECT 'total', count(*), count(DISTINCT session_id), coalesce(sum(cost_usd), 0), 1
+      SELECT 'total', count(*), count(DISTINCT session_id), coalesce(sum(cost_usd), 0), 5
         FROM trajc.qa_pairs) s
-     ORDER BY last, qa_type$$,
+     ORDER BY n$$,
   'trajc_stats(): a row per qa_type (pairs, sessions, cost), then the total');
 SELECT ok((SELECT array_agg(qa_type) FROM trajc_stats()) @> ARRAY['factoid', 'reasoning', 'composition', 'temporal'],
           'trajc_stats(): every qa_type is listed (all four were compiled)');
