@@ -34,6 +34,9 @@ struct Trajectory {
 std::string_view display_value(const Field& f, std::string& scratch);
 // `name: value` lines joined by '\n' (no trailing newline); json compacted.
 std::string render_turn(const std::vector<Field>& fields);
+// Appends one `name: value` line of a turn to out ('\n' first unless out is
+// empty): the piece render_turn is made of, for callers holding raw values.
+void append_field(std::string& out, std::string_view name, std::string_view value, bool is_json);
 // A JSON value in compact form, keys in their original order; input that is
 // not valid JSON is returned unchanged.
 std::string compact_json(const std::string& json_text);

@@ -12,9 +12,7 @@ bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '
 // Drops the whitespace between JSON tokens. Working on the text instead of
 // dumping a parsed value keeps keys in order and numbers and escapes exactly as
 // stored (a jsonb 1.50 stays 1.50), so answers quoting them stay literal.
-std::string strip_json_space(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
+void append_without_json_space(std::string& out, std::string_view text) {
   bool in_string = false;
   bool escaped = false;
   for (char c : text) {
@@ -32,17 +30,10 @@ std::string strip_json_space(const std::string& text) {
       in_string = c == '"';
     }
   }
-  return out;
 }
 
 void append_turn(std::string& out, const std::vector<Field>& fields) {
-  std::string scratch;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) out += '\n';
-    out += fields[i].name;
-    out += ": ";
-    out += display_value(fields[i], scratch);
-  }
+  for (const Field& f : fields) append_field(out, f.name, f.value, f.is_json);
 }
 
 constexpr std::uint64_t kFnvOffset = 14695981039346656037ull;
@@ -59,12 +50,28 @@ void fnv1a(std::uint64_t& h, std::string_view bytes) {
 
 std::string compact_json(const std::string& json_text) {
   if (!nlohmann::ordered_json::accept(json_text)) return json_text;
-  return strip_json_space(json_text);
+  std::string out;
+  out.reserve(json_text.size());
+  append_without_json_space(out, json_text);
+  return out;
+}
+
+// Values flagged is_json come from json/jsonb columns, which Postgres has
+// already validated: no second parse on this hot path.
+void append_field(std::string& out, std::string_view name, std::string_view value, bool is_json) {
+  if (!out.empty()) out += '\n';
+  out += name;
+  out += ": ";
+  if (is_json)
+    append_without_json_space(out, value);
+  else
+    out += value;
 }
 
 std::string_view display_value(const Field& f, std::string& scratch) {
   if (!f.is_json) return f.value;
-  scratch = compact_json(f.value);
+  scratch.clear();
+  append_without_json_space(scratch, f.value);
   return scratch;
 }
 

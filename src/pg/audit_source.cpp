@@ -169,32 +169,36 @@ char* turns_query(const AuditSource* src) {
   return buf.data;
 }
 
+RawTurns raw_turns_of(const AuditSource* src, SPITupleTable* rows, uint64 nrows) {
+  RawTurns raw{};
+  raw.nturns = static_cast<int>(nrows);
+  raw.ncols = src->ncontent;
+  raw.rows = rows;
+  raw.at_iso = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
+  raw.agent = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
+  raw.values = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns * raw.ncols + 1)));
+  TupleDesc desc = rows->tupdesc;
+  Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
+  bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
+  auto read = [&](int attno) -> RawValue {
+    if (nulls[attno]) return RawValue{nullptr, -1};
+    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
+    return RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
+  };
+  for (int r = 0; r < raw.nturns; r++) {
+    heap_deform_tuple(rows->vals[r], desc, datums, nulls);  // one pass, not one per column
+    raw.at_iso[r] = read(1);
+    raw.agent[r] = read(2);
+    for (int c = 0; c < raw.ncols; c++) raw.values[r * raw.ncols + c] = read(3 + c);
+  }
+  return raw;
+}
+
 RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id) {
   Datum arg = CStringGetTextDatum(session_id);
   int rc = SPI_execute_plan(turns_plan, &arg, nullptr, true, 0);
   if (rc != SPI_OK_SELECT) elog(ERROR, "trajc: reading turns failed: %s", SPI_result_code_string(rc));
-  RawTurns raw{};
-  raw.nturns = static_cast<int>(SPI_processed);
-  raw.ncols = src->ncontent;
-  raw.rows = SPI_tuptable;
-  raw.at_iso = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
-  raw.agent = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
-  raw.values = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns * raw.ncols + 1)));
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  auto read = [desc](HeapTuple row, int attno) -> RawValue {
-    bool isnull;
-    Datum d = SPI_getbinval(row, desc, attno, &isnull);
-    if (isnull) return RawValue{nullptr, -1};
-    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
-    return RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
-  };
-  for (int r = 0; r < raw.nturns; r++) {
-    HeapTuple row = SPI_tuptable->vals[r];
-    raw.at_iso[r] = read(row, 2);
-    raw.agent[r] = read(row, 3);
-    for (int c = 0; c < raw.ncols; c++) raw.values[r * raw.ncols + c] = read(row, 4 + c);
-  }
-  return raw;
+  return raw_turns_of(src, SPI_tuptable, SPI_processed);
 }
 
 void to_trajectory(const AuditSource* src, const RawTurns& raw, const char* session_id,

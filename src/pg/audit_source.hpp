@@ -50,8 +50,9 @@ struct RawTurns {
   SPITupleTable* rows;  // owns the values' bytes: free after to_trajectory
 };
 
-// Runs the prepared turns query for one session (SPI connected) and keeps
-// the rows' text in CurrentMemoryContext.
+// Plain views of a batch of turns-query rows (the bytes stay in `rows`).
+RawTurns raw_turns_of(const AuditSource* src, SPITupleTable* rows, uint64 nrows);
+// Runs the prepared turns query for one session (SPI connected): all its rows.
 RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id);
 
 // Phase 2 helper (pure C++): the core's Trajectory from raw rows.

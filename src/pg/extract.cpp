@@ -47,33 +47,50 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   spi_connect();
   AuditSource* src = resolve_audit_source();
   SPIPlanPtr plan = spi_prepare(turns_query(src), TEXTOID);
-  RawTurns raw = load_raw_turns(src, plan, session_id);
+  Datum arg = CStringGetTextDatum(session_id);
+  Portal cursor = SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
 
-  // Phase 2: rendering lives in the core.
-  auto* rendered = box_new<std::vector<std::string>>(CurrentMemoryContext);
-  run_cpp([&] {
-    trajc::Trajectory t;
-    to_trajectory(src, raw, session_id, t);
-    rendered->reserve(t.turns.size());
-    for (const trajc::Turn& turn : t.turns) rendered->push_back(trajc::render_turn(turn.fields));
-  });
-
-  // Phase 3.
-  TupleDesc desc = raw.rows->tupdesc;
-  for (int r = 0; r < raw.nturns; r++) {
-    HeapTuple row = raw.rows->vals[r];
-    bool at_null, agent_null;
-    Datum values[4];
-    bool nulls[4] = {false, false, false, false};
-    values[0] = Int32GetDatum(r + 1);
-    values[1] = SPI_getbinval(row, desc, 1, &at_null);
-    nulls[1] = at_null;
-    values[2] = SPI_getbinval(row, desc, 3, &agent_null);
-    nulls[2] = agent_null;
-    const std::string& content = (*rendered)[r];
-    values[3] = PointerGetDatum(cstring_to_text_with_len(content.data(), content.size()));
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  // Rendering lives in the core; rows stream through in batches (phase 1),
+  // each turn rendered into one reused buffer (phase 2) and stored (phase 3).
+  auto* content = box_new<std::string>(CurrentMemoryContext);
+  MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns batch",
+                                                  ALLOCSET_DEFAULT_SIZES);
+  int turn = 0;
+  for (;;) {
+    SPI_cursor_fetch(cursor, true, 1000);
+    if (SPI_processed == 0) break;
+    MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
+    RawTurns raw = raw_turns_of(src, SPI_tuptable, SPI_processed);
+    TupleDesc desc = raw.rows->tupdesc;
+    for (int r = 0; r < raw.nturns; r++) {
+      const RawValue* row_values = raw.values + r * raw.ncols;
+      run_cpp([&] {
+        content->clear();
+        for (int c = 0; c < raw.ncols; c++) {
+          const RawValue& v = row_values[c];
+          if (v.len >= 0)
+            trajc::append_field(*content, src->content[c].name, std::string_view(v.data, v.len),
+                                src->content[c].is_json);
+        }
+      });
+      HeapTuple row = raw.rows->vals[r];
+      bool at_null, agent_null;
+      Datum values[4];
+      bool nulls[4] = {false, false, false, false};
+      values[0] = Int32GetDatum(++turn);
+      values[1] = SPI_getbinval(row, desc, 1, &at_null);
+      nulls[1] = at_null;
+      values[2] = SPI_getbinval(row, desc, 3, &agent_null);
+      nulls[2] = agent_null;
+      values[3] = PointerGetDatum(
+          cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    MemoryContextSwitchTo(caller);
+    MemoryContextReset(batch_cxt);
+    SPI_freetuptable(SPI_tuptable);
   }
+  SPI_cursor_close(cursor);
   SPI_finish();
   return (Datum)0;
 }

@@ -1,0 +1,42 @@
+// The subcommands. Each is a thin client of the extension's SQL functions:
+// the tool never re-implements what the database does.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+
+namespace trajc_cli {
+
+// Options every subcommand accepts.
+struct GlobalOptions {
+  std::string dsn;    // --dsn / -d; empty = DATABASE_URL, else PG* variables
+  bool json = false;  // --json: machine-readable output on stdout
+};
+
+using CommandFn = int (*)(const GlobalOptions&, const ParsedArgs&);
+
+struct Command {
+  const char* name;
+  const char* summary;  // one line for `trajc help`
+  const char* usage;    // argument synopsis
+  const char* details;  // paragraph for `trajc help <command>`, may be empty
+  std::vector<OptionSpec> options;
+  CommandFn run;
+};
+
+const std::vector<Command>& all_commands();
+
+int run_extract(const GlobalOptions& g, const ParsedArgs& a);
+int run_stats(const GlobalOptions& g, const ParsedArgs& a);
+int run_sample(const GlobalOptions& g, const ParsedArgs& a);
+int run_compile(const GlobalOptions& g, const ParsedArgs& a);
+int run_export(const GlobalOptions& g, const ParsedArgs& a);
+
+// The --qa-type value if given, checked against the core's list of types
+// (an unknown type is a usage error listing the valid ones).
+std::optional<std::string> qa_type_option(const ParsedArgs& a);
+
+}  // namespace trajc_cli

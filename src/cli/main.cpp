@@ -1,0 +1,172 @@
+// trajc: the command-line companion of the trajc extension.
+//
+// Parses `trajc [global options] <command> [options]`, runs the command and
+// turns every error into one message on stderr and a documented exit code.
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "errors.hpp"
+#include "trajc/qa.hpp"
+
+namespace trajc_cli {
+
+namespace {
+
+const std::vector<OptionSpec> kGlobalOptions = {
+    {"dsn", 'd', "DSN", "database to use (else DATABASE_URL, else PGHOST/PGPORT/PGDATABASE...)"},
+    {"json", 0, nullptr, "print JSON for scripts instead of tables"},
+    {"help", 'h', nullptr, "show help"},
+};
+
+const char* const kExitCodesHelp =
+    "Exit codes: 0 success; 1 some sessions failed or the server refused a request;\n"
+    "2 usage error, database unreachable, extension or audit table missing, output not\n"
+    "writable; 130 interrupted (Ctrl-C): finished work is kept.\n";
+
+std::string command_help(const Command& c) {
+  std::string out = std::string("usage: trajc ") + c.name + " " + c.usage + "\n\n" + c.summary +
+                    "\n";
+  if (*c.details) out += std::string("\n") + c.details + "\n";
+  if (!c.options.empty()) out += "\nOptions:\n" + format_options(c.options);
+  out += "\nGlobal options:\n" + format_options(kGlobalOptions);
+  return out;
+}
+
+std::string general_help() {
+  std::string out =
+      "usage: trajc [-d DSN] [--json] <command> [options]\n\n"
+      "Companion tool of the trajc Postgres extension: find agent trajectories in an\n"
+      "audit log, compile them into grounded QA pairs, and export the dataset.\n\n"
+      "Commands:\n";
+  for (const auto& c : all_commands()) {
+    std::string name = c.name;
+    out += "  " + name + std::string(10 - name.size(), ' ') + c.summary + "\n";
+  }
+  out += "  help      show this help, or `trajc help <command>`\n\n";
+  out += "Global options (before or after the command):\n" + format_options(kGlobalOptions);
+  out += std::string("\n") + kExitCodesHelp;
+  return out;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : all_commands())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+int print_help(const std::vector<std::string>& topic) {
+  if (topic.empty()) {
+    std::fputs(general_help().c_str(), stdout);
+    return kExitOk;
+  }
+  const Command* c = find_command(topic[0]);
+  if (!c) throw usage_error("no command \"" + topic[0] + "\"", "see `trajc help`");
+  std::fputs(command_help(*c).c_str(), stdout);
+  return kExitOk;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  ParsedArgs globals = parse_args(args, kGlobalOptions, /*stop_at_positional=*/true);
+  std::vector<std::string> rest = globals.positional();
+  if (rest.empty() || rest[0] == "help")
+    return print_help(rest.empty() ? rest : std::vector<std::string>(rest.begin() + 1, rest.end()));
+
+  const Command* command = find_command(rest[0]);
+  if (!command) throw usage_error("unknown command \"" + rest[0] + "\"", "see `trajc help`");
+  std::vector<OptionSpec> specs = command->options;
+  specs.insert(specs.end(), kGlobalOptions.begin(), kGlobalOptions.end());
+  ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + 1, rest.end()), specs);
+  if (globals.has("help") || local.has("help")) return print_help({command->name});
+  if (!local.positional().empty())
+    throw usage_error("unexpected argument \"" + local.positional()[0] + "\"",
+                      std::string("see `trajc help ") + command->name + "`");
+  if (globals.has("dsn") && local.has("dsn")) throw usage_error("--dsn given more than once");
+
+  GlobalOptions g;
+  g.dsn = local.get("dsn", globals.get("dsn"));
+  g.json = globals.has("json") || local.has("json");
+  return command->run(g, local);
+}
+
+}  // namespace
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = {
+      {"extract", "list sessions of the audit log long enough to compile", "[options]",
+       "Calls trajc_extract(min_turns, limit, since). The audit log is the table named by the\n"
+       "trajc.source setting (default audit_log).",
+       {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
+        {"limit", 0, "N", "at most N sessions, 0 = all (default 20)"},
+        {"since", 0, "TIME", "only sessions active since TIME (e.g. 2025-01-31)"}},
+       run_extract},
+      {"compile", "compile sessions into QA pairs, one session per transaction", "[options]",
+       "Lists the sessions to compile, then calls trajc_compile(session, tier) for each in its\n"
+       "own transaction, showing progress. Sessions already compiled at their current length\n"
+       "are skipped unless --force. Ctrl-C cancels the session in flight, keeps every\n"
+       "finished one and prints the summary.",
+       {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
+        {"limit", 0, "N", "at most N sessions, 0 = all (default 25)"},
+        {"tier", 0, "TIER", "cheap, standard or premium (default: trajc.tier)"},
+        {"session", 0, "ID", "compile this session (ignores --min-turns/--limit)", true},
+        {"provider", 0, "NAME", "gemini, openai, anthropic or offline (SET trajc.provider)"},
+        {"force", 0, nullptr, "compile again sessions that were already compiled"}},
+       run_compile},
+      {"stats", "pairs, sessions and cost by qa_type", "", "Calls trajc_stats().", {}, run_stats},
+      {"sample", "show random pairs", "[options]", "Calls trajc_sample(limit, qa_type).",
+       {{"limit", 0, "N", "how many pairs (default 5)"},
+        {"qa-type", 0, "TYPE", "factoid, reasoning, composition or temporal"}},
+       run_sample},
+      {"export", "export the pairs to SQLite, JSONL or another Postgres", "[options]",
+       "sqlite (default): appends the pairs the file does not have yet (INSERT OR IGNORE on\n"
+       "id) in one transaction, after applying the file's numbered schema migrations; an\n"
+       "interrupted export leaves the file as it was.\n"
+       "jsonl: one JSON object per pair. chat: one {\"messages\": [system, user, assistant]}\n"
+       "line per pair, the user turn being the session's trajectory (from trajc_turns) and\n"
+       "the question. Both rewrite --out whole (atomically), or stream to stdout with --out -.\n"
+       "--to-postgres DSN: mirrors into the table qa_pairs of another database, created by\n"
+       "the migrations if missing; pairs already there are left alone.",
+       {{"out", 'o', "PATH",
+         "output file (default data/qa_pairs.sqlite, data/qa_pairs.jsonl, data/qa_chat.jsonl)"},
+        {"format", 'f', "FORMAT", "sqlite, jsonl or chat (default: sqlite, or jsonl for *.jsonl)"},
+        {"to-postgres", 0, "DSN", "mirror into qa_pairs in this database instead of a file"},
+        {"qa-type", 0, "TYPE", "only pairs of this type"},
+        {"since", 0, "TIME", "only pairs created at or after TIME"},
+        {"session", 0, "ID", "only pairs of this session", true}},
+       run_export},
+  };
+  return commands;
+}
+
+std::optional<std::string> qa_type_option(const ParsedArgs& a) {
+  auto t = a.maybe("qa-type");
+  if (t && !trajc::is_qa_type(*t)) {
+    std::string valid;
+    for (const char* name : trajc::kQaTypes) valid += (valid.empty() ? "" : ", ") + std::string(name);
+    throw usage_error("unknown qa_type \"" + *t + "\"", "use one of: " + valid);
+  }
+  return t;
+}
+
+}  // namespace trajc_cli
+
+int main(int argc, char** argv) {
+  using namespace trajc_cli;
+  try {
+    return run(argc, argv);
+  } catch (const CliError& e) {
+    std::fprintf(stderr, "trajc: %s\n", e.what());
+    if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "trajc: out of memory\n");
+    return kExitFailed;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "trajc: %s\n", e.what());
+    return kExitFailed;
+  }
+}

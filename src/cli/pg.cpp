@@ -1,0 +1,161 @@
+#include "pg.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "signals.hpp"
+
+namespace trajc_cli {
+
+namespace {
+
+std::string trim_trailing_newlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string field(const PGresult* res, int code) {
+  const char* v = PQresultErrorField(res, code);
+  return v ? v : "";
+}
+
+}  // namespace
+
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+Pg::Pg(const std::string& dsn) {
+  std::string conninfo = dsn;
+  if (conninfo.empty()) {
+    const char* url = std::getenv("DATABASE_URL");
+    if (url) conninfo = url;
+  }
+  // expand_dbname lets `dbname` carry a whole connection string or URI; an
+  // empty one leaves every setting to the PG* variables and libpq defaults.
+  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
+  const char* values[] = {conninfo.empty() ? nullptr : conninfo.c_str(), "trajc", nullptr};
+  conn_ = PQconnectdbParams(keys, values, 1);
+  if (!conn_) throw CliError(kExitUsage, "out of memory while connecting to the database");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    CliError err(kExitUsage,
+                 "cannot connect to the database: " +
+                     trim_trailing_newlines(PQerrorMessage(conn_)),
+                 "pass --dsn (-d) 'postgresql://user@host:port/db', or set DATABASE_URL, or "
+                 "PGHOST/PGPORT/PGDATABASE/PGUSER");
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw err;
+  }
+}
+
+Pg::~Pg() {
+  if (conn_) PQfinish(conn_);
+}
+
+std::string Pg::where() const {
+  std::string host = PQhost(conn_) ? PQhost(conn_) : "";
+  return "database \"" + std::string(PQdb(conn_)) + "\" on " + host + ":" + PQport(conn_);
+}
+
+PgResult Pg::exec(const std::string& sql, const Params& params) {
+  PgResult res(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                            params.data(), nullptr, nullptr, 0));
+  if (!res) throw connection_error("running a query");
+  switch (PQresultStatus(res.get())) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+      return res;
+    default:
+      throw error_from(res.get());
+  }
+}
+
+std::string Pg::scalar(const std::string& sql, const Params& params) {
+  PgResult res = exec(sql, params);
+  if (PQntuples(res.get()) != 1 || PQnfields(res.get()) < 1)
+    throw CliError(kExitFailed, "expected one row from: " + sql);
+  return PQgetvalue(res.get(), 0, 0);
+}
+
+std::string Pg::literal(const std::string& value) const {
+  char* q = PQescapeLiteral(conn_, value.data(), value.size());
+  if (!q) throw connection_error("quoting a value");
+  std::string out(q);
+  PQfreemem(q);
+  return out;
+}
+
+std::string Pg::identifier(const std::string& name) const {
+  char* q = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (!q) throw connection_error("quoting a name");
+  std::string out(q);
+  PQfreemem(q);
+  return out;
+}
+
+CliError Pg::connection_error(const std::string& doing) const {
+  if (interrupted()) return CliError(kExitInterrupted, "interrupted");
+  return CliError(kExitUsage, "lost the connection to the " + where() + " while " + doing + ": " +
+                                  trim_trailing_newlines(PQerrorMessage(conn_)));
+}
+
+CliError Pg::error_from(const PGresult* res) const {
+  const std::string state = field(res, PG_DIAG_SQLSTATE);
+  if (state.empty() && PQstatus(conn_) == CONNECTION_BAD) return connection_error("running a query");
+  std::string message = field(res, PG_DIAG_MESSAGE_PRIMARY);
+  if (message.empty()) message = trim_trailing_newlines(PQresultErrorMessage(res));
+  if (message.empty()) message = trim_trailing_newlines(PQerrorMessage(conn_));
+  const std::string detail = field(res, PG_DIAG_MESSAGE_DETAIL);
+  if (!detail.empty()) message += " (" + detail + ")";
+  std::string hint = field(res, PG_DIAG_MESSAGE_HINT);
+
+  if (state == "57014" && interrupted()) return CliError(kExitInterrupted, "interrupted");
+  if (state == "42P01" || state == "42703") {
+    // The audit log (trajc.source and its column settings) is the usual culprit.
+    if (hint.empty())
+      hint = "the audit log is read from the table named by trajc.source (default audit_log); "
+             "point it at yours: ALTER DATABASE " +
+             std::string(PQdb(conn_)) + " SET trajc.source = 'schema.table';";
+    return CliError(kExitUsage, message, hint, state);
+  }
+  if (state == "42883" && message.find("trajc") != std::string::npos)
+    return CliError(kExitUsage, message, "run CREATE EXTENSION trajc; in " + where(), state);
+  // Class 22 (data exception) comes from values the user passed (--since,
+  // --min-turns, --tier...); class 08 from a broken connection; 28 and 3D
+  // from connecting with the wrong role or database.
+  const std::string cls = state.substr(0, 2);
+  ExitCode code = (cls == "22" || cls == "08" || cls == "28" || cls == "3D") ? kExitUsage
+                                                                              : kExitFailed;
+  return CliError(code, message, hint, state);
+}
+
+TrajcDb::TrajcDb(const std::string& dsn) : Pg(dsn) {
+  PgResult res = exec(
+      "SELECT n.nspname, e.extversion FROM pg_catalog.pg_extension e "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'trajc'");
+  if (PQntuples(res.get()) == 0) {
+    bool available =
+        scalar("SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'trajc'") !=
+        "0";
+    throw CliError(kExitUsage, "the trajc extension is not installed in " + where(),
+                   available ? "run: CREATE EXTENSION trajc;"
+                             : "install it on the server (make install in the trajc source "
+                               "tree), then run: CREATE EXTENSION trajc;");
+  }
+  schema_ = identifier(PQgetvalue(res.get(), 0, 0));
+}
+
+}  // namespace trajc_cli
