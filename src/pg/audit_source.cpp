@@ -137,6 +137,15 @@ AuditSource* resolve_audit_source(void) {
   return src;
 }
 
+void check_listing_args(int min_turns, int limit) {
+  if (min_turns < 1)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("min_turns must be at least 1, got %d", min_turns)));
+  if (limit < 0)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
+}
+
 char* sessions_query(const AuditSource* src) {
   const char* agent = src->agent_col
                           ? psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY %s)::text",

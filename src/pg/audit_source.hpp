@@ -28,6 +28,9 @@ struct AuditSource {
 // Errors name the setting to fix: 42P01 missing table, 42703 missing column.
 AuditSource* resolve_audit_source(void);
 
+// Raises 22023 unless min_turns >= 1 and limit >= 0 (0 = no limit).
+void check_listing_args(int min_turns, int limit);
+
 // SELECT session_id, agent, turn_count, first_at, last_at ... with $1 min_turns,
 // $2 limit (0 = none), $3 since (timestamptz, NULL = any).
 char* sessions_query(const AuditSource* src);

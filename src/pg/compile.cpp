@@ -433,12 +433,7 @@ void drive(Run* run) {
 }
 
 char** list_sessions(Run* run, int min_turns, int limit) {
-  if (min_turns < 1)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("min_turns must be at least 1, got %d", min_turns)));
-  if (limit < 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
+  check_listing_args(min_turns, limit);
   Oid types[3] = {INT4OID, INT4OID, TIMESTAMPTZOID};
   Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit), (Datum)0};
   char nulls[3] = {' ', ' ', 'n'};

@@ -14,12 +14,7 @@ using namespace trajc_pg;
 extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
   int min_turns = PG_ARGISNULL(0) ? 10 : PG_GETARG_INT32(0);
   int limit = PG_ARGISNULL(1) ? 20 : PG_GETARG_INT32(1);
-  if (min_turns < 1)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("min_turns must be at least 1, got %d", min_turns)));
-  if (limit < 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
+  check_listing_args(min_turns, limit);
 
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
