@@ -132,6 +132,17 @@ void _PG_init(void) {
   define_int("trajc.max_response_kb", "Largest model response accepted.", &gucs.max_response_kb,
              16384, 16, 1048576, GUC_UNIT_KB);
 
+  // Loaded after the configuration was read (not preloaded): a key given in
+  // postgresql.conf was a plain placeholder, readable by every role, until now.
+  if (!process_shared_preload_libraries_in_progress)
+    for (const char* key : gucs.api_key)
+      if (key != nullptr && key[0] != '\0') {
+        ereport(WARNING,
+                (errmsg("trajc was loaded after its API key settings were read"),
+                 errhint("Add trajc to shared_preload_libraries so the keys are never visible "
+                         "as placeholder settings.")));
+        break;
+      }
   MarkGUCPrefixReserved("trajc");
   trajc_pg::run_cpp([] { trajc::http_global_init(); });
 }
