@@ -27,16 +27,23 @@
 -- hashint8extended, no random()), so the output depends only on the variables:
 -- ids, timestamps and texts are identical across runs and machines.
 --
--- Shape of a session: turn 1 is the human's request (agent NULL, actor the
--- human), the last turn the dominant agent's summary; in between, turns by 4
+-- Shape of a session: turn 1 is the human's request (agent NULL, actor 'user',
+-- the requester in arguments->>'from', the text in response), the last turn
+-- the dominant agent's summary; in between, turns by 4
 -- agents of the session (one dominant, ~60% of the turns), mixing messages
 -- (tool NULL) and tool calls whose JSON arguments evolve over the session
 -- (search query refined, SQL extended, file renamed draft -> v2 -> final).
--- About 8% of tool calls fail (success = false, error in response) and are
+-- About 10% of tool calls fail (success = false, error in response) and are
 -- retried with the same tool (attempt 2, sometimes attempt 3). Turns are a few
 -- seconds apart with occasional pauses; ~1% of turns share their predecessor's
 -- timestamp (parallel calls: the id breaks the tie). Ids follow global time
--- order, so sessions are interleaved in the heap as in a real log.
+-- order, so sessions are interleaved in the heap as in a real log. actor is
+-- the row's role: user, assistant (agent messages), tool (tool calls), system
+-- (the NULL-session rows: heartbeats, quota checks, ...).
+--
+-- Speed: 2,000,000 rows take ~30 s of CPU in one backend (the INSERT dominates).
+-- The pg_temp helpers below must stay inlinable (no STRICT, arguments used
+-- more than once must be plain columns), or the INSERT gets several times slower.
 
 \set ON_ERROR_STOP on
 
@@ -419,11 +426,14 @@ FROM trajc_sample_params p,
                 p.start_at
                 + (floor(pg_temp.u(ss.sidx, 0, 30) * p.days) * 86400
                    + 28800 + 36000 * pg_temp.u(ss.sidx, 0, 31)
-                   + pg_temp.tsec(ss.sidx, CASE WHEN g.t BETWEEN 3 AND ss.n - 1
-                                                     AND pg_temp.u(ss.sidx, g.t, 32) < 0.01
-                                                THEN g.t - 1 ELSE g.t END))
+                   + pg_temp.tsec(ss.sidx, tie.x))
                   * interval '1 second' AS ts
-         FROM trajc_sample_sess ss, generate_series(1, ss.n) AS g(t)
+         FROM trajc_sample_sess ss, generate_series(1, ss.n) AS g(t),
+              -- ~1% of turns take their predecessor's time (a parallel call);
+              -- a lateral, so that tsec() stays inlined
+              LATERAL (SELECT CASE WHEN g.t BETWEEN 3 AND ss.n - 1 AND pg_temp.u(ss.sidx, g.t, 32) < 0.01
+                                   THEN g.t - 1 ELSE g.t END AS x
+                       OFFSET 0) tie
          UNION ALL
          SELECT 0, p.null_rows, g.t,
                 p.start_at + ((g.t - 1 + pg_temp.u(0, g.t, 33)) / p.null_rows * p.days * 86400) * interval '1 second'
@@ -494,18 +504,18 @@ FROM trajc_sample_params p,
                      WHEN k.t = 1 THEN 'request'
                      WHEN k.t = k.n AND k.n >= 3 THEN 'summary'
                      ELSE 'turn' END AS role,
-                CASE WHEN k.sidx = 0 OR k.t = 1 OR k.t = k.n THEN k.t
-                     WHEN pg_temp.fstart(k.sidx, k.t - 1, k.n::int) THEN k.t - 1
-                     WHEN pg_temp.fstart(k.sidx, k.t - 2, k.n::int) AND pg_temp.dbl(k.sidx, k.t - 2) THEN k.t - 2
-                     ELSE k.t END AS o,
-                CASE WHEN k.sidx = 0 OR k.t = 1 OR k.t = k.n THEN 1
-                     WHEN pg_temp.fstart(k.sidx, k.t - 1, k.n::int) THEN 2
-                     WHEN pg_temp.fstart(k.sidx, k.t - 2, k.n::int) AND pg_temp.dbl(k.sidx, k.t - 2) THEN 3
-                     ELSE 1 END AS attempt,
-                CASE WHEN k.sidx = 0 OR k.t = 1 OR k.t = k.n THEN false
-                     WHEN pg_temp.fstart(k.sidx, k.t - 1, k.n::int) THEN pg_temp.dbl(k.sidx, k.t - 1)
-                     WHEN pg_temp.fstart(k.sidx, k.t - 2, k.n::int) AND pg_temp.dbl(k.sidx, k.t - 2) THEN false
-                     ELSE pg_temp.fstart(k.sidx, k.t, k.n::int) END AS failed
+                CASE WHEN f.plain THEN k.t WHEN f.f1 THEN k.t - 1 WHEN f.f2 THEN k.t - 2 ELSE k.t END AS o,
+                CASE WHEN f.plain THEN 1 WHEN f.f1 THEN 2 WHEN f.f2 THEN 3 ELSE 1 END AS attempt,
+                CASE WHEN f.plain THEN false
+                     WHEN f.f1 THEN pg_temp.dbl(k.sidx, k.t - 1)   -- attempt 2 fails too
+                     WHEN f.f2 THEN false
+                     ELSE f.f0 END AS failed
+         FROM (SELECT k.sidx = 0 OR k.t = 1 OR k.t = k.n AS plain,
+                      pg_temp.fstart(k.sidx, k.t, k.n::int) AS f0,       -- t fails (attempt 1)
+                      pg_temp.fstart(k.sidx, k.t - 1, k.n::int) AS f1,   -- t retries t-1
+                      pg_temp.fstart(k.sidx, k.t - 2, k.n::int)
+                        AND pg_temp.dbl(k.sidx, k.t - 2) AS f2           -- t retries t-2 again
+               OFFSET 0) f
          OFFSET 0
        ) x
      ) r,
@@ -584,9 +594,13 @@ FROM trajc_sample_params p,
                              [v.agent_no][1 + pg_temp.h(k.sidx, r.o, 83) % 4]
                          ELSE 0 END AS tool_no
              FROM (SELECT pg_temp.agent_of(k.sidx, CASE WHEN r.role = 'summary' THEN 0
-                                                        ELSE pg_temp.slot(k.sidx, r.o) END) AS agent_no) v
+                                                        ELSE pg_temp.slot(k.sidx, r.o) END) AS agent_no
+                   OFFSET 0) v
+             OFFSET 0   -- (each level computed once per row, not once per reference)
            ) w
+           OFFSET 0
          ) z
+         OFFSET 0
        ) y
        OFFSET 0
      ) a;

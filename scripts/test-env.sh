@@ -28,6 +28,7 @@ ALTER SYSTEM SET trajc.max_retries = 2;
 SELECT pg_reload_conf();
 SQL
     scripts/pgcluster.sh env
+    echo "export TRAJC_PGROOT=$TRAJC_PGROOT TRAJC_PGPORT=$TRAJC_PGPORT"
     echo "export TRAJC_MOCK_DIR=$TRAJC_MOCK_DIR TRAJC_MOCK_URL=$url"
     ;;
   stop)

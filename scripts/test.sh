@@ -46,7 +46,7 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
   pg_prove -d trajc_tap --ext .sql -r test/pgtap/
 
 PART_EVIDENCE='^Result: PASS' part cli \
-  env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 -r test/cli/
+  env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

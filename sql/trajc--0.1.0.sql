@@ -95,7 +95,10 @@ CREATE FUNCTION @extschema@.trajc_turns(session_id text)
 
 -- Compiling: these reach the network, so nobody but the owner may call them
 -- until granted (see README, "Privileges").
-CREATE FUNCTION @extschema@.trajc_compile(session_id text, tier text DEFAULT NULL)
+-- force (added to the contract): false skips a session already compiled at its
+-- current trajectory hash, as batches do; the companion tool relies on it.
+CREATE FUNCTION @extschema@.trajc_compile(session_id text, tier text DEFAULT NULL,
+                                          force boolean DEFAULT true)
   RETURNS SETOF trajc.qa_pairs
   AS 'MODULE_PATHNAME', 'trajc_compile' LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
 
@@ -115,7 +118,7 @@ CREATE FUNCTION @extschema@.trajc_estimate(min_turns int DEFAULT 10, "limit" int
   RETURNS TABLE(sessions int, tokens_in bigint, cost_usd numeric)
   AS 'MODULE_PATHNAME', 'trajc_estimate' LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
 
-REVOKE ALL ON FUNCTION @extschema@.trajc_compile(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.trajc_compile(text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_compile_batch(int, int, text, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_compile_pending(int, int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_estimate(int, int, text) FROM PUBLIC;

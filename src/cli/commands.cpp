@@ -1,7 +1,8 @@
 // extract, stats, sample: one SQL call each, printed as a table or JSON.
+#include "commands.hpp"
+
 #include <string>
 
-#include "commands.hpp"
 #include "output.hpp"
 #include "pg.hpp"
 

@@ -34,45 +34,29 @@ struct SessionResult {
   std::string error;
 };
 
-struct Candidate {
-  std::string session_id;
-  bool compiled = false;  // already compiled at its current length
-};
-
-// Sessions in trajc_extract's order (longest first), each flagged when
-// compile_log already has a successful compile of it at its current turn
-// count; --session restricts the list to the named sessions, in that order.
-// TODO(extension): ask trajc for "pending" directly once it exposes the
-// batch's trajectory-hash check; the turn count is the closest the SQL
-// surface offers today and misses a session whose turns changed in place.
-std::vector<Candidate> list_candidates(TrajcDb& db, int min_turns,
-                                       const std::vector<std::string>& sessions) {
+// Sessions in trajc_extract's order (longest first), up to limit (0 = all);
+// --session restricts the list to the named sessions, in that order. Which
+// of them are unchanged since their last compile is trajc_compile's to say.
+std::vector<std::string> list_candidates(TrajcDb& db, int min_turns, int limit,
+                                         const std::vector<std::string>& sessions) {
   const std::string min = std::to_string(sessions.empty() ? min_turns : 1);
+  const std::string lim = std::to_string(sessions.empty() ? limit : 0);
   const std::string only = text_array(sessions);
-  PgResult res = db.exec(
-      "SELECT e.session_id,"
-      "       EXISTS (SELECT 1 FROM trajc.compile_log l"
-      "                WHERE l.session_id = e.session_id AND l.status IN ('ok', 'empty')"
-      "                  AND l.turn_count = e.turn_count)"
-      "  FROM " + db.fn("trajc_extract") + "($1, 0) WITH ORDINALITY"
-      "       AS e(session_id, agent, turn_count, first_at, last_at, ord)"
-      " WHERE cardinality($2::text[]) = 0 OR e.session_id = ANY ($2::text[])"
-      " ORDER BY e.ord",
-      {min.c_str(), only.c_str()});
-  std::vector<Candidate> out;
-  for (int r = 0; r < PQntuples(res.get()); r++)
-    out.push_back({PQgetvalue(res.get(), r, 0), PQgetvalue(res.get(), r, 1)[0] == 't'});
+  PgResult res = db.exec("SELECT e.session_id FROM " + db.fn("trajc_extract") +
+                             "($1, $2) e"
+                             " WHERE cardinality($3::text[]) = 0 OR e.session_id = ANY ($3::text[])",
+                         {min.c_str(), lim.c_str(), only.c_str()});
+  std::vector<std::string> out;
+  for (int r = 0; r < PQntuples(res.get()); r++) out.push_back(PQgetvalue(res.get(), r, 0));
   if (sessions.empty()) return out;
   // Named sessions: in the order given, and each must exist.
-  std::vector<Candidate> named;
+  std::vector<std::string> named;
   std::string missing;
   for (const auto& s : sessions) {
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const Candidate& c) { return c.session_id == s; });
-    if (it == out.end())
+    if (std::find(out.begin(), out.end(), s) == out.end())
       missing += (missing.empty() ? "" : ", ") + s;
     else
-      named.push_back(*it);
+      named.push_back(s);
   }
   if (!missing.empty()) throw usage_error("no such session in the audit log: " + missing);
   return named;
@@ -91,15 +75,16 @@ bool stops_the_run(const CliError& e) {
 
 // One session in one transaction: the pairs trajc_compile inserted, then the
 // compile_log row it wrote for the status, rejections and the call's cost.
-SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char* tier) {
+SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char* tier,
+                          bool force) {
   SessionResult r;
   r.session_id = session_id;
   auto started = Clock::now();
   db.exec("BEGIN");
   try {
     PgResult pairs = db.exec("SELECT count(*), coalesce(sum(cost_usd), 0)::float8 FROM " +
-                                 db.fn("trajc_compile") + "($1, $2)",
-                             {session_id.c_str(), tier});
+                                 db.fn("trajc_compile") + "($1, $2, $3)",
+                             {session_id.c_str(), tier, force ? "true" : "false"});
     r.pairs = std::atoi(PQgetvalue(pairs.get(), 0, 0));
     r.cost_usd = std::atof(PQgetvalue(pairs.get(), 0, 1));
     r.status = r.pairs > 0 ? "ok" : "empty";
@@ -141,8 +126,8 @@ class Progress {
     pairs_ += r.pairs;
     cost_ += r.cost_usd;
     char line[512];
-    std::snprintf(line, sizeof line, "[%zu/%zu] %s %s: %d pairs, %d rejected, %s, %.1fs",
-                  done_, total_, r.session_id.c_str(), r.status.c_str(), r.pairs, r.rejected,
+    std::snprintf(line, sizeof line, "[%zu/%zu] %s %s: %d pairs, %d rejected, %s, %.1fs", done_,
+                  total_, r.session_id.c_str(), r.status.c_str(), r.pairs, r.rejected,
                   format_usd(r.cost_usd).c_str(), r.seconds);
     std::string text = line;
     if (!r.error.empty()) text += " -- " + r.error;
@@ -183,12 +168,12 @@ class Progress {
 };
 
 void print_summary(const GlobalOptions& g, const std::vector<SessionResult>& results,
-                   std::size_t planned, std::size_t skipped, bool was_interrupted,
-                   double seconds) {
+                   std::size_t planned, bool was_interrupted, double seconds) {
   long pairs = 0;
   double cost = 0;
-  // "skipped" comes from the server: another run is compiling that session.
-  std::size_t ok = 0, empty = 0, failed = 0, busy = 0;
+  // "skipped" comes from the server: unchanged since its last compile, or
+  // being compiled by another run (the error column says which).
+  std::size_t ok = 0, empty = 0, failed = 0, skipped = 0;
   Table sessions;
   sessions.columns = {{"session_id", ValueKind::Text}, {"status", ValueKind::Text},
                       {"pairs", ValueKind::Number},    {"rejected", ValueKind::Number},
@@ -201,12 +186,17 @@ void print_summary(const GlobalOptions& g, const std::vector<SessionResult>& res
     ok += r.status == "ok";
     empty += r.status == "empty";
     failed += r.status == "failed";
-    busy += r.status == "skipped";
+    skipped += r.status == "skipped";
     char usd[32], secs[32];
     std::snprintf(usd, sizeof usd, "%.6f", r.cost_usd);
     std::snprintf(secs, sizeof secs, "%.3f", r.seconds);
     std::vector<std::optional<std::string>> row = {
-        r.session_id, r.status, std::to_string(r.pairs), std::to_string(r.rejected), usd, secs,
+        r.session_id,
+        r.status,
+        std::to_string(r.pairs),
+        std::to_string(r.rejected),
+        usd,
+        secs,
         r.error.empty() ? std::nullopt : std::optional<std::string>(r.error)};
     if (r.status == "failed") failures.rows.push_back(row);
     sessions.rows.push_back(std::move(row));
@@ -219,7 +209,7 @@ void print_summary(const GlobalOptions& g, const std::vector<SessionResult>& res
                       ", \"compiled\": " + std::to_string(results.size()) +
                       ", \"ok\": " + std::to_string(ok) + ", \"empty\": " + std::to_string(empty) +
                       ", \"failed\": " + std::to_string(failed) +
-                      ", \"skipped\": " + std::to_string(skipped + busy) +
+                      ", \"skipped\": " + std::to_string(skipped) +
                       ", \"pairs\": " + std::to_string(pairs) + ", \"cost_usd\": " + usd +
                       ", \"interrupted\": " + (was_interrupted ? "true" : "false") + "}}\n";
     std::fputs(out.c_str(), stdout);
@@ -228,8 +218,7 @@ void print_summary(const GlobalOptions& g, const std::vector<SessionResult>& res
   std::printf("%s %zu of %zu sessions in %s: %zu ok, %zu empty, %zu failed",
               was_interrupted ? "interrupted after" : "compiled", results.size(), planned,
               format_duration(seconds).c_str(), ok, empty, failed);
-  if (busy) std::printf(", %zu skipped (being compiled by another run)", busy);
-  if (skipped) std::printf(" (%zu skipped: already compiled, use --force)", skipped);
+  if (skipped) std::printf(", %zu skipped (unchanged: --force recompiles; or busy elsewhere)", skipped);
   std::printf("\npairs: %ld, cost: %s\n", pairs, format_usd(cost).c_str());
   if (!failures.rows.empty()) {
     std::printf("failed sessions:\n");
@@ -249,22 +238,12 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
   const bool force = a.has("force");
 
   TrajcDb db(g.dsn);
-  std::vector<Candidate> candidates = list_candidates(db, min_turns, only);
+  const std::vector<std::string> todo = list_candidates(db, min_turns, limit, only);
   // After the first trajc call, so the module has defined the setting and
   // rejects an unknown provider here rather than at the first session.
-  if (provider) db.exec("SELECT pg_catalog.set_config('trajc.provider', $1, false)",
-                        {provider->c_str()});
+  if (provider)
+    db.exec("SELECT pg_catalog.set_config('trajc.provider', $1, false)", {provider->c_str()});
 
-  std::vector<std::string> todo;
-  std::size_t skipped = 0;
-  for (const auto& c : candidates) {
-    if (c.compiled && !force) {
-      skipped++;
-      continue;
-    }
-    if (only.empty() && limit > 0 && todo.size() == static_cast<std::size_t>(limit)) break;
-    todo.push_back(c.session_id);
-  }
 
   InterruptScope interrupt_scope;
   interrupt_scope.cancel_on_signal(db.raw());
@@ -280,12 +259,12 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
     progress.starting(session_id);
     SessionResult r;
     try {
-      r = compile_one(db, session_id, tier ? tier->c_str() : nullptr);
+      r = compile_one(db, session_id, tier ? tier->c_str() : nullptr, force);
     } catch (const CliError& e) {
       progress.finish();
       if (e.code() != kExitInterrupted) {
         // Finished sessions are committed; say so before the error itself.
-        print_summary(g, results, todo.size(), skipped, false, seconds_since(started));
+        print_summary(g, results, todo.size(), false, seconds_since(started));
         throw;
       }
       was_interrupted = true;
@@ -295,7 +274,7 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
     results.push_back(std::move(r));
   }
   progress.finish();
-  print_summary(g, results, todo.size(), skipped, was_interrupted, seconds_since(started));
+  print_summary(g, results, todo.size(), was_interrupted, seconds_since(started));
   if (was_interrupted) return kExitInterrupted;
   for (const auto& r : results)
     if (r.status == "failed") return kExitFailed;

@@ -9,9 +9,9 @@ namespace trajc_cli {
 // Scripts branch on these; keep them stable (documented in `trajc help`).
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailed = 1,       // some sessions failed, or the server refused a request
-  kExitUsage = 2,        // bad arguments, unreachable database, missing extension or table
-  kExitInterrupted = 130 // Ctrl-C / SIGTERM: finished work kept, the rest rolled back
+  kExitFailed = 1,        // some sessions failed, or the server refused a request
+  kExitUsage = 2,         // bad arguments, unreachable database, missing extension or table
+  kExitInterrupted = 130  // Ctrl-C / SIGTERM: finished work kept, the rest rolled back
 };
 
 // Carries the message shown to the user and the exit code it maps to; main()

@@ -1,8 +1,7 @@
 // export: stream trajc.qa_pairs out of the database into an SQLite file, a
 // JSONL file (plain rows or chat messages), or a mirror table in another
 // Postgres. Memory stays flat: rows arrive through a server-side cursor
-// (FETCH kFetchRows at a time) or COPY, and are written as they come.
-#include <fcntl.h>
+// (FETCH 10000 at a time) or COPY, and are written as they come.
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,25 +25,44 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kFetchRows = 10000;
-
 // The exported columns, in the order of every SELECT, INSERT and COPY below;
 // the same names in trajc.qa_pairs, the SQLite file and the mirror table.
 enum PairColumn {
-  kId, kSessionId, kAgent, kTurnCount, kQuestion, kAnswer, kSupportingTurns, kQaType,
-  kSourceModel, kCostUsd, kRawExtraction, kCreatedAt, kColumnCount
+  kId,
+  kSessionId,
+  kAgent,
+  kTurnCount,
+  kQuestion,
+  kAnswer,
+  kSupportingTurns,
+  kQaType,
+  kSourceModel,
+  kCostUsd,
+  kRawExtraction,
+  kCreatedAt,
+  kColumnCount
 };
-constexpr const char* kColumnNames[kColumnCount] = {
-    "id", "session_id", "agent", "turn_count", "question", "answer", "supporting_turns",
-    "qa_type", "source_model", "cost_usd", "raw_extraction", "created_at"};
+constexpr const char* kColumnNames[kColumnCount] = {"id",
+                                                    "session_id",
+                                                    "agent",
+                                                    "turn_count",
+                                                    "question",
+                                                    "answer",
+                                                    "supporting_turns",
+                                                    "qa_type",
+                                                    "source_model",
+                                                    "cost_usd",
+                                                    "raw_extraction",
+                                                    "created_at"};
 constexpr ValueKind kColumnKinds[kColumnCount] = {
-    ValueKind::Text, ValueKind::Text, ValueKind::Text,   ValueKind::Number,
-    ValueKind::Text, ValueKind::Text, ValueKind::Json,   ValueKind::Text,
+    ValueKind::Text, ValueKind::Text,   ValueKind::Text, ValueKind::Number,
+    ValueKind::Text, ValueKind::Text,   ValueKind::Json, ValueKind::Text,
     ValueKind::Text, ValueKind::Number, ValueKind::Json, ValueKind::Text};
 
 std::string column_list(const char* prefix = "") {
   std::string out;
-  for (int c = 0; c < kColumnCount; c++) out += (c ? ", " : "") + std::string(prefix) + kColumnNames[c];
+  for (int c = 0; c < kColumnCount; c++)
+    out += (c ? ", " : "") + std::string(prefix) + kColumnNames[c];
   return out;
 }
 
@@ -80,9 +98,13 @@ std::string where_clause(const Pg& db, const Filter& f) {
 // ---------------------------------------------------------------- source
 
 // Reads the pairs through a server-side cursor in one read-only snapshot.
+// With `prefetch`, the next FETCH is sent before the current batch is
+// written, so the server reads and sends while the sink works; the sink must
+// then not use the connection itself.
 class PairCursor {
  public:
-  PairCursor(TrajcDb& db, const Filter& f, const char* order_by) : db_(db) {
+  PairCursor(TrajcDb& db, const Filter& f, const char* order_by, bool prefetch)
+      : db_(db), prefetch_(prefetch) {
     db_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     open_ = true;
     std::string select;
@@ -94,11 +116,26 @@ class PairCursor {
              " FROM trajc.qa_pairs p" + where_clause(db_, f) + " ORDER BY " + order_by);
   }
   ~PairCursor() {
-    if (open_) PQclear(PQexec(db_.raw(), "ROLLBACK"));
+    if (!open_) return;
+    while (PgResult rest{PQgetResult(db_.raw())}) {
+    }
+    PQclear(PQexec(db_.raw(), "ROLLBACK"));
   }
   // The next batch of rows; an empty result at the end.
   PgResult fetch() {
-    return db_.exec("FETCH " + std::to_string(kFetchRows) + " FROM trajc_export");
+    if (!in_flight_) db_.send(kFetch);
+    in_flight_ = false;
+    PgResult batch = db_.receive();
+    if (prefetch_ && PQntuples(batch.get()) > 0) {
+      db_.send(kFetch);
+      in_flight_ = true;
+    }
+    return batch;
+  }
+  // Called now and then while a batch is written: drains the socket into
+  // libpq's buffer so the prefetched batch keeps coming.
+  void keep_receiving() {
+    if (in_flight_) db_.absorb();
   }
   void close() {
     open_ = false;
@@ -106,8 +143,11 @@ class PairCursor {
   }
 
  private:
+  static constexpr const char* kFetch = "FETCH 10000 FROM trajc_export";
   TrajcDb& db_;
+  bool prefetch_;
   bool open_ = false;
+  bool in_flight_ = false;
 };
 
 // ---------------------------------------------------------------- sinks
@@ -177,7 +217,6 @@ class SqliteSink : public PairSink {
   explicit SqliteSink(const std::string& path) : db_(path) {
     // IMMEDIATE: take the write lock now, so an unwritable file or a
     // concurrent export fails before any row is read.
-    if (getenv("XCACHE")) db_.exec(std::string("PRAGMA cache_size=") + getenv("XCACHE"));
     db_.exec("BEGIN IMMEDIATE");
     SqliteMigrationTarget target(db_);
     apply_migrations(load_migrations("sqlite"), target);
@@ -271,7 +310,8 @@ class JsonlSink : public PairSink {
       if (PQgetisnull(rows, row, c))
         line_ += "null";
       else
-        append_json_value(line_, std::string_view(PQgetvalue(rows, row, c), PQgetlength(rows, row, c)),
+        append_json_value(line_,
+                          std::string_view(PQgetvalue(rows, row, c), PQgetlength(rows, row, c)),
                           kColumnKinds[c]);
     }
     line_ += '}';
@@ -317,7 +357,8 @@ class ChatSink : public PairSink {
   void commit() override {
     out_.commit();
     if (skipped_)
-      std::fprintf(stderr, "trajc: %ld pairs skipped: their sessions are no longer in the audit log\n",
+      std::fprintf(stderr,
+                   "trajc: %ld pairs skipped: their sessions are no longer in the audit log\n",
                    skipped_);
   }
   long written() const override { return written_; }
@@ -335,7 +376,8 @@ class ChatSink : public PairSink {
     for (int r = 0; r < n; r++) {
       trajectory_ += "\n\n### Turn " + std::string(PQgetvalue(turns.get(), r, 0)) + " (" +
                      PQgetvalue(turns.get(), r, 1);
-      if (!PQgetisnull(turns.get(), r, 2)) trajectory_ += std::string(", ") + PQgetvalue(turns.get(), r, 2);
+      if (!PQgetisnull(turns.get(), r, 2))
+        trajectory_ += std::string(", ") + PQgetvalue(turns.get(), r, 2);
       trajectory_ += ")\n";
       trajectory_ += PQgetvalue(turns.get(), r, 3);
     }
@@ -359,7 +401,8 @@ class PostgresMigrationTarget : public MigrationTarget {
         "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
     PgResult res = db_.exec("SELECT version FROM trajc_schema_migrations ORDER BY version");
     std::vector<int> out;
-    for (int r = 0; r < PQntuples(res.get()); r++) out.push_back(std::atoi(PQgetvalue(res.get(), r, 0)));
+    for (int r = 0; r < PQntuples(res.get()); r++)
+      out.push_back(std::atoi(PQgetvalue(res.get(), r, 0)));
     return out;
   }
   void run(const Migration& m) override {
@@ -381,13 +424,14 @@ class PostgresMigrationTarget : public MigrationTarget {
   Pg& db_;
 };
 
+struct MirrorCounts {
+  long read = 0, written = 0, total = 0;
+};
+
 // Copies the rows with COPY TO STDOUT from the source straight into COPY
 // FROM STDIN of a temporary table in the target (both in text format, so no
 // value is parsed here), then inserts the ones the mirror lacks. One
 // transaction on the target: an interrupted mirror adds nothing.
-struct MirrorCounts {
-  long read = 0, written = 0, total = 0;
-};
 
 MirrorCounts mirror_to_postgres(TrajcDb& source, const std::string& target_dsn, const Filter& f,
                                 InterruptScope& interrupt_scope) {
@@ -417,18 +461,14 @@ MirrorCounts mirror_to_postgres(TrajcDb& source, const std::string& target_dsn, 
     PQfreemem(buf);
     if (ok != 1) throw target.connection_error("writing pairs");
   }
-  PgResult copy_out_end(PQgetResult(source.raw()));
-  if (PQresultStatus(copy_out_end.get()) != PGRES_COMMAND_OK) throw source.error_from(copy_out_end.get());
-  while (PgResult extra{PQgetResult(source.raw())}) {}
+  source.receive();  // the COPY's own result: an error if the server stopped it
   if (PQputCopyEnd(target.raw(), nullptr) != 1) throw target.connection_error("ending COPY");
-  PgResult copy_in_end(PQgetResult(target.raw()));
-  if (PQresultStatus(copy_in_end.get()) != PGRES_COMMAND_OK) throw target.error_from(copy_in_end.get());
-  counts.read = std::atol(PQcmdTuples(copy_in_end.get()));
-  while (PgResult extra{PQgetResult(target.raw())}) {}
+  counts.read = std::atol(PQcmdTuples(target.receive().get()));
   if (interrupted()) throw CliError(kExitInterrupted, "interrupted");
 
-  PgResult inserted = target.exec("INSERT INTO qa_pairs (" + column_list() + ") SELECT " +
-                                  column_list() + " FROM trajc_incoming ON CONFLICT (id) DO NOTHING");
+  PgResult inserted =
+      target.exec("INSERT INTO qa_pairs (" + column_list() + ") SELECT " + column_list() +
+                  " FROM trajc_incoming ON CONFLICT (id) DO NOTHING");
   counts.written = std::atol(PQcmdTuples(inserted.get()));
   counts.total = std::atol(target.scalar("SELECT count(*) FROM qa_pairs").c_str());
   target.exec("COMMIT");
@@ -440,7 +480,8 @@ Format format_option(const ParsedArgs& a) {
   auto f = a.maybe("format");
   if (!f) {
     const std::string out = a.get("out");
-    const bool jsonl = out == "-" || (out.size() > 6 && out.compare(out.size() - 6, 6, ".jsonl") == 0);
+    const bool jsonl =
+        out == "-" || (out.size() > 6 && out.compare(out.size() - 6, 6, ".jsonl") == 0);
     return jsonl ? Format::Jsonl : Format::Sqlite;
   }
   if (*f == "sqlite") return Format::Sqlite;
@@ -451,9 +492,12 @@ Format format_option(const ParsedArgs& a) {
 
 const char* default_out(Format f) {
   switch (f) {
-    case Format::Sqlite: return "data/qa_pairs.sqlite";
-    case Format::Jsonl: return "data/qa_pairs.jsonl";
-    case Format::Chat: return "data/qa_chat.jsonl";
+    case Format::Sqlite:
+      return "data/qa_pairs.sqlite";
+    case Format::Jsonl:
+      return "data/qa_pairs.jsonl";
+    case Format::Chat:
+      return "data/qa_chat.jsonl";
   }
   return "";
 }
@@ -462,8 +506,8 @@ const char* format_name(Format f) {
   return f == Format::Sqlite ? "sqlite" : f == Format::Jsonl ? "jsonl" : "chat";
 }
 
-void print_export_summary(const GlobalOptions& g, const std::string& format,
-                          const std::string& out, long read, long written, long total) {
+void print_export_summary(const GlobalOptions& g, const std::string& format, const std::string& out,
+                          long read, long written, long total) {
   // Data may be on stdout: the summary then goes to stderr.
   std::FILE* to = out == "-" ? stderr : stdout;
   if (g.json) {
@@ -471,8 +515,9 @@ void print_export_summary(const GlobalOptions& g, const std::string& format,
     append_json_string(s, format);
     s += ", \"out\": ";
     append_json_string(s, out);
-    s += ", \"pairs_read\": " + std::to_string(read) + ", \"pairs_written\": " +
-         std::to_string(written) + ", \"total\": " + std::to_string(total) + "}\n";
+    s += ", \"pairs_read\": " + std::to_string(read) +
+         ", \"pairs_written\": " + std::to_string(written) +
+         ", \"total\": " + std::to_string(total) + "}\n";
     std::fputs(s.c_str(), to);
   } else if (format == "sqlite" || format == "postgres") {
     std::fprintf(to, "exported %ld new pairs to %s (%ld read, %ld already there; %ld in total)\n",
@@ -496,12 +541,13 @@ int run_export(const GlobalOptions& g, const ParsedArgs& a) {
   const Format format = format_option(a);
   const std::string out = a.get("out", default_out(format));
   if (format == Format::Sqlite && out == "-")
-    throw usage_error("an SQLite file cannot be written to stdout", "use --format jsonl with --out -");
+    throw usage_error("an SQLite file cannot be written to stdout",
+                      "use --format jsonl with --out -");
   if (!mirror_dsn && out != "-") prepare_output_path(out);
 
   TrajcDb db(g.dsn);
   InterruptScope interrupt_scope;
-  const std::string left_as_it_was = mirror_dsn    ? "the mirror left as it was"
+  const std::string left_as_it_was = mirror_dsn   ? "the mirror left as it was"
                                      : out == "-" ? "the output on stdout is incomplete"
                                                   : out + " left as it was";
   try {
@@ -512,20 +558,34 @@ int run_export(const GlobalOptions& g, const ParsedArgs& a) {
     }
     std::unique_ptr<PairSink> sink;
     switch (format) {
-      case Format::Sqlite: sink = std::make_unique<SqliteSink>(out); break;
-      case Format::Jsonl: sink = std::make_unique<JsonlSink>(out); break;
-      case Format::Chat: sink = std::make_unique<ChatSink>(out, db); break;
+      case Format::Sqlite:
+        sink = std::make_unique<SqliteSink>(out);
+        break;
+      case Format::Jsonl:
+        sink = std::make_unique<JsonlSink>(out);
+        break;
+      case Format::Chat:
+        sink = std::make_unique<ChatSink>(out, db);
+        break;
     }
-    // Chat groups a session's pairs so its trajectory is read once.
-    PairCursor cursor(db, filter, format == Format::Chat ? "p.session_id, p.created_at, p.id"
-                                                         : format == Format::Sqlite ? "p.id" : "p.created_at, p.id");
+    // The order serves the writer: by id, SQLite's primary key index grows at
+    // its end instead of at random places; chat groups a session's pairs so
+    // its trajectory is read once; JSONL reads in time order.
+    const char* order = format == Format::Sqlite ? "p.id"
+                        : format == Format::Chat ? "p.session_id, p.created_at, p.id"
+                                                 : "p.created_at, p.id";
+    // Chat reads trajectories on the same connection: no FETCH may be in flight.
+    PairCursor cursor(db, filter, order, /*prefetch=*/format != Format::Chat);
     interrupt_scope.cancel_on_signal(db.raw());
     long read = 0;
     while (!interrupted()) {
       PgResult batch = cursor.fetch();
       const int n = PQntuples(batch.get());
       if (n == 0) break;
-      for (int r = 0; r < n; r++) sink->write(batch.get(), r);
+      for (int r = 0; r < n; r++) {
+        sink->write(batch.get(), r);
+        if (r % 1000 == 999) cursor.keep_receiving();
+      }
       read += n;
     }
     interrupt_scope.cancel_on_signal(nullptr);

@@ -28,8 +28,8 @@ const char* const kExitCodesHelp =
     "writable; 130 interrupted (Ctrl-C): finished work is kept.\n";
 
 std::string command_help(const Command& c) {
-  std::string out = std::string("usage: trajc ") + c.name + " " + c.usage + "\n\n" + c.summary +
-                    "\n";
+  std::string out =
+      std::string("usage: trajc ") + c.name + " " + c.usage + "\n\n" + c.summary + "\n";
   if (*c.details) out += std::string("\n") + c.details + "\n";
   if (!c.options.empty()) out += "\nOptions:\n" + format_options(c.options);
   out += "\nGlobal options:\n" + format_options(kGlobalOptions);
@@ -97,17 +97,21 @@ int run(int argc, char** argv) {
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
-      {"extract", "list sessions of the audit log long enough to compile", "[options]",
+      {"extract",
+       "list sessions of the audit log long enough to compile",
+       "[options]",
        "Calls trajc_extract(min_turns, limit, since). The audit log is the table named by the\n"
        "trajc.source setting (default audit_log).",
        {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
         {"limit", 0, "N", "at most N sessions, 0 = all (default 20)"},
         {"since", 0, "TIME", "only sessions active since TIME (e.g. 2025-01-31)"}},
        run_extract},
-      {"compile", "compile sessions into QA pairs, one session per transaction", "[options]",
-       "Lists the sessions to compile, then calls trajc_compile(session, tier) for each in its\n"
-       "own transaction, showing progress. Sessions already compiled at their current length\n"
-       "are skipped unless --force. Ctrl-C cancels the session in flight, keeps every\n"
+      {"compile",
+       "compile sessions into QA pairs, one session per transaction",
+       "[options]",
+       "Lists the sessions to compile, then calls trajc_compile(session, tier, force) for each\n"
+       "in its own transaction, showing progress. Sessions unchanged since their last\n"
+       "successful compile are skipped unless --force. Ctrl-C cancels the session in flight, keeps every\n"
        "finished one and prints the summary.",
        {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
         {"limit", 0, "N", "at most N sessions, 0 = all (default 25)"},
@@ -117,11 +121,16 @@ const std::vector<Command>& all_commands() {
         {"force", 0, nullptr, "compile again sessions that were already compiled"}},
        run_compile},
       {"stats", "pairs, sessions and cost by qa_type", "", "Calls trajc_stats().", {}, run_stats},
-      {"sample", "show random pairs", "[options]", "Calls trajc_sample(limit, qa_type).",
+      {"sample",
+       "show random pairs",
+       "[options]",
+       "Calls trajc_sample(limit, qa_type).",
        {{"limit", 0, "N", "how many pairs (default 5)"},
         {"qa-type", 0, "TYPE", "factoid, reasoning, composition or temporal"}},
        run_sample},
-      {"export", "export the pairs to SQLite, JSONL or another Postgres", "[options]",
+      {"export",
+       "export the pairs to SQLite, JSONL or another Postgres",
+       "[options]",
        "sqlite (default): appends the pairs the file does not have yet (INSERT OR IGNORE on\n"
        "id) in one transaction, after applying the file's numbered schema migrations; an\n"
        "interrupted export leaves the file as it was.\n"
@@ -146,7 +155,8 @@ std::optional<std::string> qa_type_option(const ParsedArgs& a) {
   auto t = a.maybe("qa-type");
   if (t && !trajc::is_qa_type(*t)) {
     std::string valid;
-    for (const char* name : trajc::kQaTypes) valid += (valid.empty() ? "" : ", ") + std::string(name);
+    for (const char* name : trajc::kQaTypes)
+      valid += (valid.empty() ? "" : ", ") + std::string(name);
     throw usage_error("unknown qa_type \"" + *t + "\"", "use one of: " + valid);
   }
   return t;

@@ -50,8 +50,9 @@ std::vector<Migration> load_migrations(const std::string& kind) {
       text << in.rdbuf();
       add(out, entry.path().filename().string(), text.str());
     }
-    if (ec) throw CliError(kExitUsage, "TRAJC_MIGRATIONS: cannot read " + sub.string() + ": " +
-                                           ec.message());
+    if (ec)
+      throw CliError(kExitUsage,
+                     "TRAJC_MIGRATIONS: cannot read " + sub.string() + ": " + ec.message());
   } else {
     const std::string prefix = kind + "/";
     for (std::size_t i = 0; i < kEmbeddedMigrationCount; i++) {

@@ -15,8 +15,8 @@
 namespace trajc_cli {
 
 struct Migration {
-  int version = 0;    // NNN
-  std::string name;   // file name, e.g. 001_qa_pairs.sql
+  int version = 0;   // NNN
+  std::string name;  // file name, e.g. 001_qa_pairs.sql
   std::string sql;
 };
 

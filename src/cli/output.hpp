@@ -43,7 +43,7 @@ enum class Layout {
 };
 
 struct OutputStyle {
-  bool json = false;      // a JSON array of objects, for scripts
+  bool json = false;  // a JSON array of objects, for scripts
   Layout layout = Layout::Columns;
 };
 

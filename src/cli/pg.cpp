@@ -49,8 +49,7 @@ Pg::Pg(const std::string& dsn) {
   if (!conn_) throw CliError(kExitUsage, "out of memory while connecting to the database");
   if (PQstatus(conn_) != CONNECTION_OK) {
     CliError err(kExitUsage,
-                 "cannot connect to the database: " +
-                     trim_trailing_newlines(PQerrorMessage(conn_)),
+                 "cannot connect to the database: " + trim_trailing_newlines(PQerrorMessage(conn_)),
                  "pass --dsn (-d) 'postgresql://user@host:port/db', or set DATABASE_URL, or "
                  "PGHOST/PGPORT/PGDATABASE/PGUSER");
     PQfinish(conn_);
@@ -69,8 +68,29 @@ std::string Pg::where() const {
 }
 
 PgResult Pg::exec(const std::string& sql, const Params& params) {
-  PgResult res(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                            params.data(), nullptr, nullptr, 0));
+  return checked(PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                       params.data(), nullptr, nullptr, 0)));
+}
+
+void Pg::send(const std::string& sql) {
+  if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0))
+    throw connection_error("sending a query");
+}
+
+PgResult Pg::receive() {
+  PgResult res(PQgetResult(conn_));
+  // A statement gives one result, then NULL; reading the NULL readies the
+  // connection for the next statement.
+  while (PgResult rest{PQgetResult(conn_)}) {
+  }
+  return checked(std::move(res));
+}
+
+void Pg::absorb() {
+  if (!PQconsumeInput(conn_)) throw connection_error("reading results");
+}
+
+PgResult Pg::checked(PgResult res) {
   if (!res) throw connection_error("running a query");
   switch (PQresultStatus(res.get())) {
     case PGRES_COMMAND_OK:
@@ -114,7 +134,8 @@ CliError Pg::connection_error(const std::string& doing) const {
 
 CliError Pg::error_from(const PGresult* res) const {
   const std::string state = field(res, PG_DIAG_SQLSTATE);
-  if (state.empty() && PQstatus(conn_) == CONNECTION_BAD) return connection_error("running a query");
+  if (state.empty() && PQstatus(conn_) == CONNECTION_BAD)
+    return connection_error("running a query");
   std::string message = field(res, PG_DIAG_MESSAGE_PRIMARY);
   if (message.empty()) message = trim_trailing_newlines(PQresultErrorMessage(res));
   if (message.empty()) message = trim_trailing_newlines(PQerrorMessage(conn_));
@@ -126,9 +147,10 @@ CliError Pg::error_from(const PGresult* res) const {
   if (state == "42P01" || state == "42703") {
     // The audit log (trajc.source and its column settings) is the usual culprit.
     if (hint.empty())
-      hint = "the audit log is read from the table named by trajc.source (default audit_log); "
-             "point it at yours: ALTER DATABASE " +
-             std::string(PQdb(conn_)) + " SET trajc.source = 'schema.table';";
+      hint =
+          "the audit log is read from the table named by trajc.source (default audit_log); "
+          "point it at yours: ALTER DATABASE " +
+          std::string(PQdb(conn_)) + " SET trajc.source = 'schema.table';";
     return CliError(kExitUsage, message, hint, state);
   }
   if (state == "42883" && message.find("trajc") != std::string::npos)
@@ -137,8 +159,8 @@ CliError Pg::error_from(const PGresult* res) const {
   // --min-turns, --tier...); class 08 from a broken connection; 28 and 3D
   // from connecting with the wrong role or database.
   const std::string cls = state.substr(0, 2);
-  ExitCode code = (cls == "22" || cls == "08" || cls == "28" || cls == "3D") ? kExitUsage
-                                                                              : kExitFailed;
+  ExitCode code =
+      (cls == "22" || cls == "08" || cls == "28" || cls == "3D") ? kExitUsage : kExitFailed;
   return CliError(code, message, hint, state);
 }
 

@@ -41,6 +41,13 @@ class Pg {
   // Runs one statement and returns its result; a server error becomes a
   // CliError (see error_from). Rows come back in text form.
   PgResult exec(const std::string& sql, const Params& params = {});
+  // exec() in two halves, so the client can work while the server runs the
+  // statement: send() returns at once, receive() waits for the result. In
+  // between, absorb() moves what has arrived into libpq's buffer (never
+  // blocks), so the server is not held up by a full socket.
+  void send(const std::string& sql);
+  PgResult receive();
+  void absorb();
   // exec() that also expects exactly one row; returns column 0 of it.
   std::string scalar(const std::string& sql, const Params& params = {});
 
@@ -54,6 +61,7 @@ class Pg {
   CliError connection_error(const std::string& doing) const;
 
  private:
+  PgResult checked(PgResult res);  // throws for an error result
   PGconn* conn_ = nullptr;
 };
 

@@ -50,8 +50,8 @@ CliError SqliteDb::error(const std::string& doing, int rc) const {
 }
 
 SqliteStmt::SqliteStmt(SqliteDb& db, const std::string& sql) : db_(db) {
-  int rc = sqlite3_prepare_v3(db.raw(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_,
-                              nullptr);
+  int rc =
+      sqlite3_prepare_v3(db.raw(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
   if (rc != SQLITE_OK) throw db.error("preparing " + sql, rc);
 }
 

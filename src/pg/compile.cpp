@@ -543,7 +543,8 @@ extern "C" Datum trajc_compile(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("session_id must not be NULL")));
   InitMaterializedSRF(fcinfo, 0);
   char* session_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-  Run* run = begin_run(Mode::Single, text_arg_or_null(fcinfo, 1), true, false);
+  bool force = PG_ARGISNULL(2) || PG_GETARG_BOOL(2);
+  Run* run = begin_run(Mode::Single, text_arg_or_null(fcinfo, 1), force, false);
   run->rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   run->sessions = &session_id;
   run->nsessions = 1;

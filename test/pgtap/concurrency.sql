@@ -240,28 +240,30 @@ SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id LIKE 'tap-con
           'estimating compiles nothing and logs nothing');
 
 -- ---- cost limit ----------------------------------------------------------------------
--- Room for one session's estimate and a half: the first request starts, the
--- second would pass the limit while the first is still in flight.
+-- Half of one session's estimate: nothing starts.
+SELECT set_config('trajc.max_cost_usd', (cost_usd / sessions * 0.5)::text, false) IS NOT NULL AS set
+  FROM est \gset
+CREATE TEMP TABLE cost0 AS SELECT * FROM trajc_compile_batch(3, 0);
+SELECT is((SELECT count(*) FROM cost0 WHERE error = 'not started: trajc.max_cost_usd reached'), 4::bigint,
+          'a limit below one session''s estimate starts nothing');
+-- One estimate and a half: the first request starts; the next ones only when
+-- spent (the real cost reported) plus in-flight estimates leave room.
 SELECT set_config('trajc.max_cost_usd', (cost_usd / sessions * 1.5)::text, false) IS NOT NULL AS set
   FROM est \gset
 CREATE TEMP TABLE cost1 AS SELECT * FROM trajc_compile_batch(3, 0);
-SELECT is((SELECT count(*) FROM cost1 WHERE status = 'ok'), 1::bigint, 'under max_cost_usd one session is compiled');
-SELECT is((SELECT count(*) FROM cost1 WHERE status = 'skipped'
-             AND error = 'not started: trajc.max_cost_usd reached'), 3::bigint,
-          '... the others are skipped as not started');
+SELECT cmp_ok((SELECT count(*) FROM cost1 WHERE status = 'ok'), '>=', 1::bigint,
+              'under max_cost_usd at least one session is compiled');
+SELECT is((SELECT count(*) FROM cost1 WHERE status = 'ok' OR error = 'not started: trajc.max_cost_usd reached'),
+          4::bigint, '... the others are skipped as not started');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id LIKE 'tap-conc-cost-%'
-             AND status = 'skipped' AND error LIKE '%max_cost_usd%'), 3::bigint, '... and logged so');
+             AND status = 'skipped' AND error LIKE '%max_cost_usd%'),
+          4 + (SELECT count(*) FROM cost1 WHERE status = 'skipped'), '... and logged so');
 SELECT cmp_ok((SELECT sum(cost_usd) FROM cost1), '<=', current_setting('trajc.max_cost_usd')::numeric,
               'spent within the limit');
-SELECT set_config('trajc.max_cost_usd', (cost_usd / sessions * 0.5)::text, false) IS NOT NULL AS set
-  FROM est \gset
-CREATE TEMP TABLE cost2 AS SELECT * FROM trajc_compile_batch(3, 0);
-SELECT is((SELECT count(*) FROM cost2 WHERE error = 'not started: trajc.max_cost_usd reached'), 3::bigint,
-          'a limit below one session''s estimate starts nothing (the compiled one is unchanged)');
 RESET trajc.max_cost_usd;
 CREATE TEMP TABLE cost3 AS SELECT * FROM trajc_compile_batch(3, 0);
-SELECT is((SELECT array_agg(status ORDER BY status) FROM cost3), ARRAY['ok', 'ok', 'ok', 'skipped'],
-          'without the limit the rest is compiled, the done one skipped');
+SELECT is((SELECT count(*) FROM cost3 WHERE status = 'ok') + (SELECT count(*) FROM cost1 WHERE status = 'ok'),
+          4::bigint, 'without the limit the rest is compiled, the done ones skipped');
 SELECT cmp_ok((SELECT abs(sum(tokens_in) - (SELECT tokens_in FROM est))::bigint FROM trajc.compile_log
                 WHERE session_id LIKE 'tap-conc-cost-%' AND status = 'ok'),
               '<=', (SELECT tokens_in / 10 FROM est),
