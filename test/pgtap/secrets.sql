@@ -65,7 +65,7 @@ CREATE ROLE trajc_tap_secrets_user LOGIN;
 SELECT plan(64);
 
 -- ---- the compile functions are not for everyone ----------------------------
-SELECT ok(NOT has_function_privilege('public', 'trajc_compile(text,text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'trajc_compile(text,text,boolean)', 'EXECUTE'),
           'PUBLIC cannot execute trajc_compile');
 SELECT ok(NOT has_function_privilege('public', 'trajc_compile_batch(int,int,text,boolean)', 'EXECUTE'),
           'PUBLIC cannot execute trajc_compile_batch');
@@ -73,7 +73,7 @@ SELECT ok(NOT has_function_privilege('public', 'trajc_compile_pending(int,int,te
           'PUBLIC cannot execute trajc_compile_pending');
 SELECT ok(NOT has_function_privilege('public', 'trajc_estimate(int,int,text)', 'EXECUTE'),
           'PUBLIC cannot execute trajc_estimate');
-SELECT ok(NOT has_function_privilege('trajc_tap_secrets_user', 'trajc_compile(text,text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('trajc_tap_secrets_user', 'trajc_compile(text,text,boolean)', 'EXECUTE'),
           'a new role cannot execute trajc_compile before a GRANT');
 
 GRANT SELECT ON public.tap_secrets_log TO trajc_tap_secrets_user;
@@ -88,13 +88,13 @@ RESET ROLE;
 GRANT USAGE ON SCHEMA trajc TO trajc_tap_secrets_user;
 GRANT SELECT ON trajc.models TO trajc_tap_secrets_user;
 GRANT SELECT, INSERT ON trajc.compile_log, trajc.qa_pairs TO trajc_tap_secrets_user;
-GRANT EXECUTE ON FUNCTION trajc_compile(text, text), trajc_compile_batch(int, int, text, boolean),
+GRANT EXECUTE ON FUNCTION trajc_compile(text, text, boolean), trajc_compile_batch(int, int, text, boolean),
                           trajc_estimate(int, int, text) TO trajc_tap_secrets_user;
 GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text) TO trajc_tap_secrets_user;
 
-SELECT ok(has_function_privilege('trajc_tap_secrets_user', 'trajc_compile(text,text)', 'EXECUTE'),
+SELECT ok(has_function_privilege('trajc_tap_secrets_user', 'trajc_compile(text,text,boolean)', 'EXECUTE'),
           'after the GRANT the role can execute trajc_compile');
-SELECT ok(NOT has_function_privilege('public', 'trajc_compile(text,text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'trajc_compile(text,text,boolean)', 'EXECUTE'),
           '... and PUBLIC still cannot');
 SELECT ok(NOT pg_has_role('trajc_tap_secrets_user', 'pg_read_all_settings', 'USAGE'),
           'the role does not have the privileges of pg_read_all_settings');
