@@ -19,7 +19,7 @@ fi
 ROOT=${TRAJC_PGROOT:-$REPO/.pgcluster}
 # As root, the cluster runs as $OWNER, who may not reach a repo under /root:
 # then the cluster lives under /var/tmp instead, still one per repo and port.
-if [ "$(id -u)" -eq 0 ] && ! runuser -u "$OWNER" -- test -x "$(dirname "$ROOT")"; then
+if [ "$(id -u)" -eq 0 ] && ! (cd / && runuser -u "$OWNER" -- test -x "$(dirname "$ROOT")"); then
   ROOT=/var/tmp/trajc-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
 fi
 DATA=$ROOT/data
@@ -28,7 +28,8 @@ LOG=$ROOT/postgres.log
 DB=trajc
 
 as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u "$OWNER" -- "$@"; else "$@"; fi
+  # From /: the owner may not be allowed into the caller's directory.
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u "$OWNER" -- "$@"); else "$@"; fi
 }
 
 superuser() { if [ "$(id -u)" -eq 0 ]; then echo "$OWNER"; else id -un; fi; }
