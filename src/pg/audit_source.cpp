@@ -162,14 +162,15 @@ char* sessions_query(const AuditSource* src) {
       src->session_col, agent, src->time_col, src->relation);
 }
 
-char* turns_query(const AuditSource* src) {
+char* turns_query(const AuditSource* src, bool with_iso_time) {
   StringInfoData buf;
   initStringInfo(&buf);
-  appendStringInfo(&buf,
-                   "SELECT %1$s::timestamptz,"
-                   " pg_catalog.to_char(%1$s::timestamptz AT TIME ZONE 'UTC',"
-                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), %2$s",
-                   src->time_col, src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
+  appendStringInfo(&buf, "SELECT %1$s::timestamptz, %2$s, %3$s", src->time_col,
+                   with_iso_time ? psprintf("pg_catalog.to_char(%s::timestamptz AT TIME ZONE 'UTC',"
+                                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+                                            src->time_col)
+                                 : "NULL::text",
+                   src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
   for (int i = 0; i < src->ncontent; i++)
     appendStringInfo(&buf, ", %s::text", src->content[i].quoted);
   appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,

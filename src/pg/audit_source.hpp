@@ -35,9 +35,10 @@ void check_listing_args(int min_turns, int limit);
 // $2 limit (0 = none), $3 since (timestamptz, NULL = any).
 char* sessions_query(const AuditSource* src);
 
-// One session's rows in turn order: at (timestamptz), at (ISO UTC text),
-// agent (text), then every content column as text; $1 = session id (text).
-char* turns_query(const AuditSource* src);
+// One session's rows in turn order: at (timestamptz), at (ISO UTC text, for
+// the core; NULL without with_iso_time), agent (text), then every content
+// column as text; $1 = session id (text).
+char* turns_query(const AuditSource* src, bool with_iso_time);
 
 // A session's rows as plain values, ready for the core (phase 1 data).
 struct RawValue {

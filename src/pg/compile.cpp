@@ -466,7 +466,7 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
 
   run->model = choose_model(tier, mode != Mode::Estimate);
   run->src = resolve_audit_source();
-  run->turns_plan = keep(run, spi_prepare(turns_query(run->src), TEXTOID));
+  run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
   run->compiled_plan = keep(run, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
   run->log_plan = keep(run, spi_prepare_n(kLogInsert, kLogArgs, kLogTypes));
   run->pair_plan = keep(run, spi_prepare_n(kPairInsert, 12, kPairTypes));

@@ -41,7 +41,7 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
 
   spi_connect();
   AuditSource* src = resolve_audit_source();
-  SPIPlanPtr plan = spi_prepare(turns_query(src), TEXTOID);
+  SPIPlanPtr plan = spi_prepare(turns_query(src, false), TEXTOID);
   Datum arg = CStringGetTextDatum(session_id);
   Portal cursor = SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
 
