@@ -207,19 +207,27 @@ void log_skip(Run* run, const char* session_id, const char* hash, const char* wh
   emit_result(run, session_id, "skipped", 0, 0, 0, why);
 }
 
-// Phase 3 for one finished session: compile_log row, then its pairs. With a
-// `failure`, the session is logged as failed (tokens and cost kept) and no
-// pair is stored.
-void insert_outcome(Run* run, const trajc::CompileOutcome& o, const char* failure = nullptr) {
+int rejected_count(const trajc::CompileOutcome& o) {
+  int n = 0;
+  for (const auto& reason : o.rejected) n += reason.second;
+  return n;
+}
+
+// Phase 3 for one finished session: compile_log row, then its pairs, whose
+// rows are appended to *inserted (copies) for trajc_compile to return once
+// they are sure to stay. With a `failure`, the session is logged as failed
+// (tokens and cost kept) and no pair is stored.
+void insert_outcome(Run* run, const trajc::CompileOutcome& o, List** inserted,
+                    const char* failure = nullptr) {
   StringInfoData reasons;
   initStringInfo(&reasons);
   appendStringInfoChar(&reasons, '{');
-  int rejected = 0;
+  bool first = true;
   for (const auto& [reason, count] : o.rejected) {
-    if (rejected > 0) appendStringInfoString(&reasons, ", ");
+    if (!first) appendStringInfoString(&reasons, ", ");
+    first = false;
     escape_json(&reasons, reason.c_str());
     appendStringInfo(&reasons, ": %d", count);
-    rejected += count;
   }
   appendStringInfoChar(&reasons, '}');
 
@@ -233,7 +241,7 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o, const char* failur
   args[4] = failure ? CStringGetTextDatum("failed") : text_from(o.status);
   args[5] = Int32GetDatum(o.turn_count);
   args[6] = Int32GetDatum(failure ? 0 : static_cast<int>(o.pairs.size()));
-  args[7] = Int32GetDatum(rejected);
+  args[7] = Int32GetDatum(rejected_count(o));
   args[8] = CStringGetTextDatum(reasons.data);
   args[9] = Int64GetDatum(o.tokens_in);
   args[10] = Int64GetDatum(o.tokens_out);
@@ -269,8 +277,7 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o, const char* failur
     if (o.agent.empty()) pn[1] = 'n';
     spi_check(SPI_execute_plan(run->pair_plan, pa, pn, false, 0), SPI_OK_INSERT_RETURNING,
               "inserting a pair");
-    if (run->mode == Mode::Single)
-      tuplestore_puttuple(run->rsinfo->setResult, SPI_tuptable->vals[0]);
+    if (run->mode == Mode::Single) *inserted = lappend(*inserted, SPI_copytuple(SPI_tuptable->vals[0]));
   }
 }
 
@@ -280,11 +287,12 @@ void store_outcome(Run* run, const trajc::CompileOutcome& o) {
   MemoryContext cxt = CurrentMemoryContext;
   ResourceOwner owner = CurrentResourceOwner;
   const char* failure = nullptr;
+  List* inserted = NIL;
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(cxt);
   PG_TRY();
   {
-    insert_outcome(run, o);
+    insert_outcome(run, o, &inserted);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(cxt);
     CurrentResourceOwner = owner;
@@ -303,16 +311,17 @@ void store_outcome(Run* run, const trajc::CompileOutcome& o) {
   }
   PG_END_TRY();
 
-  int rejected = 0;
-  for (const auto& reason : o.rejected) rejected += reason.second;
   const char* session = o.session_id.c_str();
   if (failure != nullptr) {
-    insert_outcome(run, o, failure);
-    emit_result(run, session, "failed", 0, rejected, o.cost_usd, failure);
-  } else {
-    emit_result(run, session, o.status.c_str(), static_cast<int>(o.pairs.size()), rejected,
-                o.cost_usd, o.error.empty() ? nullptr : o.error.c_str());
+    insert_outcome(run, o, &inserted, failure);
+    emit_result(run, session, "failed", 0, rejected_count(o), o.cost_usd, failure);
+    return;
   }
+  ListCell* cell;
+  foreach (cell, inserted)
+    tuplestore_puttuple(run->rsinfo->setResult, static_cast<HeapTuple>(lfirst(cell)));
+  emit_result(run, session, o.status.c_str(), static_cast<int>(o.pairs.size()), rejected_count(o),
+              o.cost_usd, o.error.empty() ? nullptr : o.error.c_str());
 }
 
 void commit_if_procedure(Run* run) {

@@ -8,7 +8,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;  -- single-session failures raise WARNINGs
 BEGIN;
-SELECT plan(89);
+SELECT plan(91);
 
 CREATE TEMP TABLE cf_run AS SELECT substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS tag;
 CREATE FUNCTION cf_sid(name text) RETURNS text LANGUAGE sql STABLE AS $$
@@ -359,6 +359,26 @@ SELECT set_eq($$SELECT session_id, status FROM batch3 WHERE session_id <> cf_sid
 SELECT results_eq($$SELECT session_id FROM trajc_compile_batch(11, 0, force => true) ORDER BY 1$$,
                   $$VALUES (cf_sid('b-good1')), (cf_sid('b-good2'))$$,
                   'batch min_turns: only sessions with enough turns');
+
+-- trajc_compile returns only what it inserted: when the second pair of a
+-- session is refused, the first one (already inserted, then rolled back)
+-- is not returned either.
+SELECT cf_add('cf_batch_log', cf_sid('s-half'));
+CREATE FUNCTION cf_refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.session_id = cf_sid('s-half') AND EXISTS (
+       SELECT 1 FROM trajc.qa_pairs WHERE session_id = NEW.session_id AND compile_id = NEW.compile_id) THEN
+    RAISE EXCEPTION 'the second pair is refused';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER cf_refuse_second BEFORE INSERT ON trajc.qa_pairs FOR EACH ROW EXECUTE FUNCTION cf_refuse_second();
+SELECT is((SELECT count(*) FROM trajc_compile(cf_sid('s-half'))), 0::bigint,
+          'compile: a session whose second pair is refused returns no row');
+SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id = cf_sid('s-half')), 0::bigint,
+          '... and keeps none');
+DROP TRIGGER cf_refuse_second ON trajc.qa_pairs;
 
 
 -- A batch reads the audit log with its statement's snapshot: rows deleted
