@@ -2,6 +2,7 @@
 
 #include "cpp_call.hpp"
 #include "settings.hpp"
+#include "spi_util.hpp"
 
 namespace trajc_pg {
 
@@ -206,8 +207,7 @@ RawTurns raw_turns_of(const AuditSource* src, SPITupleTable* rows, uint64 nrows)
 
 RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id) {
   Datum arg = CStringGetTextDatum(session_id);
-  int rc = SPI_execute_plan(turns_plan, &arg, nullptr, true, 0);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "trajc: reading turns failed: %s", SPI_result_code_string(rc));
+  spi_execute(turns_plan, &arg, nullptr, true, SPI_OK_SELECT, "reading turns");
   return raw_turns_of(src, SPI_tuptable, SPI_processed);
 }
 

@@ -101,6 +101,7 @@ enum class Mode { Single, Batch, Pending, Estimate };
 struct Run {
   Mode mode;
   MemoryContext cxt;
+  MemoryContext scratch;  // one session's phase-1/3 garbage, reset after each
   AuditSource* src;
   ModelChoice model;
   bool force;
@@ -202,8 +203,9 @@ void log_skip(Run* run, const char* session_id, const char* hash, const char* wh
   args[3] = CStringGetTextDatum(run->model.model), nulls[3] = ' ';
   args[4] = CStringGetTextDatum("skipped"), nulls[4] = ' ';
   args[15] = CStringGetTextDatum(why), nulls[15] = ' ';
-  spi_check(SPI_execute_plan(run->log_plan, args, nulls, false, 0), SPI_OK_INSERT_RETURNING,
-            "logging a skipped session");
+  spi_execute(run->log_plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
+              "logging a skipped session");
+  SPI_freetuptable(SPI_tuptable);
   emit_result(run, session_id, "skipped", 0, 0, 0, why);
 }
 
@@ -253,10 +255,10 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o, List** inserted,
   args[15] = failure ? CStringGetTextDatum(failure) : text_from(o.error);
   nulls[15] = failure == nullptr && o.error.empty() ? 'n' : ' ';
   args[16] = Int64GetDatum(o.finished_unix_ms);
-  spi_check(SPI_execute_plan(run->log_plan, args, nulls, false, 0), SPI_OK_INSERT_RETURNING,
-            "logging a compile");
+  spi_execute(run->log_plan, args, nulls, false, SPI_OK_INSERT_RETURNING, "logging a compile");
   bool isnull;
   Datum log_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+  SPI_freetuptable(SPI_tuptable);  // tuptables live until SPI_finish otherwise
   if (failure != nullptr) return;
 
   double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
@@ -275,9 +277,9 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o, List** inserted,
     char pn[12];
     memset(pn, ' ', sizeof pn);
     if (o.agent.empty()) pn[1] = 'n';
-    spi_check(SPI_execute_plan(run->pair_plan, pa, pn, false, 0), SPI_OK_INSERT_RETURNING,
-              "inserting a pair");
+    spi_execute(run->pair_plan, pa, pn, false, SPI_OK_INSERT_RETURNING, "inserting a pair");
     if (run->mode == Mode::Single) *inserted = lappend(*inserted, SPI_copytuple(SPI_tuptable->vals[0]));
+    SPI_freetuptable(SPI_tuptable);
   }
 }
 
@@ -332,7 +334,7 @@ void commit_if_procedure(Run* run) {
 
 // Phase 1+2 for the next candidate: claim, load, hash, skip if unchanged.
 // Returns true when run->next holds a trajectory ready to start.
-bool load_next(Run* run, const char* session_id) {
+bool load_session(Run* run, const char* session_id) {
   if (run->mode != Mode::Estimate && !claim(&run->claims, session_id)) {
     log_skip(run, session_id, nullptr, "being compiled by another run");
     return false;
@@ -362,9 +364,10 @@ bool load_next(Run* run, const char* session_id) {
   }
   if (!run->force && run->mode != Mode::Estimate) {
     Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
-    spi_check(SPI_execute_plan(run->compiled_plan, args, nullptr, true, 1), SPI_OK_SELECT,
-              "checking earlier compiles");
-    if (SPI_processed > 0) {
+    spi_execute(run->compiled_plan, args, nullptr, true, SPI_OK_SELECT, "checking earlier compiles");
+    bool unchanged = SPI_processed > 0;
+    SPI_freetuptable(SPI_tuptable);
+    if (unchanged) {
       log_skip(run, session_id, hash, "unchanged since its last successful compile");
       release_claim(&run->claims, session_id);
       return false;
@@ -378,11 +381,34 @@ bool load_next(Run* run, const char* session_id) {
 
 namespace {
 
+// Per-session work allocates in run->scratch, reset afterwards: a batch of
+// thousands of sessions must not keep every session's rows and datums.
+bool load_next(Run* run, const char* session_id) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  bool ready = load_session(run, session_id);
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+  return ready;
+}
+
+void store_and_commit(Run* run, const trajc::CompileOutcome& outcome) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  store_outcome(run, outcome);
+  commit_if_procedure(run);
+  release_claim(&run->claims, outcome.session_id.c_str());
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+}
+
 void skip_rest(Run* run, int from, const char* why) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
   for (int i = from; i < run->nsessions; i++) {
     log_skip(run, run->sessions[i], nullptr, why);
     commit_if_procedure(run);
+    MemoryContextSwitchTo(run->scratch);
+    MemoryContextReset(run->scratch);
   }
+  MemoryContextSwitchTo(caller);
 }
 
 // Starts every candidate it can, drives the transfers, stores what finishes.
@@ -431,11 +457,7 @@ void drive(Run* run) {
     add_elapsed(&run->t_compile, t0);
     CHECK_FOR_INTERRUPTS();
     t0 = clock_now();
-    for (const trajc::CompileOutcome& outcome : *run->finished) {
-      store_outcome(run, outcome);
-      commit_if_procedure(run);
-      release_claim(&run->claims, outcome.session_id.c_str());
-    }
+    for (const trajc::CompileOutcome& outcome : *run->finished) store_and_commit(run, outcome);
     add_elapsed(&run->t_store, t0);
     run->finished->clear();
   }
@@ -468,6 +490,7 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
   Run* run = static_cast<Run*>(MemoryContextAllocZero(cxt, sizeof(Run)));
   run->mode = mode;
   run->cxt = cxt;
+  run->scratch = AllocSetContextCreate(cxt, "trajc session", ALLOCSET_DEFAULT_SIZES);
   run->force = force;
   run->commit_each = commit_each;
   spi_connect(commit_each);

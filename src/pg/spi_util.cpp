@@ -12,6 +12,14 @@ void spi_check(int rc, int expected, const char* what) {
     elog(ERROR, "trajc: %s failed: %s", what, SPI_result_code_string(rc));
 }
 
+void spi_execute(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only, int expected,
+                 const char* what) {
+  MemoryContext caller = CurrentMemoryContext;
+  int rc = SPI_execute_plan(plan, args, nulls, read_only, 0);
+  MemoryContextSwitchTo(caller);
+  spi_check(rc, expected, what);
+}
+
 SPIPlanPtr spi_prepare_n(const char* query, int nargs, Oid* types) {
   SPIPlanPtr plan = SPI_prepare(query, nargs, types);
   if (plan == nullptr)

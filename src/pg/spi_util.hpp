@@ -8,6 +8,11 @@ namespace trajc_pg {
 void spi_connect(bool nonatomic = false);
 // Raises an internal error naming `what` unless rc == expected.
 void spi_check(int rc, int expected, const char* what);
+// SPI_execute_plan, checked, leaving the caller's memory context current
+// (SPI itself returns in its procedure context, where allocations would
+// outlive the caller's per-session context).
+void spi_execute(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only, int expected,
+                 const char* what);
 // Prepared and kept for the life of the connection; argument types follow.
 SPIPlanPtr spi_prepare(const char* query, Oid arg0 = InvalidOid, Oid arg1 = InvalidOid,
                        Oid arg2 = InvalidOid);
