@@ -1,17 +1,25 @@
+// The prompt: a trajectory rendered turn by turn within a size budget, and the
+// instructions that ask a model for grounded QA pairs.
+//
+// Must never: renumber turns when shortening (answers cite the original
+// numbers), or drop the first or the last turn.
 #pragma once
 #include "trajc/core_guard.hpp"
 
 #include <cstddef>
 #include <string>
 
+#include "trajc/defaults.hpp"
 #include "trajc/trajectory.hpp"
 
 namespace trajc {
 
 struct PromptOptions {
-  std::size_t budget_chars = 400000;   // whole rendered trajectory (~100k tokens)
-  std::size_t max_value_chars = 4000;  // one field value before its middle is elided
-  int max_questions = 5;
+  // whole rendered trajectory
+  std::size_t budget_chars = static_cast<std::size_t>(defaults::kPromptBudgetChars.value);
+  // one field value before its middle is elided
+  std::size_t max_value_chars = static_cast<std::size_t>(defaults::kMaxValueChars.value);
+  int max_questions = defaults::kMaxQuestions;
 };
 
 // The trajectory with `### Turn N (time, agent)` headers, shortened to the

@@ -4,15 +4,14 @@
 #include <cstring>
 
 #include "signals.hpp"
+#include "trajc/ascii.hpp"
 
 namespace trajc_cli {
 
 namespace {
 
-std::string trim_trailing_newlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
+// A libpq message without the newline it ends in.
+std::string libpq_message(const char* message) { return std::string(trajc::ascii::trim_end(message)); }
 
 std::string field(const PGresult* res, int code) {
   const char* v = PQresultErrorField(res, code);
@@ -49,7 +48,7 @@ Pg::Pg(const std::string& dsn) {
   if (!conn_) throw CliError(kExitUsage, "out of memory while connecting to the database");
   if (PQstatus(conn_) != CONNECTION_OK) {
     CliError err(kExitUsage,
-                 "cannot connect to the database: " + trim_trailing_newlines(PQerrorMessage(conn_)),
+                 "cannot connect to the database: " + libpq_message(PQerrorMessage(conn_)),
                  "pass --dsn (-d) 'postgresql://user@host:port/db', or set DATABASE_URL, or "
                  "PGHOST/PGPORT/PGDATABASE/PGUSER");
     PQfinish(conn_);
@@ -129,7 +128,7 @@ std::string Pg::identifier(const std::string& name) const {
 CliError Pg::connection_error(const std::string& doing) const {
   if (interrupted()) return CliError(kExitInterrupted, "interrupted");
   return CliError(kExitUsage, "lost the connection to the " + where() + " while " + doing + ": " +
-                                  trim_trailing_newlines(PQerrorMessage(conn_)));
+                                  libpq_message(PQerrorMessage(conn_)));
 }
 
 CliError Pg::error_from(const PGresult* res) const {
@@ -137,8 +136,8 @@ CliError Pg::error_from(const PGresult* res) const {
   if (state.empty() && PQstatus(conn_) == CONNECTION_BAD)
     return connection_error("running a query");
   std::string message = field(res, PG_DIAG_MESSAGE_PRIMARY);
-  if (message.empty()) message = trim_trailing_newlines(PQresultErrorMessage(res));
-  if (message.empty()) message = trim_trailing_newlines(PQerrorMessage(conn_));
+  if (message.empty()) message = libpq_message(PQresultErrorMessage(res));
+  if (message.empty()) message = libpq_message(PQerrorMessage(conn_));
   const std::string detail = field(res, PG_DIAG_MESSAGE_DETAIL);
   if (!detail.empty()) message += " (" + detail + ")";
   std::string hint = field(res, PG_DIAG_MESSAGE_HINT);

@@ -1,3 +1,9 @@
+// Rendering a trajectory into a prompt: sizes every turn first, then keeps
+// what fits the budget (long values' middles elided, then middle turns), and
+// says in the prompt what was left out.
+//
+// Must never: cut inside a UTF-8 character (the prompt travels as JSON), or
+// render a turn it then throws away (linear in the trajectory's size).
 #include "trajc/prompt.hpp"
 
 #include <limits>

@@ -240,7 +240,7 @@ void insert_outcome(Run* run, const trajc::CompileOutcome& o, List** inserted,
   args[1] = text_from(o.trajectory_hash);
   args[2] = CStringGetTextDatum(run->model.provider_name);
   args[3] = CStringGetTextDatum(run->model.model);
-  args[4] = failure ? CStringGetTextDatum("failed") : text_from(o.status);
+  args[4] = CStringGetTextDatum(trajc::status_name(failure ? trajc::Status::Failed : o.status));
   args[5] = Int32GetDatum(o.turn_count);
   args[6] = Int32GetDatum(failure ? 0 : static_cast<int>(o.pairs.size()));
   args[7] = Int32GetDatum(rejected_count(o));
@@ -322,7 +322,7 @@ void store_outcome(Run* run, const trajc::CompileOutcome& o) {
   ListCell* cell;
   foreach (cell, inserted)
     tuplestore_puttuple(run->rsinfo->setResult, static_cast<HeapTuple>(lfirst(cell)));
-  emit_result(run, session, o.status.c_str(), static_cast<int>(o.pairs.size()), rejected_count(o),
+  emit_result(run, session, trajc::status_name(o.status), static_cast<int>(o.pairs.size()), rejected_count(o),
               o.cost_usd, o.error.empty() ? nullptr : o.error.c_str());
 }
 
@@ -340,19 +340,18 @@ bool load_session(Run* run, const char* session_id) {
     return false;
   }
   instr_time t0 = clock_now();
-  RawTurns raw = load_raw_turns(run->src, run->turns_plan, session_id);
+  SessionRows raw = load_session_rows(run->src, run->turns_plan, session_id);
   add_elapsed(&run->t_extract, t0);
   t0 = clock_now();
   char hash[17] = {0};
   trajc::Trajectory* next = run->next;
-  const AuditSource* src = run->src;
   run_cpp([&] {
-    to_trajectory(src, raw, session_id, *next);
+    trajc::to_trajectory(raw.rows, session_id, *next);
     std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), sizeof hash - 1);
   });
-  SPI_freetuptable(raw.rows);
+  SPI_freetuptable(raw.tuples);
   add_elapsed(&run->t_render, t0);
-  if (raw.nturns == 0) {
+  if (raw.rows.nturns == 0) {
     release_claim(&run->claims, session_id);
     if (run->mode == Mode::Single)
       ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),

@@ -55,20 +55,12 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
     SPI_cursor_fetch(cursor, true, 1000);
     if (SPI_processed == 0) break;
     MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
-    RawTurns raw = raw_turns_of(src, SPI_tuptable, SPI_processed);
-    TupleDesc desc = raw.rows->tupdesc;
-    for (int r = 0; r < raw.nturns; r++) {
-      const RawValue* row_values = raw.values + r * raw.ncols;
-      run_cpp([&] {
-        content->clear();
-        for (int c = 0; c < raw.ncols; c++) {
-          const RawValue& v = row_values[c];
-          if (v.len >= 0)
-            trajc::append_field(*content, src->content[c].name, std::string_view(v.data, v.len),
-                                src->content[c].is_json);
-        }
-      });
-      HeapTuple row = raw.rows->vals[r];
+    SessionRows batch = session_rows_of(src, SPI_tuptable, SPI_processed);
+    const trajc::RawRows& rows = batch.rows;
+    TupleDesc desc = batch.tuples->tupdesc;
+    for (int r = 0; r < rows.nturns; r++) {
+      run_cpp([&] { trajc::render_row(rows, r, *content); });
+      HeapTuple row = batch.tuples->vals[r];
       bool at_null, agent_null;
       Datum values[4];
       bool nulls[4] = {false, false, false, false};

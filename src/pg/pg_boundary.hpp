@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "trajc/batch.hpp"
+#include "trajc/audit_rows.hpp"
+#include "trajc/compile.hpp"
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/trajectory.hpp"
