@@ -13,6 +13,8 @@
 namespace trajc {
 
 enum class Provider { Gemini, OpenAI, Anthropic, Offline };
+inline constexpr Provider kProviders[] = {Provider::Gemini, Provider::OpenAI, Provider::Anthropic,
+                                          Provider::Offline};
 // The providers reached over the network, each with a key and a base URL.
 inline constexpr Provider kNetworkProviders[] = {Provider::Gemini, Provider::OpenAI,
                                                  Provider::Anthropic};

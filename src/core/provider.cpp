@@ -203,7 +203,7 @@ void require_network_provider(Provider p) {
 
 Provider parse_provider(const std::string& name) {
   const std::string n = ascii::lower(name);
-  for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic, Provider::Offline}) {
+  for (Provider p : kProviders) {
     if (n == provider_name(p)) return p;
   }
   throw Error(sqlstate::kInvalidParameter,

@@ -6,7 +6,7 @@
 #include "audit_source.hpp"
 
 #include "cpp_call.hpp"
-#include "settings.hpp"
+#include "guc.hpp"
 #include "spi_util.hpp"
 
 namespace trajc_pg {
@@ -70,11 +70,9 @@ bool* requested_columns(TupleDesc desc) {
   }
   char* list = pstrdup(gucs.content_columns);
   for (char* item = strtok(list, ","); item != nullptr; item = strtok(nullptr, ",")) {
-    while (*item == ' ') item++;
-    char* end = item + strlen(item);
-    while (end > item && end[-1] == ' ') *--end = '\0';
-    if (*item == '\0') continue;
-    wanted[find_column(desc, "trajc.content_columns", item)] = true;
+    std::string_view name = trajc::ascii::trim(item);
+    if (name.empty()) continue;
+    wanted[find_column(desc, "trajc.content_columns", pnstrdup(name.data(), name.size()))] = true;
   }
   return wanted;
 }

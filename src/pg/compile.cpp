@@ -8,7 +8,8 @@
 // memory context, so an error or a cancel frees it.
 #include "audit_source.hpp"
 #include "cpp_call.hpp"
-#include "settings.hpp"
+#include "guc.hpp"
+#include "model_choice.hpp"
 #include "spi_util.hpp"
 
 extern "C" {

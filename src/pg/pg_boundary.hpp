@@ -8,10 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "trajc/ascii.hpp"
 #include "trajc/audit_rows.hpp"
 #include "trajc/compile.hpp"
 #include "trajc/error.hpp"
