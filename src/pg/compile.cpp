@@ -7,6 +7,7 @@
 // stay in flight across phases; the runner lives in a box owned by the run's
 // memory context, so an error or a cancel frees it.
 #include "audit_source.hpp"
+#include "claims.hpp"
 #include "cpp_call.hpp"
 #include "guc.hpp"
 #include "model_choice.hpp"
@@ -25,75 +26,6 @@ namespace {
 
 // The core polls this between transfers: plain flag reads, never raising.
 bool cancel_requested() { return QueryCancelPending || ProcDiePending; }
-
-// Session claims: advisory locks, so that two runs (two pg_cron jobs, or a
-// user and a job) never compile the same session. A claim must last until
-// the session's rows are committed, or the other run would not see them and
-// compile it again: transaction-level in a batch (released by its commit or
-// abort), session-level in trajc_compile_pending, released right after each
-// session's commit (and on error, explicitly). The key is a 64-bit hash of
-// the session id in the bigint advisory-lock space (as pg_advisory_lock(bigint)),
-// seeded so that it does not coincide with keys users pick by hand; in SQL,
-// pg_locks shows it as objsubid = 1 and (classid << 32 | objid) =
-// hashtextextended(session_id, 8390876165306283569).
-constexpr uint64 kClaimSeed = UINT64CONST(0x7472616a635f7631);  // "trajc_v1"
-
-uint64 claim_key(const char* session_id) {
-  return hash_bytes_extended(reinterpret_cast<const unsigned char*>(session_id),
-                             static_cast<int>(strlen(session_id)), kClaimSeed);
-}
-
-void claim_tag(LOCKTAG* tag, uint64 key) {
-  SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, static_cast<uint32>(key >> 32),
-                       static_cast<uint32>(key), 1);
-}
-
-struct Claims {
-  bool session_level;
-  int count;
-  int capacity;
-  uint64* keys;
-};
-
-bool claim(Claims* claims, const char* session_id) {
-  uint64 key = claim_key(session_id);
-  LOCKTAG tag;
-  claim_tag(&tag, key);
-  LockAcquireResult r = LockAcquire(&tag, ExclusiveLock, claims->session_level, true);
-  if (r == LOCKACQUIRE_NOT_AVAIL) return false;
-  // ALREADY_HELD: claimed earlier by this very transaction or run (compiling a
-  // session twice in one transaction), which is ours to use again.
-  if (!claims->session_level) return true;  // the transaction's end releases it
-  if (claims->count == claims->capacity) {
-    claims->capacity *= 2;
-    claims->keys = static_cast<uint64*>(repalloc(claims->keys, sizeof(uint64) * claims->capacity));
-  }
-  claims->keys[claims->count++] = key;
-  return true;
-}
-
-// Releases a session-level claim once the session's outcome is committed.
-void release_claim(Claims* claims, const char* session_id) {
-  if (!claims->session_level) return;
-  uint64 key = claim_key(session_id);
-  for (int i = 0; i < claims->count; i++) {
-    if (claims->keys[i] != key) continue;
-    LOCKTAG tag;
-    claim_tag(&tag, key);
-    LockRelease(&tag, ExclusiveLock, true);
-    claims->keys[i] = claims->keys[--claims->count];
-    return;
-  }
-}
-
-void release_all_claims(Claims* claims) {
-  for (int i = 0; i < claims->count; i++) {
-    LOCKTAG tag;
-    claim_tag(&tag, claims->keys[i]);
-    LockRelease(&tag, ExclusiveLock, true);
-  }
-  claims->count = 0;
-}
 
 enum class Mode { Single, Batch, Pending, Estimate };
 
@@ -502,9 +434,7 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
   run->compiled_plan = keep(run, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
   run->log_plan = keep(run, spi_prepare_n(kLogInsert, kLogArgs, kLogTypes));
   run->pair_plan = keep(run, spi_prepare_n(kPairInsert, 12, kPairTypes));
-  run->claims.session_level = commit_each;
-  run->claims.capacity = 64;
-  run->claims.keys = static_cast<uint64*>(palloc(sizeof(uint64) * run->claims.capacity));
+  claims_init(&run->claims, commit_each);
 
   // Snapshot of every setting the core needs, as plain values.
   const ModelChoice m = run->model;
