@@ -12,6 +12,7 @@
 #include "guc.hpp"
 #include "model_choice.hpp"
 #include "spi_util.hpp"
+#include "store.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_compile);
@@ -42,7 +43,8 @@ struct Run {
   char** sessions;
   int nsessions;
   Claims claims;
-  SPIPlanPtr turns_plan, compiled_plan, log_plan, pair_plan;
+  SPIPlanPtr turns_plan;
+  Store* store;
   // boxed C++ state
   trajc::CompileSettings* settings;
   trajc::BatchRunner* runner;
@@ -71,192 +73,35 @@ instr_time clock_now() {
   return t;
 }
 
-constexpr int kLogArgs = 17;
-const char* const kLogInsert =
-    "INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model, status,"
-    " turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out, cost_usd,"
-    " http_status, attempts, started_at, error, finished_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, 0), coalesce($8, 0),"
-    " coalesce($9::jsonb, '{}'), coalesce($10, 0), coalesce($11, 0), coalesce($12::numeric, 0),"
-    " $13, coalesce($14, 0), coalesce(pg_catalog.to_timestamp($15 / 1000.0), now()), $16,"
-    " coalesce(pg_catalog.to_timestamp($17 / 1000.0), pg_catalog.clock_timestamp()))"
-    " RETURNING id";
-Oid kLogTypes[kLogArgs] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID,
-                           INT4OID, TEXTOID, INT8OID, INT8OID, FLOAT8OID, INT4OID, INT4OID,
-                           INT8OID, TEXTOID, INT8OID};
-
-const char* const kPairInsert =
-    "INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
-    " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
-    " compile_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::numeric, $10::jsonb, $11, $12)"
-    " RETURNING *";
-Oid kPairTypes[12] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-                      TEXTOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID, INT8OID};
-
-const char* const kCompiledCheck =
-    "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
-    " AND status = 'ok' LIMIT 1";
-
 Datum numeric_from(double v) { return DirectFunctionCall1(float8_numeric, Float8GetDatum(v)); }
 
-Datum text_from(const std::string& s) {
-  return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
-}
-
-void emit_result(Run* run, const char* session_id, const char* status, int pairs, int rejected,
-                 double cost, const char* error) {
-  switch (*status) {
-    case 'o': run->n_ok++; break;
-    case 'e': run->n_empty++; break;
-    case 'f': run->n_failed++; break;
-    default: run->n_skipped++; break;
+void emit_result(Run* run, const SessionResult& r) {
+  switch (r.status) {
+    case trajc::Status::Ok: run->n_ok++; break;
+    case trajc::Status::Empty: run->n_empty++; break;
+    case trajc::Status::Failed: run->n_failed++; break;
+    case trajc::Status::Skipped: run->n_skipped++; break;
   }
-  run->n_pairs += pairs;
-  run->cost += cost;
-  if (run->mode == Mode::Single && *status == 'f')
-    ereport(WARNING, (errmsg("trajc: compiling session \"%s\" failed: %s", session_id, error)));
-  if (run->mode == Mode::Single && *status == 's')
-    ereport(NOTICE, (errmsg("trajc: session \"%s\" skipped: %s", session_id, error)));
+  run->n_pairs += r.pairs;
+  run->cost += r.cost_usd;
+  if (run->mode == Mode::Single && r.status == trajc::Status::Failed)
+    ereport(WARNING, (errmsg("trajc: compiling session \"%s\" failed: %s", r.session_id, r.error)));
+  if (run->mode == Mode::Single && r.status == trajc::Status::Skipped)
+    ereport(NOTICE, (errmsg("trajc: session \"%s\" skipped: %s", r.session_id, r.error)));
+  ListCell* cell;
+  foreach (cell, r.rows)
+    tuplestore_puttuple(run->rsinfo->setResult, static_cast<HeapTuple>(lfirst(cell)));
   if (run->mode != Mode::Batch) return;
-  Datum values[6] = {CStringGetTextDatum(session_id), CStringGetTextDatum(status),
-                     Int32GetDatum(pairs), Int32GetDatum(rejected), numeric_from(cost),
-                     error ? CStringGetTextDatum(error) : (Datum)0};
-  bool nulls[6] = {false, false, false, false, false, error == nullptr};
+  Datum values[6] = {CStringGetTextDatum(r.session_id),
+                     CStringGetTextDatum(trajc::status_name(r.status)), Int32GetDatum(r.pairs),
+                     Int32GetDatum(r.rejected), numeric_from(r.cost_usd),
+                     r.error ? CStringGetTextDatum(r.error) : (Datum)0};
+  bool nulls[6] = {false, false, false, false, false, r.error == nullptr};
   tuplestore_putvalues(run->rsinfo->setResult, run->rsinfo->setDesc, values, nulls);
 }
 
-// A skipped session is logged too, so every run can be audited from compile_log.
 void log_skip(Run* run, const char* session_id, const char* hash, const char* why) {
-  Datum args[kLogArgs];
-  char nulls[kLogArgs];
-  memset(nulls, 'n', sizeof nulls);
-  args[0] = CStringGetTextDatum(session_id), nulls[0] = ' ';
-  if (hash) args[1] = CStringGetTextDatum(hash), nulls[1] = ' ';
-  args[2] = CStringGetTextDatum(run->model.provider_name), nulls[2] = ' ';
-  args[3] = CStringGetTextDatum(run->model.model), nulls[3] = ' ';
-  args[4] = CStringGetTextDatum("skipped"), nulls[4] = ' ';
-  args[15] = CStringGetTextDatum(why), nulls[15] = ' ';
-  spi_execute(run->log_plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
-              "logging a skipped session");
-  SPI_freetuptable(SPI_tuptable);
-  emit_result(run, session_id, "skipped", 0, 0, 0, why);
-}
-
-int rejected_count(const trajc::CompileOutcome& o) {
-  int n = 0;
-  for (const auto& reason : o.rejected) n += reason.second;
-  return n;
-}
-
-// Phase 3 for one finished session: compile_log row, then its pairs, whose
-// rows are appended to *inserted (copies) for trajc_compile to return once
-// they are sure to stay. With a `failure`, the session is logged as failed
-// (tokens and cost kept) and no pair is stored.
-void insert_outcome(Run* run, const trajc::CompileOutcome& o, List** inserted,
-                    const char* failure = nullptr) {
-  StringInfoData reasons;
-  initStringInfo(&reasons);
-  appendStringInfoChar(&reasons, '{');
-  bool first = true;
-  for (const auto& [reason, count] : o.rejected) {
-    if (!first) appendStringInfoString(&reasons, ", ");
-    first = false;
-    escape_json(&reasons, reason.c_str());
-    appendStringInfo(&reasons, ": %d", count);
-  }
-  appendStringInfoChar(&reasons, '}');
-
-  Datum args[kLogArgs];
-  char nulls[kLogArgs];
-  memset(nulls, ' ', sizeof nulls);
-  args[0] = text_from(o.session_id);
-  args[1] = text_from(o.trajectory_hash);
-  args[2] = CStringGetTextDatum(run->model.provider_name);
-  args[3] = CStringGetTextDatum(run->model.model);
-  args[4] = CStringGetTextDatum(trajc::status_name(failure ? trajc::Status::Failed : o.status));
-  args[5] = Int32GetDatum(o.turn_count);
-  args[6] = Int32GetDatum(failure ? 0 : static_cast<int>(o.pairs.size()));
-  args[7] = Int32GetDatum(rejected_count(o));
-  args[8] = CStringGetTextDatum(reasons.data);
-  args[9] = Int64GetDatum(o.tokens_in);
-  args[10] = Int64GetDatum(o.tokens_out);
-  args[11] = Float8GetDatum(o.cost_usd);
-  args[12] = Int32GetDatum(o.http_status);
-  nulls[12] = o.http_status == 0 ? 'n' : ' ';
-  args[13] = Int32GetDatum(o.attempts);
-  args[14] = Int64GetDatum(o.started_unix_ms);
-  args[15] = failure ? CStringGetTextDatum(failure) : text_from(o.error);
-  nulls[15] = failure == nullptr && o.error.empty() ? 'n' : ' ';
-  args[16] = Int64GetDatum(o.finished_unix_ms);
-  spi_execute(run->log_plan, args, nulls, false, SPI_OK_INSERT_RETURNING, "logging a compile");
-  bool isnull;
-  Datum log_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-  SPI_freetuptable(SPI_tuptable);  // tuptables live until SPI_finish otherwise
-  if (failure != nullptr) return;
-
-  double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
-  for (const trajc::QaPair& p : o.pairs) {
-    StringInfoData turns;
-    initStringInfo(&turns);
-    appendStringInfoChar(&turns, '[');
-    for (std::size_t i = 0; i < p.supporting_turns.size(); i++)
-      appendStringInfo(&turns, i ? ", %d" : "%d", p.supporting_turns[i]);
-    appendStringInfoChar(&turns, ']');
-    Datum pa[12] = {text_from(o.session_id), text_from(o.agent), Int32GetDatum(o.turn_count),
-                    text_from(p.question), text_from(p.answer), CStringGetTextDatum(turns.data),
-                    text_from(p.qa_type), CStringGetTextDatum(run->model.model),
-                    Float8GetDatum(share), text_from(p.raw_json), text_from(o.trajectory_hash),
-                    log_id};
-    char pn[12];
-    memset(pn, ' ', sizeof pn);
-    if (o.agent.empty()) pn[1] = 'n';
-    spi_execute(run->pair_plan, pa, pn, false, SPI_OK_INSERT_RETURNING, "inserting a pair");
-    if (run->mode == Mode::Single) *inserted = lappend(*inserted, SPI_copytuple(SPI_tuptable->vals[0]));
-    SPI_freetuptable(SPI_tuptable);
-  }
-}
-
-// Stores one outcome in its own subtransaction: if storing fails (a trigger,
-// a constraint), only this session is lost, and the failure is logged.
-void store_outcome(Run* run, const trajc::CompileOutcome& o) {
-  MemoryContext cxt = CurrentMemoryContext;
-  ResourceOwner owner = CurrentResourceOwner;
-  const char* failure = nullptr;
-  List* inserted = NIL;
-  BeginInternalSubTransaction(nullptr);
-  MemoryContextSwitchTo(cxt);
-  PG_TRY();
-  {
-    insert_outcome(run, o, &inserted);
-    ReleaseCurrentSubTransaction();
-    MemoryContextSwitchTo(cxt);
-    CurrentResourceOwner = owner;
-  }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(cxt);
-    ErrorData* e = CopyErrorData();
-    if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-      PG_RE_THROW();
-    FlushErrorState();
-    RollbackAndReleaseCurrentSubTransaction();
-    MemoryContextSwitchTo(cxt);
-    CurrentResourceOwner = owner;
-    failure = psprintf("storing the result failed: %s", e->message);
-  }
-  PG_END_TRY();
-
-  const char* session = o.session_id.c_str();
-  if (failure != nullptr) {
-    insert_outcome(run, o, &inserted, failure);
-    emit_result(run, session, "failed", 0, rejected_count(o), o.cost_usd, failure);
-    return;
-  }
-  ListCell* cell;
-  foreach (cell, inserted)
-    tuplestore_puttuple(run->rsinfo->setResult, static_cast<HeapTuple>(lfirst(cell)));
-  emit_result(run, session, trajc::status_name(o.status), static_cast<int>(o.pairs.size()), rejected_count(o),
-              o.cost_usd, o.error.empty() ? nullptr : o.error.c_str());
+  emit_result(run, trajc_pg::log_skip(run->store, session_id, hash, why));
 }
 
 void commit_if_procedure(Run* run) {
@@ -295,11 +140,7 @@ bool load_session(Run* run, const char* session_id) {
     return false;
   }
   if (!run->force && run->mode != Mode::Estimate) {
-    Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
-    spi_execute(run->compiled_plan, args, nullptr, true, SPI_OK_SELECT, "checking earlier compiles");
-    bool unchanged = SPI_processed > 0;
-    SPI_freetuptable(SPI_tuptable);
-    if (unchanged) {
+    if (compiled_before(run->store, session_id, hash)) {
       log_skip(run, session_id, hash, "unchanged since its last successful compile");
       release_claim(&run->claims, session_id);
       return false;
@@ -325,7 +166,7 @@ bool load_next(Run* run, const char* session_id) {
 
 void store_and_commit(Run* run, const trajc::CompileOutcome& outcome) {
   MemoryContext caller = MemoryContextSwitchTo(run->scratch);
-  store_outcome(run, outcome);
+  emit_result(run, store_outcome(run->store, outcome, run->mode == Mode::Single));
   commit_if_procedure(run);
   release_claim(&run->claims, outcome.session_id.c_str());
   MemoryContextSwitchTo(caller);
@@ -431,9 +272,7 @@ Run* begin_run(Mode mode, const char* tier, bool force, bool commit_each) {
   run->model = choose_model(tier, mode != Mode::Estimate);
   run->src = resolve_audit_source();
   run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
-  run->compiled_plan = keep(run, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
-  run->log_plan = keep(run, spi_prepare_n(kLogInsert, kLogArgs, kLogTypes));
-  run->pair_plan = keep(run, spi_prepare_n(kPairInsert, 12, kPairTypes));
+  run->store = open_store(cxt, &run->model, commit_each);
   claims_init(&run->claims, commit_each);
 
   // Snapshot of every setting the core needs, as plain values.
@@ -474,9 +313,7 @@ void end_run(Run* run) {
                   run->nsessions)));
   if (run->commit_each) {
     SPI_freeplan(run->turns_plan);
-    SPI_freeplan(run->compiled_plan);
-    SPI_freeplan(run->log_plan);
-    SPI_freeplan(run->pair_plan);
+    close_store(run->store);
   }
   SPI_finish();
   MemoryContextDelete(run->cxt);  // deletes the runner: closes connections now
