@@ -1,4 +1,8 @@
-// trajc_extract() and trajc_turns(): reading the audit log in place.
+// trajc_extract() and trajc_turns(): reading the audit log in place, with
+// the caller's rights.
+//
+// Must never: materialize a whole session in memory at once (trajc_turns
+// streams through a cursor), or render a turn itself (the core does).
 #include "audit_source.hpp"
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
@@ -12,8 +16,8 @@ using namespace trajc_pg;
 
 // One set-based query; its rows already have the function's shape.
 extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
-  int min_turns = PG_ARGISNULL(0) ? 10 : PG_GETARG_INT32(0);
-  int limit = PG_ARGISNULL(1) ? 20 : PG_GETARG_INT32(1);
+  int min_turns = PG_ARGISNULL(0) ? trajc::defaults::kMinTurns : PG_GETARG_INT32(0);
+  int limit = PG_ARGISNULL(1) ? trajc::defaults::kExtractLimit : PG_GETARG_INT32(1);
   check_listing_args(min_turns, limit);
 
   InitMaterializedSRF(fcinfo, 0);
