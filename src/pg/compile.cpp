@@ -1,5 +1,5 @@
-// The SQL-callable compile functions: trajc_compile, trajc_compile_batch,
-// CALL trajc_compile_pending and trajc_estimate. Each reads as its three
+// The SQL-callable compile functions: trajc_compile, trajc_compile_session,
+// trajc_compile_batch, CALL trajc_compile_pending and trajc_estimate. Each reads as its three
 // phases; the work between is the run driver's (run.cpp), and what differs
 // between them is their RunPolicy.
 //
@@ -10,6 +10,7 @@
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_compile);
+PG_FUNCTION_INFO_V1(trajc_compile_session);
 PG_FUNCTION_INFO_V1(trajc_compile_batch);
 PG_FUNCTION_INFO_V1(trajc_compile_pending);
 PG_FUNCTION_INFO_V1(trajc_estimate);
@@ -49,6 +50,22 @@ extern "C" Datum trajc_compile(PG_FUNCTION_ARGS) {
                        bool_arg(fcinfo, 2, defaults::kForceNamedSession));
   name_session(run, session_id);
   // Phases 2 and 3: the core compiles, each outcome is stored and returned.
+  drive(run);
+  end_run(run);
+  return (Datum)0;
+}
+
+// trajc_compile_session(session_id, tier, force): trajc_compile's work, but
+// the session's status row (as trajc_compile_batch gives) instead of its
+// pairs, so a caller learns ok/empty/failed/skipped from the call itself.
+extern "C" Datum trajc_compile_session(PG_FUNCTION_ARGS) {
+  // Phase 1: arguments, result set, run.
+  const char* session_id = session_id_arg(fcinfo);
+  InitMaterializedSRF(fcinfo, 0);
+  Run* run = begin_run(kCompileSessionPolicy, fcinfo, text_arg_or_null(fcinfo, 1),
+                       bool_arg(fcinfo, 2, defaults::kForceNamedSession));
+  name_session(run, session_id);
+  // Phases 2 and 3: compile, store, return the status row.
   drive(run);
   end_run(run);
   return (Datum)0;

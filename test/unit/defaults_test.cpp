@@ -79,6 +79,7 @@ const Defaults& expected() {
       {"trajc_estimate.min_turns", std::to_string(d::kMinTurns)},
       {"trajc_estimate.limit", std::to_string(d::kCompileLimit)},
       {"trajc_sample.limit", std::to_string(d::kSampleLimit)},
+      {"trajc_compile_session.force", sql_bool(d::kForceNamedSession)},
   };
   return e;
 }
