@@ -93,6 +93,34 @@ const char* primary_key_order(Relation rel, TupleDesc desc) {
   return buf.data;
 }
 
+// The content columns: every other live column, or those trajc.content_columns names.
+void resolve_content_columns(AuditSource* src, TupleDesc desc, int session, int time) {
+  bool* wanted = requested_columns(desc);
+  src->content = static_cast<trajc::RawColumn*>(palloc0(sizeof(trajc::RawColumn) * desc->natts));
+  src->content_quoted = static_cast<const char**>(palloc0(sizeof(const char*) * desc->natts));
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || i == session || i == time || !wanted[i]) continue;
+    const char* name = pstrdup(NameStr(att->attname));
+    src->content[src->ncontent] = trajc::RawColumn{name, is_json_type(att->atttypid)};
+    src->content_quoted[src->ncontent++] = quote_identifier(name);
+  }
+}
+
+// What orders turns with equal times: the primary key, else ctid, else (a
+// view or a foreign table) every content column as text.
+const char* tiebreak_order(const AuditSource* src, Relation rel, TupleDesc desc) {
+  const char* pk = primary_key_order(rel, desc);
+  char kind = rel->rd_rel->relkind;
+  if (pk[0] != '\0') return pk;
+  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", ctid";
+  StringInfoData stable;
+  initStringInfo(&stable);
+  for (int i = 0; i < src->ncontent; i++)
+    appendStringInfo(&stable, ", %s::text", src->content_quoted[i]);
+  return stable.data;
+}
+
 }  // namespace
 
 AuditSource* resolve_audit_source(void) {
@@ -115,29 +143,8 @@ AuditSource* resolve_audit_source(void) {
     src->agent_col = quote_identifier(gucs.agent_column);
   }
 
-  bool* wanted = requested_columns(desc);
-  src->content = static_cast<trajc::RawColumn*>(palloc0(sizeof(trajc::RawColumn) * desc->natts));
-  src->content_quoted = static_cast<const char**>(palloc0(sizeof(const char*) * desc->natts));
-  StringInfoData stable;  // tie-break for relations without a primary key or ctid
-  initStringInfo(&stable);
-  for (int i = 0; i < desc->natts; i++) {
-    Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (att->attisdropped || i == session || i == time || !wanted[i]) continue;
-    const char* name = pstrdup(NameStr(att->attname));
-    const char* quoted = quote_identifier(name);
-    src->content[src->ncontent] = trajc::RawColumn{name, is_json_type(att->atttypid)};
-    src->content_quoted[src->ncontent++] = quoted;
-    appendStringInfo(&stable, ", %s::text", quoted);
-  }
-
-  const char* pk = primary_key_order(rel, desc);
-  char kind = rel->rd_rel->relkind;
-  if (pk[0] != '\0')
-    src->tiebreak = pk;
-  else if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW)
-    src->tiebreak = ", ctid";
-  else
-    src->tiebreak = stable.data;
+  resolve_content_columns(src, desc, session, time);
+  src->tiebreak = tiebreak_order(src, rel, desc);
   relation_close(rel, NoLock);  // keep the lock to the end of the transaction
   return src;
 }

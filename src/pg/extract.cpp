@@ -37,6 +37,29 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
   return (Datum)0;
 }
 
+namespace {
+
+// Phases 2 and 3 for one batch of rows: each turn's content rendered by the
+// core into one reused buffer, then stored as a result row.
+void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* content, int* turn) {
+  const trajc::RawRows& rows = batch.rows;
+  TupleDesc desc = batch.tuples->tupdesc;
+  for (int r = 0; r < rows.nturns; r++) {
+    run_cpp([&] { trajc::render_row(rows, r, *content); });
+    HeapTuple row = batch.tuples->vals[r];
+    Datum values[4];
+    bool nulls[4] = {false, false, false, false};
+    values[0] = Int32GetDatum(++*turn);
+    values[1] = SPI_getbinval(row, desc, 1, &nulls[1]);
+    values[2] = SPI_getbinval(row, desc, 3, &nulls[2]);
+    values[3] = PointerGetDatum(
+        cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+}
+
+}  // namespace
+
 extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, 0);
   if (PG_ARGISNULL(0)) return (Datum)0;
@@ -49,8 +72,8 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   Datum arg = CStringGetTextDatum(session_id);
   Portal cursor = SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
 
-  // Rendering lives in the core; rows stream through in batches (phase 1),
-  // each turn rendered into one reused buffer (phase 2) and stored (phase 3).
+  // Rows stream through in batches (phase 1), rendered and stored by
+  // put_turns (phases 2 and 3); each batch's memory is reset after it.
   auto* content = box_new<std::string>(CurrentMemoryContext);
   MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns batch",
                                                   ALLOCSET_DEFAULT_SIZES);
@@ -59,24 +82,7 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
     SPI_cursor_fetch(cursor, true, 1000);
     if (SPI_processed == 0) break;
     MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
-    SessionRows batch = session_rows_of(src, SPI_tuptable, SPI_processed);
-    const trajc::RawRows& rows = batch.rows;
-    TupleDesc desc = batch.tuples->tupdesc;
-    for (int r = 0; r < rows.nturns; r++) {
-      run_cpp([&] { trajc::render_row(rows, r, *content); });
-      HeapTuple row = batch.tuples->vals[r];
-      bool at_null, agent_null;
-      Datum values[4];
-      bool nulls[4] = {false, false, false, false};
-      values[0] = Int32GetDatum(++turn);
-      values[1] = SPI_getbinval(row, desc, 1, &at_null);
-      nulls[1] = at_null;
-      values[2] = SPI_getbinval(row, desc, 3, &agent_null);
-      nulls[2] = agent_null;
-      values[3] = PointerGetDatum(
-          cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
-      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    }
+    put_turns(rsinfo, session_rows_of(src, SPI_tuptable, SPI_processed), content, &turn);
     MemoryContextSwitchTo(caller);
     MemoryContextReset(batch_cxt);
     SPI_freetuptable(SPI_tuptable);
