@@ -39,45 +39,48 @@ bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null) {
   return PG_ARGISNULL(n) ? if_null : PG_GETARG_BOOL(n);
 }
 
+// The sessions of (min_turns, limit, ...) arguments, as trajc_extract lists them.
+void list_sessions_of_args(Run* run, FunctionCallInfo fcinfo) {
+  list_sessions(run, int_arg(fcinfo, 0, defaults::kMinTurns),
+                int_arg(fcinfo, 1, defaults::kCompileLimit));
+}
+
+// (session_id, tier, force): one named session, results as `policy` says.
+Datum compile_named_session(FunctionCallInfo fcinfo, const RunPolicy& policy) {
+  // Phase 1: arguments, result set, run (settings, model, audit source).
+  const char* session_id = session_id_arg(fcinfo);
+  InitMaterializedSRF(fcinfo, 0);
+  Run* run = begin_run(policy, fcinfo, text_arg_or_null(fcinfo, 1),
+                       bool_arg(fcinfo, 2, defaults::kForceNamedSession));
+  name_session(run, session_id);
+  // Phases 2 and 3: the core compiles; the outcome is stored and emitted.
+  drive(run);
+  end_run(run);
+  return (Datum)0;
+}
+
 }  // namespace
 
 // trajc_compile(session_id, tier, force): the pairs it inserted.
 extern "C" Datum trajc_compile(PG_FUNCTION_ARGS) {
-  // Phase 1: arguments, result set, run (settings, model, audit source).
-  const char* session_id = session_id_arg(fcinfo);
-  InitMaterializedSRF(fcinfo, 0);
-  Run* run = begin_run(kCompilePolicy, fcinfo, text_arg_or_null(fcinfo, 1),
-                       bool_arg(fcinfo, 2, defaults::kForceNamedSession));
-  name_session(run, session_id);
-  // Phases 2 and 3: the core compiles, each outcome is stored and returned.
-  drive(run);
-  end_run(run);
-  return (Datum)0;
+  return compile_named_session(fcinfo, kCompilePolicy);
 }
 
 // trajc_compile_session(session_id, tier, force): trajc_compile's work, but
 // the session's status row (as trajc_compile_batch gives) instead of its
 // pairs, so a caller learns ok/empty/failed/skipped from the call itself.
 extern "C" Datum trajc_compile_session(PG_FUNCTION_ARGS) {
-  // Phase 1: arguments, result set, run.
-  const char* session_id = session_id_arg(fcinfo);
-  InitMaterializedSRF(fcinfo, 0);
-  Run* run = begin_run(kCompileSessionPolicy, fcinfo, text_arg_or_null(fcinfo, 1),
-                       bool_arg(fcinfo, 2, defaults::kForceNamedSession));
-  name_session(run, session_id);
-  // Phases 2 and 3: compile, store, return the status row.
-  drive(run);
-  end_run(run);
-  return (Datum)0;
+  return compile_named_session(fcinfo, kCompileSessionPolicy);
 }
 
 // trajc_compile_batch(min_turns, limit, tier, force): one status row per session.
 extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
+  // Phase 1: result set, run, the listing.
   InitMaterializedSRF(fcinfo, 0);
   Run* run = begin_run(kBatchPolicy, fcinfo, text_arg_or_null(fcinfo, 2),
                        bool_arg(fcinfo, 3, defaults::kForceBatch));
-  list_sessions(run, int_arg(fcinfo, 0, defaults::kMinTurns),
-                int_arg(fcinfo, 1, defaults::kCompileLimit));
+  list_sessions_of_args(run, fcinfo);
+  // Phases 2 and 3: compiled with requests in parallel, each session stored and emitted.
   drive(run);
   end_run(run);
   return (Datum)0;
@@ -88,10 +91,12 @@ extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
 // keeps every finished session; inside a transaction block it behaves like
 // the batch. Ends with a NOTICE summing up the run.
 extern "C" Datum trajc_compile_pending(PG_FUNCTION_ARGS) {
+  // Phase 1: run and listing (committed before the first session).
   Run* run = begin_run(kPendingPolicy, fcinfo, text_arg_or_null(fcinfo, 2), false);
-  list_sessions(run, int_arg(fcinfo, 0, defaults::kMinTurns),
-                int_arg(fcinfo, 1, defaults::kCompileLimit));
+  list_sessions_of_args(run, fcinfo);
+  // Phases 2 and 3, committing per session.
   drive(run);
+  // Phase 3: the summary.
   const RunTotals t = run_totals(run);
   ereport(NOTICE, (errmsg("trajc_compile_pending: %d ok, %d empty, %d failed, %d skipped;"
                           " %d pairs, $%.6f",
@@ -102,11 +107,12 @@ extern "C" Datum trajc_compile_pending(PG_FUNCTION_ARGS) {
 
 // trajc_estimate(min_turns, limit, tier): what a batch would send; nothing is.
 extern "C" Datum trajc_estimate(PG_FUNCTION_ARGS) {
+  // Phase 1: result set, run (no key needed), the listing.
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   Run* run = begin_run(kEstimatePolicy, fcinfo, text_arg_or_null(fcinfo, 2), true);
-  list_sessions(run, int_arg(fcinfo, 0, defaults::kMinTurns),
-                int_arg(fcinfo, 1, defaults::kCompileLimit));
+  list_sessions_of_args(run, fcinfo);
+  // Phase 2: every session loaded and estimated by the core.
   drive(run);
   // Phase 3: one row of totals.
   const RunTotals t = run_totals(run);

@@ -46,16 +46,6 @@ $$;
 CREATE FUNCTION pg_temp.stored(name text) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM trajc.qa_pairs WHERE session_id = pg_temp.sid(name)
 $$;
--- The error a statement raises: state and message (NULL if none).
-CREATE FUNCTION pg_temp.error_of(q text, OUT state text, OUT message text)
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
-END
-$$;
-
 -- The row shape is trajc_compile_batch's.
 SELECT is((SELECT pg_get_function_result('trajc_compile_session(text,text,boolean)'::regprocedure)),
           (SELECT pg_get_function_result('trajc_compile_batch(int,int,text,boolean)'::regprocedure)),
@@ -117,23 +107,23 @@ SELECT is((SELECT status FROM trajc_compile_session(pg_temp.sid('ok'), 'cheap', 
 -- An unknown session is an error, as for trajc_compile: no_data_found
 -- (ERRCODE_NO_DATA_FOUND is P0002; 02000 is a warning class, not an error).
 -- So is a NULL session_id.
-SELECT results_eq($$SELECT * FROM pg_temp.error_of($q$SELECT * FROM trajc_compile_session('cs-no-such-session')$q$)$$,
-                  $$VALUES ('P0002', 'session "cs-no-such-session" has no turns in the audit log')$$,
-                  'unknown session: P0002 no_data_found, as trajc_compile');
+SELECT throws_ok($$SELECT * FROM trajc_compile_session('cs-no-such-session')$$, 'P0002',
+                 'session "cs-no-such-session" has no turns in the audit log',
+                 'unknown session: P0002 no_data_found, as trajc_compile');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'cs-no-such-session'), 0::bigint,
           'unknown session: nothing logged');
-SELECT is((pg_temp.error_of($$SELECT * FROM trajc_compile_session(NULL)$$)).state, '22004',
-          'NULL session_id: 22004');
-SELECT is((pg_temp.error_of($$SELECT * FROM trajc_compile_session(pg_temp.sid('ok'), 'deluxe')$$)).state,
-          '22023', 'unknown tier: 22023');
+SELECT throws_ok($$SELECT * FROM trajc_compile_session(NULL)$$, '22004', NULL,
+                 'NULL session_id: 22004');
+SELECT throws_ok($$SELECT * FROM trajc_compile_session(pg_temp.sid('ok'), 'deluxe')$$, '22023', NULL,
+                 'unknown tier: 22023');
 
 -- Not executable by PUBLIC, like every function that reaches the network.
 CREATE ROLE cs_tap_nobody;
 SELECT ok(NOT has_function_privilege('cs_tap_nobody', 'trajc_compile_session(text,text,boolean)', 'EXECUTE'),
           'PUBLIC may not execute it');
 SET LOCAL ROLE cs_tap_nobody;
-SELECT is((pg_temp.error_of($$SELECT * FROM trajc_compile_session('x')$$)).state, '42501',
-          'a role without the grant gets 42501');
+SELECT throws_ok($$SELECT * FROM trajc_compile_session('x')$$, '42501', NULL,
+                 'a role without the grant gets 42501');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -17,13 +17,15 @@ SET trajc.source = 'mc_audit_log';
 SET trajc.provider = 'offline';
 SET trajc.model = '';
 
--- The error a statement raises: state, message, hint (all NULL if none).
-CREATE FUNCTION pg_temp.error_of(q text, OUT state text, OUT message text, OUT hint text)
-LANGUAGE plpgsql AS $$
+-- The hint of the error a statement raises.
+CREATE FUNCTION pg_temp.hint_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE hint text;
 BEGIN
   EXECUTE q;
+  RETURN NULL;
 EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+  RETURN hint;
 END
 $$;
 
@@ -32,8 +34,7 @@ SELECT cmp_ok((SELECT count(*) FROM trajc_compile('mc-1', 'standard')), '>', 0::
 SELECT is((SELECT source_model FROM trajc.qa_pairs WHERE session_id = 'mc-1' LIMIT 1), 'offline',
           'the tier''s model is recorded');
 
-SELECT is((pg_temp.error_of($$SELECT trajc_compile('mc-1', 'deluxe')$$)).state, '22023',
-          'an unknown tier is 22023');
+SELECT throws_ok($$SELECT trajc_compile('mc-1', 'deluxe')$$, '22023', NULL, 'an unknown tier is 22023');
 
 -- trajc.models' NOT NULL constraints are the owner's to drop; a NULL that
 -- gets in must stop the compile with 22004, not crash the backend (model)
@@ -41,16 +42,15 @@ SELECT is((pg_temp.error_of($$SELECT trajc_compile('mc-1', 'deluxe')$$)).state, 
 ALTER TABLE trajc.models ALTER COLUMN model DROP NOT NULL,
                          ALTER COLUMN usd_per_mtok_in DROP NOT NULL;
 UPDATE trajc.models SET usd_per_mtok_in = NULL WHERE provider = 'offline' AND tier = 'cheap';
-SELECT results_eq($$SELECT state, message FROM pg_temp.error_of($q$SELECT trajc_compile('mc-1', 'cheap')$q$)$$,
-                  $$VALUES ('22004', 'trajc.models has a NULL model or price for offline "cheap"')$$,
-                  'a NULL price is 22004 naming the row');
-SELECT matches((pg_temp.error_of($$SELECT trajc_compile('mc-1', 'cheap')$$)).hint, 'both prices',
+SELECT throws_ok($$SELECT trajc_compile('mc-1', 'cheap')$$, '22004',
+                 'trajc.models has a NULL model or price for offline "cheap"',
+                 'a NULL price is 22004 naming the row');
+SELECT matches(pg_temp.hint_of($$SELECT trajc_compile('mc-1', 'cheap')$$), 'both prices',
                'the hint says what to fix');
 UPDATE trajc.models SET model = NULL WHERE provider = 'offline' AND tier = 'premium';
-SELECT is((pg_temp.error_of($$SELECT trajc_compile('mc-1', 'premium')$$)).state, '22004',
-          'a NULL model is 22004');
-SELECT is((pg_temp.error_of($$SELECT * FROM trajc_estimate(1, 0, 'premium')$$)).state, '22004',
-          'estimates check the row too');
+SELECT throws_ok($$SELECT trajc_compile('mc-1', 'premium')$$, '22004', NULL, 'a NULL model is 22004');
+SELECT throws_ok($$SELECT * FROM trajc_estimate(1, 0, 'premium')$$, '22004', NULL,
+                 'estimates check the row too');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'mc-1'), 1::bigint,
           'only the complete row''s compile was logged');
 
