@@ -2,7 +2,8 @@
 # The whole test suite, each part against a private throwaway cluster and a
 # loopback mock model server:
 #   unit     GoogleTest via ctest (the pure core, against the mock)
-#   regress  pg_regress via `make installcheck` (sql/ against expected/)
+#   regress  pg_regress via `make installcheck` (test/regress/sql against
+#            test/regress/expected)
 #   pgtap    pgTAP via pg_prove (test/pgtap/)
 #   cli      the companion tool via prove (test/cli/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
