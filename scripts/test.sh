@@ -48,8 +48,9 @@ PART_EVIDENCE='^Result: PASS' part upgrade \
 dropdb --if-exists -f trajc_tap >/dev/null 2>&1
 createdb trajc_tap && psql -X -q -d trajc_tap -c 'CREATE EXTENSION pgtap; CREATE EXTENSION trajc;' \
   || exit 1
+# No --recurse: test/pgtap/fixtures/ holds what the tests include, not tests.
 PART_EVIDENCE='^Result: PASS' part pgtap \
-  pg_prove -d trajc_tap --ext .sql -r test/pgtap/
+  pg_prove -d trajc_tap --ext .sql test/pgtap/
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
