@@ -14,7 +14,8 @@
 -- a dropped column leaves a gap in attnum.
 --
 -- It must never change the database: it only reads, and its helpers live in
--- pg_temp (never extension members, gone when the session ends).
+-- pg_temp (never extension members, gone when the session ends). Meant for
+-- test databases: it lists every row of every member table.
 --
 --   psql -X -A -t -q -v ON_ERROR_STOP=1 -d DB -f test/upgrade/catalog.sql
 \set ON_ERROR_STOP 1
