@@ -6,6 +6,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;
 BEGIN;
+\ir fixtures/common.sql
 SELECT plan(27);
 
 -- Session ids carry a tag unique to this run (the mock counts per session).
@@ -14,21 +15,16 @@ CREATE FUNCTION pg_temp.sid(name text) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT 'cs-' || name || '-' || tag FROM cs_run
 $$;
 
-CREATE TABLE cs_audit_log (id serial PRIMARY KEY, session_id text NOT NULL,
-                           created_at timestamptz NOT NULL, agent text, tool text, note text);
--- `turns` turns; `directive` (if any) in the note of turn 2.
-CREATE FUNCTION pg_temp.add(name text, turns int, directive text DEFAULT NULL) RETURNS void
-LANGUAGE sql AS $$
-  INSERT INTO cs_audit_log (session_id, created_at, agent, tool, note)
-  SELECT pg_temp.sid(name), timestamptz '2026-06-01 09:00+00' + t * interval '1 minute', 'coder',
-         (ARRAY['search', 'read_file', 'run_tests'])[1 + t % 3],
-         CASE WHEN t = 2 AND directive IS NOT NULL THEN directive ELSE 'step ' || t END
-    FROM generate_series(1, turns) t
-$$;
-SELECT pg_temp.add('ok', 10);
-SELECT pg_temp.add('short', 2);                    -- the mock answers {"pairs": []}
-SELECT pg_temp.add('nonjson', 10, 'mock:non_json');
-SELECT pg_temp.add('invalid', 10, 'mock:invalid');
+-- The fixture's ten-turn session (a directive rides in turn 5), and a
+-- two-turn one, for which the mock answers {"pairs": []}.
+CALL pg_temp.tap_audit_log('cs_audit_log');
+CALL pg_temp.tap_add_session('cs_audit_log', pg_temp.sid('ok'));
+CALL pg_temp.tap_add_session('cs_audit_log', pg_temp.sid('nonjson'), 'mock:non_json');
+CALL pg_temp.tap_add_session('cs_audit_log', pg_temp.sid('invalid'), 'mock:invalid');
+INSERT INTO cs_audit_log (session_id, created_at, agent, tool, response)
+SELECT pg_temp.sid('short'), timestamptz '2026-06-01 09:00+00' + n * interval '1 minute', 'coder',
+       'search', 'step ' || n
+  FROM generate_series(1, 2) n;
 
 SET trajc.source = 'cs_audit_log';
 SET trajc.provider = 'gemini';
@@ -36,16 +32,17 @@ SET trajc.tier = 'cheap';
 SET trajc.model = '';
 SET trajc.max_retries = 0;
 
--- The session's latest compile_log row, in the returned row's shape.
+-- The session's last compile_log row, in the returned row's shape.
 CREATE FUNCTION pg_temp.logged(name text)
 RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric, error text)
 LANGUAGE sql AS $$
   SELECT session_id, status, pairs_kept, pairs_rejected, cost_usd, error
-    FROM trajc.compile_log WHERE session_id = pg_temp.sid(name) ORDER BY id DESC LIMIT 1
+    FROM pg_temp.tap_last_log(pg_temp.sid(name))
 $$;
 CREATE FUNCTION pg_temp.stored(name text) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM trajc.qa_pairs WHERE session_id = pg_temp.sid(name)
 $$;
+
 -- The row shape is trajc_compile_batch's.
 SELECT is((SELECT pg_get_function_result('trajc_compile_session(text,text,boolean)'::regprocedure)),
           (SELECT pg_get_function_result('trajc_compile_batch(int,int,text,boolean)'::regprocedure)),
@@ -57,7 +54,8 @@ SELECT is((SELECT count(*) FROM cs_ok), 1::bigint, 'ok: one row');
 SELECT results_eq($$SELECT session_id, status, pairs, rejected, error FROM cs_ok$$,
                   $$VALUES (pg_temp.sid('ok'), 'ok', 2, 0, NULL::text)$$,
                   'ok: status ok with the pairs kept');
-SELECT ok((SELECT cost_usd > 0 FROM cs_ok), 'ok: the call''s cost');
+SELECT ok((SELECT cost_usd > 0 FROM cs_ok) AND pg_temp.tap_priced_right(pg_temp.sid('ok')),
+          'ok: the call''s cost, at the model''s prices');
 SELECT is(pg_temp.stored('ok'), 2::bigint, 'ok: the pairs are stored');
 SELECT results_eq($$SELECT * FROM cs_ok$$, $$SELECT * FROM pg_temp.logged('ok')$$,
                   'ok: the row is what compile_log recorded');
@@ -78,7 +76,8 @@ CREATE TEMP TABLE cs_failed AS SELECT * FROM trajc_compile_session(pg_temp.sid('
 SELECT results_eq($$SELECT status, pairs FROM cs_failed$$, $$VALUES ('failed', 0)$$,
                   'failed: status failed');
 SELECT matches((SELECT error FROM cs_failed), '(?i)json', 'failed: the error says why');
-SELECT ok((SELECT cost_usd > 0 FROM cs_failed), 'failed: the call is still paid for');
+SELECT ok((SELECT cost_usd > 0 FROM cs_failed) AND pg_temp.tap_priced_right(pg_temp.sid('nonjson')),
+          'failed: the call is still paid for');
 SELECT is(pg_temp.stored('nonjson'), 0::bigint, 'failed: nothing stored');
 SELECT results_eq($$SELECT * FROM cs_failed$$, $$SELECT * FROM pg_temp.logged('nonjson')$$,
                   'failed: the row is what compile_log recorded');
@@ -98,9 +97,8 @@ SELECT is((SELECT status FROM trajc_compile_session(pg_temp.sid('ok'))), 'ok',
           'force defaults to true: compiled again');
 SELECT is(pg_temp.stored('ok'), 4::bigint, 'compiled again: its pairs added');
 -- A session that gained a turn is compiled even with force => false.
-SELECT pg_temp.add('ok', 11);
-DELETE FROM cs_audit_log WHERE session_id = pg_temp.sid('ok') AND id IN (
-  SELECT id FROM cs_audit_log WHERE session_id = pg_temp.sid('ok') ORDER BY id DESC LIMIT 10);
+INSERT INTO cs_audit_log (session_id, created_at, agent, tool, response)
+VALUES (pg_temp.sid('ok'), timestamptz '2026-03-01 11:00+00', 'reviewer', NULL, 'One more thing.');
 SELECT is((SELECT status FROM trajc_compile_session(pg_temp.sid('ok'), 'cheap', false)), 'ok',
           'changed since the last compile: compiled with force => false');
 

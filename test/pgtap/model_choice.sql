@@ -5,29 +5,14 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;
 BEGIN;
+\ir fixtures/common.sql
 SELECT plan(8);
 
-CREATE TABLE mc_audit_log (id serial PRIMARY KEY, session_id text NOT NULL,
-                           created_at timestamptz NOT NULL, agent text, tool text, note text);
-INSERT INTO mc_audit_log (session_id, created_at, agent, tool, note)
-SELECT 'mc-1', timestamptz '2026-05-01 09:00+00' + t * interval '1 minute', 'coder',
-       (ARRAY['search', 'read_file', 'run_tests'])[1 + t % 3], 'step ' || t
-  FROM generate_series(1, 8) t;
+CALL pg_temp.tap_audit_log('mc_audit_log');
+CALL pg_temp.tap_add_session('mc_audit_log', 'mc-1');
 SET trajc.source = 'mc_audit_log';
 SET trajc.provider = 'offline';
 SET trajc.model = '';
-
--- The hint of the error a statement raises.
-CREATE FUNCTION pg_temp.hint_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE hint text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
-  RETURN hint;
-END
-$$;
 
 SELECT cmp_ok((SELECT count(*) FROM trajc_compile('mc-1', 'standard')), '>', 0::bigint,
               'a complete trajc.models row compiles');
@@ -45,7 +30,7 @@ UPDATE trajc.models SET usd_per_mtok_in = NULL WHERE provider = 'offline' AND ti
 SELECT throws_ok($$SELECT trajc_compile('mc-1', 'cheap')$$, '22004',
                  'trajc.models has a NULL model or price for offline "cheap"',
                  'a NULL price is 22004 naming the row');
-SELECT matches(pg_temp.hint_of($$SELECT trajc_compile('mc-1', 'cheap')$$), 'both prices',
+SELECT matches((pg_temp.tap_run($$SELECT trajc_compile('mc-1', 'cheap')$$)).hint, 'both prices',
                'the hint says what to fix');
 UPDATE trajc.models SET model = NULL WHERE provider = 'offline' AND tier = 'premium';
 SELECT throws_ok($$SELECT trajc_compile('mc-1', 'premium')$$, '22004', NULL, 'a NULL model is 22004');
