@@ -53,16 +53,9 @@ struct Writer {
 };
 
 void write_turn(Writer& w, const Turn& turn) {
-  w.put("### Turn ");
-  w.put(std::to_string(turn.number));
-  w.put(" (");
-  w.put(turn.at);
-  if (!turn.agent.empty()) {
-    w.put(", ");
-    w.put(turn.agent);
-  }
-  w.put(")");
   std::string scratch;
+  append_turn_heading(scratch, turn.number, turn.at, turn.agent);
+  w.put(scratch);
   for (const Field& f : turn.fields) {
     w.put("\n");
     w.put(f.name);
@@ -215,6 +208,19 @@ std::string instructions(const PromptOptions& opt, const Plan& plan) {
 }
 
 }  // namespace
+
+void append_turn_heading(std::string& out, int number, std::string_view at,
+                         std::string_view agent) {
+  out += "### Turn ";
+  out += std::to_string(number);
+  out += " (";
+  out += at;
+  if (!agent.empty()) {
+    out += ", ";
+    out += agent;
+  }
+  out += ')';
+}
 
 std::string render_trajectory(const Trajectory& t, const PromptOptions& opt) {
   const Plan plan = make_plan(t, opt);
