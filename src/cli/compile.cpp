@@ -84,7 +84,7 @@ bool stops_the_run(const CliError& e) {
 SessionResult compile_session(TrajcDb& db, const std::string& session_id, const char* tier,
                               bool force) {
   PgResult row = db.exec("SELECT status, pairs, rejected, cost_usd::float8, error FROM " +
-                             db.fn("trajc_compile_session") + "($1, $2, $3)",
+                             db.fn("trajc_compile_session") + "($1::text, $2::text, $3::boolean)",
                          {session_id.c_str(), tier, force ? "true" : "false"});
   if (PQntuples(row.get()) != 1)
     throw CliError(kExitFailed, "trajc_compile_session returned " +

@@ -204,7 +204,8 @@ void append_json_string(std::string& out, std::string_view s) {
   std::size_t run = 0;  // start of the pending run of characters needing no escape
   for (std::size_t i = 0; i < s.size(); i++) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F && !is_c1_at(s, i)) continue;
+    // Printable ASCII first: nearly every byte, one range test.
+    if (c >= 0x20 && c < 0x7F ? c != '"' && c != '\\' : c >= 0x80 && !is_c1_at(s, i)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     if (c == 0xC2) {  // a C1 control: both bytes become one escape
