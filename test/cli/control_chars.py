@@ -67,6 +67,7 @@ t.ok(b"agent\\x1b[5m" in so, "... and the agent too", so)
 rc, so, se = run(["extract", "--min-turns", "3", "--limit", "0", "--json"])
 ids = [r["session_id"] for r in json.loads(so)] if rc == 0 else []
 t.ok(all(e in ids for e in EVIL), "extract --json keeps the exact ids", ids)
+no_raw_controls(so, "... written with JSON escapes (\\u001b, \\u009b), none raw")
 
 rc, so, se = run(["sample", "--limit", "1000"])
 t.eq(rc, 0, "sample exits 0")
