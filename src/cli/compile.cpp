@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "compile_progress.hpp"
 #include "output.hpp"
 #include "pg.hpp"
 #include "signals.hpp"
@@ -20,22 +20,6 @@
 namespace trajc_cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-struct SessionResult {
-  std::string session_id;
-  std::string status;  // ok, empty, failed (as in trajc.compile_log)
-  int pairs = 0;
-  int rejected = 0;
-  double cost_usd = 0;
-  double seconds = 0;
-  std::string error;
-};
 
 // Sessions in trajc_extract's order (longest first), up to limit (0 = all);
 // --session restricts the list to the named sessions, in that order. Which
@@ -117,64 +101,6 @@ SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char
   r.seconds = seconds_since(started);
   return r;
 }
-
-// Sessions done/total, pairs, cost and ETA: a bar redrawn in place on a
-// terminal, one line per session otherwise (logs, CI).
-class Progress {
- public:
-  Progress(std::size_t total, bool terminal)
-      : total_(total), terminal_(terminal), started_(Clock::now()) {}
-
-  void starting(const std::string& session_id) {
-    if (terminal_) draw(session_id);
-  }
-
-  void done(const SessionResult& r) {
-    done_++;
-    pairs_ += r.pairs;
-    cost_ += r.cost_usd;
-    char line[512];
-    std::snprintf(line, sizeof line, ": %d pairs, %d rejected, %s, %.1fs", r.pairs, r.rejected,
-                  format_usd(r.cost_usd).c_str(), r.seconds);
-    std::string text = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " +
-                       r.session_id + " " + r.status + line;
-    if (!r.error.empty()) text += " -- " + r.error;
-    text = printable(text);  // the id and the error come from the database
-    if (!terminal_) {
-      std::fprintf(stderr, "%s\n", text.c_str());
-    } else if (r.status == "failed") {
-      clear();
-      std::fprintf(stderr, "%s\n", text.c_str());  // failures stay above the bar
-    }
-    if (terminal_) draw("");
-  }
-
-  void finish() {
-    if (terminal_) clear();
-  }
-
- private:
-  void clear() { std::fputs("\r\033[K", stderr); }
-
-  void draw(const std::string& current) {
-    constexpr int kWidth = 24;
-    const int filled = total_ ? static_cast<int>(kWidth * done_ / total_) : kWidth;
-    const double elapsed = seconds_since(started_);
-    const double eta = done_ ? elapsed / done_ * (total_ - done_) : -1;
-    std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '-') + "]";
-    clear();
-    std::fprintf(stderr, "%s %zu/%zu sessions | %ld pairs | %s | ETA %s%s%s", bar.c_str(), done_,
-                 total_, pairs_, format_usd(cost_).c_str(), format_duration(eta).c_str(),
-                 current.empty() ? "" : " | ", printable(current).c_str());
-    std::fflush(stderr);
-  }
-
-  std::size_t total_, done_ = 0;
-  long pairs_ = 0;
-  double cost_ = 0;
-  bool terminal_;
-  Clock::time_point started_;
-};
 
 struct Totals {
   long pairs = 0;
