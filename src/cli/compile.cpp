@@ -147,14 +147,14 @@ void print_json_summary(const std::vector<SessionResult>& results, std::size_t p
   const Totals t = totals_of(results);
   char usd[32];
   std::snprintf(usd, sizeof usd, "%.6f", t.cost);
-  std::string out = "{\"sessions\": " + to_json(session_table(results, false)) +
-                    ",\n \"summary\": {" + "\"planned\": " + std::to_string(planned) +
-                    ", \"compiled\": " + std::to_string(results.size()) +
-                    ", \"ok\": " + std::to_string(t.ok) + ", \"empty\": " + std::to_string(t.empty) +
-                    ", \"failed\": " + std::to_string(t.failed) +
-                    ", \"skipped\": " + std::to_string(t.skipped) +
-                    ", \"pairs\": " + std::to_string(t.pairs) + ", \"cost_usd\": " + usd +
-                    ", \"interrupted\": " + (was_interrupted ? "true" : "false") + "}}\n";
+  std::string out =
+      "{\"sessions\": " + to_json(session_table(results, false)) + ",\n \"summary\": {" +
+      "\"planned\": " + std::to_string(planned) +
+      ", \"compiled\": " + std::to_string(results.size()) + ", \"ok\": " + std::to_string(t.ok) +
+      ", \"empty\": " + std::to_string(t.empty) + ", \"failed\": " + std::to_string(t.failed) +
+      ", \"skipped\": " + std::to_string(t.skipped) + ", \"pairs\": " + std::to_string(t.pairs) +
+      ", \"cost_usd\": " + usd + ", \"interrupted\": " + (was_interrupted ? "true" : "false") +
+      "}}\n";
   std::fputs(out.c_str(), stdout);
 }
 

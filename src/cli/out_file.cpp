@@ -31,7 +31,8 @@ fs::path directory_of(const fs::path& p) {
 std::string temp_prefix(const fs::path& p) { return "." + p.filename().string() + kTempMark; }
 
 bool is_temp_name(const std::string& name, const std::string& prefix) {
-  return name.size() == prefix.size() + kSuffixLength && name.compare(0, prefix.size(), prefix) == 0;
+  return name.size() == prefix.size() + kSuffixLength &&
+         name.compare(0, prefix.size(), prefix) == 0;
 }
 
 // Deletes `file` if nobody holds its lock, i.e. its writer is gone. The
@@ -39,7 +40,8 @@ bool is_temp_name(const std::string& name, const std::string& prefix) {
 void remove_if_abandoned(const fs::path& file) {
   const int fd = open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;
-  struct stat held {}, named {};
+  struct stat held {};
+  struct stat named {};
   if (fstat(fd, &held) == 0 && S_ISREG(held.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
       stat(file.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
       named.st_ino == held.st_ino)
@@ -62,7 +64,8 @@ int create_locked_temp(const fs::path& path, std::string& name) {
   std::random_device random;
   for (int attempt = 0; attempt < 100; attempt++) {
     std::string suffix;
-    for (std::size_t i = 0; i < kSuffixLength; i++) suffix += kChars[random() % (sizeof kChars - 1)];
+    for (std::size_t i = 0; i < kSuffixLength; i++)
+      suffix += kChars[random() % (sizeof kChars - 1)];
     name = (directory_of(path) / (temp_prefix(path) + suffix)).string();
     // 0666 so the umask decides, as for any file the user creates.
     const int fd = open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

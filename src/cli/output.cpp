@@ -139,10 +139,6 @@ void print_records(const Table& t, std::FILE* out) {
   if (t.rows.empty()) write(out, "(no rows)\n");
 }
 
-}  // namespace
-
-namespace {
-
 constexpr const char* kHex = "0123456789abcdef";
 
 void append_hex(std::string& out, const char* prefix, unsigned char c) {
@@ -161,7 +157,10 @@ bool is_c1_at(std::string_view s, std::size_t i) {
 // no overlong forms, no surrogates, nothing past U+10FFFF.
 std::size_t utf8_length_at(std::string_view s, std::size_t i) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
-  std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  const std::size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                          : c >= 0xE0 && c <= 0xEF ? 3
+                          : c >= 0xF0 && c <= 0xF4 ? 4
+                                                   : 0;
   if (len == 0 || i + len > s.size()) return 0;
   for (std::size_t k = 1; k < len; k++)
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;

@@ -23,7 +23,8 @@ const PairColumnSpec kPairColumns[kPairColumnCount] = {
 
 std::string pair_columns(const std::vector<PairColumn>& which, const char* prefix) {
   std::string out;
-  for (PairColumn c : which) out += (out.empty() ? "" : ", ") + (prefix + std::string(kPairColumns[c].name));
+  for (PairColumn c : which)
+    out += (out.empty() ? "" : ", ") + (prefix + std::string(kPairColumns[c].name));
   return out;
 }
 
