@@ -52,8 +52,10 @@ struct Writer {
   }
 };
 
-void write_turn(Writer& w, const Turn& turn) {
-  std::string scratch;
+// `scratch` is the caller's, reused from turn to turn: sizing and rendering
+// then allocate nothing per turn.
+void write_turn(Writer& w, const Turn& turn, std::string& scratch) {
+  scratch.clear();
   append_turn_heading(scratch, turn.number, turn.at, turn.agent);
   w.put(scratch);
   for (const Field& f : turn.fields) {
@@ -131,9 +133,10 @@ Plan make_plan(const Trajectory& t, const PromptOptions& opt) {
   std::size_t whole_total = 0;
   std::size_t elided_total = 0;
   bool any_long_value = false;
+  std::string scratch;
   for (std::size_t i = 0; i < n; ++i) {
     Writer w{nullptr, opt.max_value_chars};
-    write_turn(w, t.turns[i]);
+    write_turn(w, t.turns[i], scratch);
     sizes[i] = {w.size, w.elided};
     any_long_value = any_long_value || w.elided;
     whole_total += w.whole + kTurnSeparator.size();
@@ -161,9 +164,10 @@ void render_into(std::string& out, const Trajectory& t, const Plan& plan) {
   const std::size_t n = t.turns.size();
   const std::size_t start = out.size();
   Writer w{&out, plan.max_value};
+  std::string scratch;
   auto write = [&](std::size_t i) {
     if (out.size() > start) w.put(kTurnSeparator);
-    write_turn(w, t.turns[i]);
+    write_turn(w, t.turns[i], scratch);
   };
   for (std::size_t i = 0; i < plan.front; ++i) write(i);
   if (plan.omitted_first > 0) {
