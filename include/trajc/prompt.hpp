@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "trajc/defaults.hpp"
 #include "trajc/trajectory.hpp"
@@ -21,6 +22,12 @@ struct PromptOptions {
   std::size_t max_value_chars = static_cast<std::size_t>(defaults::kMaxValueChars.value);
   int max_questions = defaults::kMaxQuestions;
 };
+
+// Appends `### Turn N (time, agent)`, the heading of one turn (without the
+// agent when it is empty). The prompt and the CLI's chat export both write
+// turns under it, so a model sees one layout in training and in compiling.
+void append_turn_heading(std::string& out, int number, std::string_view at,
+                         std::string_view agent);
 
 // The trajectory with `### Turn N (time, agent)` headers, shortened to the
 // budget without renumbering: first the middle of long values is elided, then
