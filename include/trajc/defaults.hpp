@@ -25,13 +25,13 @@ struct Bounded {
 };
 
 // --- listing sessions: SQL argument DEFAULTs --------------------------------
-// min_turns of trajc_extract, trajc_compile_batch, trajc_compile_pending and
+// min_turns of trajc_extract, trajc_compile_batch, trajc_compile_pending, trajc_start and
 // trajc_estimate; at least 1.
 inline constexpr int kMinTurns = 10;
 inline constexpr int kMinTurnsMin = 1;
 // "limit": how many sessions; 0 means no limit.
 inline constexpr int kExtractLimit = 20;  // trajc_extract
-inline constexpr int kCompileLimit = 25;  // trajc_compile_batch, _pending, trajc_estimate
+inline constexpr int kCompileLimit = 25;  // trajc_compile_batch, _pending, trajc_estimate, trajc_start
 inline constexpr int kSampleLimit = 5;    // trajc_sample: pairs to show
 // force: compile a session even when unchanged since its last successful compile.
 inline constexpr bool kForceNamedSession = true;  // trajc_compile, trajc_compile_session
@@ -59,6 +59,13 @@ inline constexpr Bounded<int> kPromptBudgetChars{400000, 1000, 100000000};  // ~
 inline constexpr Bounded<int> kMaxValueChars{4000, 100, 10000000};
 inline constexpr Bounded<int> kMaxResponseKb{16384, 16, 1048576};
 inline constexpr std::size_t kMaxResponseBytes = static_cast<std::size_t>(kMaxResponseKb.value) * 1024;
+
+// --- background jobs (trajc_start) --------------------------------------------------
+// trajc.max_jobs: jobs running at once on the whole server (a server setting).
+inline constexpr Bounded<int> kMaxJobs{2, 1, 64};
+// Jobs queued or running at once on the whole server: the shared-memory
+// queue's size, fixed at server start. At least kMaxJobs.max.
+inline constexpr int kJobQueueCapacity = 256;
 
 // --- fixed in the core (no setting) ----------------------------------------------
 // Questions asked for, and kept, per session: the prompt, the validator and

@@ -129,6 +129,15 @@ void define_request_settings(void) {
              defaults::kMaxResponseKb, GUC_UNIT_KB);
 }
 
+// A server setting: the launcher (job_launcher.cpp) reads it on SIGHUP; a
+// session's value would mean nothing to jobs started elsewhere.
+void define_job_settings(void) {
+  DefineCustomIntVariable("trajc.max_jobs",
+                          "Background jobs (trajc_start) running at once on the server.", nullptr,
+                          &gucs.max_jobs, defaults::kMaxJobs.value, defaults::kMaxJobs.min,
+                          defaults::kMaxJobs.max, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+}
+
 // Loaded after the configuration was read (not preloaded): a key given in
 // postgresql.conf was a plain placeholder, readable by every role, until now.
 void warn_if_keys_were_placeholders(void) {
@@ -149,6 +158,7 @@ void define_gucs(void) {
   define_audit_log_settings();
   define_provider_settings();
   define_request_settings();
+  define_job_settings();
   warn_if_keys_were_placeholders();
   MarkGUCPrefixReserved("trajc");
 }

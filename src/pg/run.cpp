@@ -75,11 +75,17 @@ struct Run {
   std::vector<trajc::CompileOutcome>* finished;
   // where results go
   ReturnSetInfo* rsinfo;
+  RunObserver observer;  // a background job's progress, or NULL
+  void* observer_arg;
   RunTotals totals;
   Timers time;
 };
 
 namespace {
+
+void notify_observer(Run* run) {
+  if (run->observer != nullptr) run->observer(run->totals, run->observer_arg);
+}
 
 void commit_if_procedure(Run* run) {
   if (!run->commit_each) return;
@@ -119,6 +125,7 @@ void put_status_row(ReturnSetInfo* rsinfo, const SessionResult& r) {
 // Phase 3 for one session's result, as the policy says.
 void emit(Run* run, const SessionResult& r) {
   add_to_totals(&run->totals, r);
+  notify_observer(run);
   if (run->policy.reports) report(r);
   switch (run->policy.emit) {
     case Emit::Nothing: break;
@@ -332,8 +339,12 @@ void snapshot_settings(Run* run) {
 
 }  // namespace
 
-Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
-  const bool commit_each = nonatomic_call(fcinfo);
+namespace {
+
+// Phase 1 of every run. commit_each: commit after each session, as a CALL
+// outside a transaction block does; the run then lives in PortalContext.
+Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo, const char* tier,
+               bool force) {
   MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
   MemoryContext cxt = AllocSetContextCreate(parent, "trajc run", ALLOCSET_DEFAULT_SIZES);
   Run* run = static_cast<Run*>(MemoryContextAllocZero(cxt, sizeof(Run)));
@@ -342,7 +353,7 @@ Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tie
   run->scratch = AllocSetContextCreate(cxt, "trajc session", ALLOCSET_DEFAULT_SIZES);
   run->force = force;
   run->commit_each = commit_each;
-  if (policy.emit != Emit::Nothing) run->rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  run->rsinfo = rsinfo;
   spi_connect(commit_each);
   MemoryContext spi_cxt = MemoryContextSwitchTo(cxt);
 
@@ -362,6 +373,24 @@ Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tie
   run->finished = box_new<std::vector<trajc::CompileOutcome>>(cxt);
   MemoryContextSwitchTo(spi_cxt);
   return run;
+}
+
+}  // namespace
+
+Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
+  ReturnSetInfo* rsinfo = policy.emit != Emit::Nothing
+                              ? reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo)
+                              : nullptr;
+  return start_run(policy, nonatomic_call(fcinfo), rsinfo, tier, force);
+}
+
+Run* begin_background_run(const RunPolicy& policy, const char* tier) {
+  return start_run(policy, true, nullptr, tier, false);
+}
+
+void observe_run(Run* run, RunObserver observer, void* arg) {
+  run->observer = observer;
+  run->observer_arg = arg;
 }
 
 void name_session(Run* run, const char* session_id) {
@@ -384,6 +413,7 @@ void list_sessions(Run* run, int min_turns, int limit) {
     run->sessions[i] = MemoryContextStrdup(
         run->cxt, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
   SPI_freetuptable(SPI_tuptable);
+  notify_observer(run);
   // A procedure starts compiling in a transaction of its own.
   commit_if_procedure(run);
 }

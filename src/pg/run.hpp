@@ -62,6 +62,14 @@ struct Run;
 // objects. A CALL outside a transaction block commits after each session.
 // Results go to fcinfo's materialized set unless the policy emits nothing.
 Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force);
+// Phase 1 for a background job (job_worker.cpp): CALL trajc_compile_pending's
+// run, committing after each session, in the worker's portal (PortalContext),
+// which stands in for the CALL's.
+Run* begin_background_run(const RunPolicy& policy, const char* tier);
+// Called with the totals after the listing and after each session is
+// counted, each time before its commit: a job's progress commits with it.
+using RunObserver = void (*)(const RunTotals& totals, void* arg);
+void observe_run(Run* run, RunObserver observer, void* arg);
 // The run's sessions: the one the caller named, or the listing's.
 void name_session(Run* run, const char* session_id);
 void list_sessions(Run* run, int min_turns, int limit);

@@ -80,6 +80,8 @@ const Defaults& expected() {
       {"trajc_estimate.limit", std::to_string(d::kCompileLimit)},
       {"trajc_sample.limit", std::to_string(d::kSampleLimit)},
       {"trajc_compile_session.force", sql_bool(d::kForceNamedSession)},
+      {"trajc_start.min_turns", std::to_string(d::kMinTurns)},
+      {"trajc_start.limit", std::to_string(d::kCompileLimit)},
   };
   return e;
 }
@@ -156,4 +158,6 @@ TEST(Defaults, BootValuesWithinBounds) {
   check(d::kPromptBudgetChars, "prompt_budget_chars");
   check(d::kMaxValueChars, "max_value_chars");
   check(d::kMaxResponseKb, "max_response_kb");
+  check(d::kMaxJobs, "max_jobs");
+  EXPECT_GE(d::kJobQueueCapacity, d::kMaxJobs.max);  // every running job holds a queue entry
 }
