@@ -1,4 +1,6 @@
--- cron.sql: pg_cron runs CALL trajc_compile_pending(...) on a schedule.
+-- cron.sql: pg_cron runs CALL trajc_compile_pending(...) on a schedule, and
+-- starts a background job with SELECT trajc_start(...) (the same minute, so
+-- one wait covers both).
 --
 -- pg_cron lives in the database named by cron.database_name ('trajc' in the
 -- test cluster, scripts/pgcluster.sh); jobs run in other databases through
@@ -27,10 +29,13 @@ SELECT dblink_exec('tap_cron', 'SET client_min_messages = error; CREATE EXTENSIO
 
 -- Leftovers of an earlier, failed run.
 SELECT count(*) >= 0 AS unscheduled FROM dblink('tap_cron',
-  $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'trajc-test'$$) AS t(ok boolean) \gset
+  $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('trajc-test', 'trajc-test-start')$$)
+  AS t(ok boolean) \gset
 CALL pg_temp.tap_drop_role('trajc_tap_cron_user');
-DROP TABLE IF EXISTS public.tap_cron_log;
+CALL pg_temp.tap_drop_role('trajc_tap_cron_starter');
+DROP TABLE IF EXISTS public.tap_cron_log, public.tap_cron_start_log;
 CALL pg_temp.tap_forget('tap-cron-%');
+CALL pg_temp.tap_forget('tap-cronjob-%');
 
 -- Three sessions of 6 tool calls (the offline compiler finds pairs in them)
 -- and one of 2 turns, under the job's min_turns.
@@ -60,7 +65,22 @@ GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text) TO trajc_tap_cr
 ALTER ROLE trajc_tap_cron_user IN DATABASE trajc_tap SET trajc.provider = 'offline';
 ALTER ROLE trajc_tap_cron_user IN DATABASE trajc_tap SET trajc.source = 'public.tap_cron_log';
 
-SELECT plan(17);
+-- The background job: three more sessions like those, in a table of its
+-- own, started by a role of its own configured the same way.
+CREATE TABLE public.tap_cron_start_log (
+  id serial PRIMARY KEY, session_id text NOT NULL, created_at timestamptz NOT NULL,
+  agent text, tool text, args jsonb, success boolean);
+INSERT INTO public.tap_cron_start_log (session_id, created_at, agent, tool, args, success)
+SELECT replace(session_id, 'tap-cron-', 'tap-cronjob-'), created_at, agent, tool, args, success
+  FROM public.tap_cron_log WHERE session_id <> 'tap-cron-short';
+CREATE ROLE trajc_tap_cron_starter LOGIN;
+CALL pg_temp.tap_grant_compile('trajc_tap_cron_starter');
+GRANT SELECT ON public.tap_cron_start_log, trajc.jobs TO trajc_tap_cron_starter;
+GRANT EXECUTE ON FUNCTION trajc_start(int, int, text) TO trajc_tap_cron_starter;
+ALTER ROLE trajc_tap_cron_starter IN DATABASE trajc_tap SET trajc.provider = 'offline';
+ALTER ROLE trajc_tap_cron_starter IN DATABASE trajc_tap SET trajc.source = 'public.tap_cron_start_log';
+
+SELECT plan(23);
 
 SELECT ok((SELECT v FROM dblink('tap_cron', $$SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'$$)
              AS t(v text)) IS NOT NULL, 'pg_cron is installed in the database trajc');
@@ -73,6 +93,11 @@ CREATE TEMP TABLE job AS
     'SELECT cron.schedule_in_database(%L, %L, %L, %L, %L, true)',
     'trajc-test', '* * * * *', 'CALL trajc_compile_pending(3, 10)', current_database(),
     'trajc_tap_cron_user')) AS t(jobid bigint);
+CREATE TEMP TABLE start_job AS
+  SELECT jobid FROM dblink('tap_cron', format(
+    'SELECT cron.schedule_in_database(%L, %L, %L, %L, %L, true)',
+    'trajc-test-start', '* * * * *', 'SELECT trajc_start(3, 10)', current_database(),
+    'trajc_tap_cron_starter')) AS t(jobid bigint);
 SELECT ok((SELECT jobid FROM job) IS NOT NULL, 'the job is scheduled');
 
 -- Waits for the job's first finished run; returns it (NULL after 130 s).
@@ -97,6 +122,7 @@ BEGIN
   END LOOP;
 END $$;
 CREATE TEMP TABLE run AS SELECT * FROM pg_temp.await_run((SELECT jobid FROM job));
+CREATE TEMP TABLE start_run AS SELECT * FROM pg_temp.await_run((SELECT jobid FROM start_job));
 
 -- Unschedule at once, then wait (up to 30 s) until no run of the job is in progress.
 CREATE FUNCTION pg_temp.unschedule(job bigint) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -109,6 +135,10 @@ BEGIN
   RETURN done;
 END $$;
 CREATE TEMP TABLE unscheduled AS SELECT pg_temp.unschedule(jobid) AS ok FROM job;
+CREATE TEMP TABLE start_unscheduled AS SELECT pg_temp.unschedule(jobid) AS ok FROM start_job;
+-- The background job it started, once it has ended (up to 30 s).
+SELECT pg_temp.tap_wait($$EXISTS (SELECT 1 FROM trajc.jobs WHERE role = 'trajc_tap_cron_starter'::regrole
+                                    AND status IN ('done', 'failed', 'cancelled'))$$, 30) AS job_ended \gset
 
 SELECT is((SELECT count(*) FROM run), 1::bigint, 'the job ran and finished within 130 s');
 SELECT is((SELECT status FROM run), 'succeeded', 'its run succeeded');
@@ -145,14 +175,37 @@ SELECT is_empty($$SELECT 1 FROM trajc.compile_log WHERE session_id = 'tap-cron-s
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id LIKE 'tap-cron-%' AND status = 'ok'),
           3::bigint, 'no session was compiled twice');
 
+-- The background job pg_cron started.
+SELECT is((SELECT (status, username, command)::text FROM start_run),
+          '(succeeded,trajc_tap_cron_starter,"SELECT trajc_start(3, 10)")',
+          'pg_cron ran SELECT trajc_start(3, 10) as the starting role');
+SELECT is((SELECT ok FROM start_unscheduled), true, '... and that schedule is removed');
+SELECT is((SELECT count(*) FROM trajc.jobs WHERE role = 'trajc_tap_cron_starter'::regrole), 1::bigint,
+          'it recorded one job, of that role');
+SELECT is((SELECT (status, sessions_total, sessions_done, error)::text FROM trajc.jobs
+            WHERE role = 'trajc_tap_cron_starter'::regrole), '(done,3,3,)',
+          '... which ran in the background to its end: 3 sessions');
+SELECT is((SELECT pairs::bigint FROM trajc.jobs WHERE role = 'trajc_tap_cron_starter'::regrole),
+          (SELECT count(*) FROM trajc.qa_pairs WHERE session_id LIKE 'tap-cronjob-%' AND source_model = 'offline'),
+          '... storing its offline pairs');
+SELECT is((SELECT (settings->>'trajc.provider', settings->>'trajc.source') FROM trajc.jobs
+            WHERE role = 'trajc_tap_cron_starter'::regrole)::text, '(offline,public.tap_cron_start_log)',
+          '... with the settings the role had when pg_cron started it');
+
 SELECT * FROM finish();
 
 -- ---- clean up ------------------------------------------------------------------------
 SELECT count(*) >= 0 AS cleaned FROM dblink('tap_cron', format(
   'DELETE FROM cron.job_run_details WHERE jobid = %s RETURNING 1', (SELECT jobid FROM job))) AS t(x int) \gset
 SELECT count(*) >= 0 AS unscheduled FROM dblink('tap_cron',
-  $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'trajc-test'$$) AS t(ok boolean) \gset
+  $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname IN ('trajc-test', 'trajc-test-start')$$)
+  AS t(ok boolean) \gset
+SELECT count(*) >= 0 AS cleaned FROM dblink('tap_cron', format(
+  'DELETE FROM cron.job_run_details WHERE jobid = %s RETURNING 1', (SELECT jobid FROM start_job))) AS t(x int) \gset
 SELECT dblink_disconnect('tap_cron') = 'OK' AS disconnected \gset
 CALL pg_temp.tap_forget('tap-cron-%');
-DROP TABLE public.tap_cron_log;
+CALL pg_temp.tap_forget('tap-cronjob-%');
+DELETE FROM trajc.jobs WHERE role = 'trajc_tap_cron_starter'::regrole;
+DROP TABLE public.tap_cron_log, public.tap_cron_start_log;
 CALL pg_temp.tap_drop_role('trajc_tap_cron_user');
+CALL pg_temp.tap_drop_role('trajc_tap_cron_starter');
