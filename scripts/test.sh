@@ -8,6 +8,8 @@
 #            and pg_dump compared (test/upgrade/)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   jobs     background jobs across a crash, a restart and a server without
+#            the preload (test/jobs/; last: it restarts the cluster)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +56,9 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part jobs \
+  prove --exec python3 --ext .py test/jobs/
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
