@@ -34,6 +34,9 @@ int run_stats(const GlobalOptions& g, const ParsedArgs& a);
 int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
+int run_jobs(const GlobalOptions& g, const ParsedArgs& a);
+// compile --background: trajc_start() with compile's options; prints the job id.
+int start_background_job(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).

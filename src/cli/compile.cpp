@@ -219,6 +219,7 @@ Run compile_all(const GlobalOptions& g, TrajcDb& db, const std::vector<std::stri
 }  // namespace
 
 int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
+  if (a.has("background")) return start_background_job(g, a);
   const int min_turns = a.get_int("min-turns", 10, 1);
   const int limit = a.get_int("limit", 25, 0);
   const auto tier = a.maybe("tier");

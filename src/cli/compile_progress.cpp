@@ -2,6 +2,7 @@
 // to stderr only.
 #include "compile_progress.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "output.hpp"
@@ -38,15 +39,22 @@ void Progress::finish() {
 
 void Progress::clear() { std::fputs("\r\033[K", stderr); }
 
+std::string progress_bar(std::size_t done, std::size_t total, long pairs, double cost_usd,
+                         double elapsed_seconds) {
+  constexpr std::size_t kWidth = 24;
+  done = std::min(done, total);
+  const std::size_t filled = total ? kWidth * done / total : kWidth;
+  const double eta = done ? elapsed_seconds / done * (total - done) : -1;
+  char counts[160];
+  std::snprintf(counts, sizeof counts, "] %zu/%zu sessions | %ld pairs | %s | ETA %s", done, total,
+                pairs, format_usd(cost_usd).c_str(), format_duration(eta).c_str());
+  return "[" + std::string(filled, '#') + std::string(kWidth - filled, '-') + counts;
+}
+
 void Progress::draw(const std::string& current) {
-  constexpr int kWidth = 24;
-  const int filled = total_ ? static_cast<int>(kWidth * done_ / total_) : kWidth;
-  const double elapsed = seconds_since(started_);
-  const double eta = done_ ? elapsed / done_ * (total_ - done_) : -1;
-  std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '-') + "]";
   clear();
-  std::fprintf(stderr, "%s %zu/%zu sessions | %ld pairs | %s | ETA %s%s%s", bar.c_str(), done_,
-               total_, pairs_, format_usd(cost_).c_str(), format_duration(eta).c_str(),
+  std::fprintf(stderr, "%s%s%s",
+               progress_bar(done_, total_, pairs_, cost_, seconds_since(started_)).c_str(),
                current.empty() ? "" : " | ", printable(current).c_str());
   std::fflush(stderr);
 }

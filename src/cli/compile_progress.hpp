@@ -1,7 +1,8 @@
 // What `trajc compile` shows while it runs: sessions done/total, pairs, cost
 // and ETA, as a bar redrawn in place on a terminal or one line per session
-// otherwise (logs, CI). Must never print database text raw (session ids and
-// errors go through printable()) nor write to stdout, which holds the summary.
+// otherwise (logs, CI); the same bar is `trajc jobs --watch`'s, one per
+// running job. Must never print database text raw (session ids and errors go
+// through printable()) nor write to stdout, which holds the summary.
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,11 @@ struct SessionResult {
   double seconds = 0;
   std::string error;  // empty when none
 };
+
+// "[######------------------] 3/10 sessions | 6 pairs | $0.0012 | ETA 7s":
+// the ETA from the time spent on the sessions done so far.
+std::string progress_bar(std::size_t done, std::size_t total, long pairs, double cost_usd,
+                         double elapsed_seconds);
 
 class Progress {
  public:

@@ -115,14 +115,28 @@ const std::vector<Command>& all_commands() {
        "Lists the sessions to compile, then calls trajc_compile(session, tier, force) for each\n"
        "in its own transaction, showing progress. Sessions unchanged since their last\n"
        "successful compile are skipped unless --force. Ctrl-C cancels the session in flight, keeps every\n"
-       "finished one and prints the summary.",
+       "finished one and prints the summary. --background hands the same listing to a job on\n"
+       "the server (trajc_start(min_turns, limit, tier), committing per session) and returns.",
        {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
         {"limit", 0, "N", "at most N sessions, 0 = all (default 25)"},
         {"tier", 0, "TIER", "cheap, standard or premium (default: trajc.tier)"},
         {"session", 0, "ID", "compile this session (ignores --min-turns/--limit)", true},
         {"provider", 0, "NAME", "gemini, openai, anthropic or offline (SET trajc.provider)"},
-        {"force", 0, nullptr, "compile again sessions that were already compiled"}},
+        {"force", 0, nullptr, "compile again sessions that were already compiled"},
+        {"background", 0, nullptr,
+         "start a background job on the server instead (trajc_start) and print its id"}},
        run_compile},
+      {"jobs",
+       "list background jobs (trajc compile --background, trajc_start)",
+       "[options]",
+       "Lists trajc.jobs, newest first: the jobs of the roles you are a member of. With --watch,\n"
+       "redraws them until none is queued or running, with a progress bar per running job\n"
+       "(one line per change when not on a terminal), then prints the table. Stop a job with\n"
+       "SELECT trajc_cancel(id).",
+       {{"limit", 0, "N", "at most N jobs (default 20)"},
+        {"watch", 'w', nullptr, "refresh until no job is queued or running"},
+        {"interval", 0, "SECONDS", "time between refreshes with --watch (default 1)"}},
+       run_jobs},
       {"stats", "pairs, sessions and cost by qa_type", "", "Calls trajc_stats().", {}, run_stats},
       {"sample",
        "show random pairs",
