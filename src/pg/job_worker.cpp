@@ -97,6 +97,11 @@ JobSpec* begin_job(MemoryContext cxt) {
 
 // CALL trajc_compile_pending(min_turns, limit, tier)'s run, with progress.
 void run_pending(const JobSpec* spec) {
+  // pg_stat_activity shows what the worker runs, as it shows a CALL.
+  pgstat_report_activity(
+      STATE_RUNNING, psprintf("trajc job %lld: trajc_compile_pending(%d, %d, %s)",
+                              static_cast<long long>(my_job_id), spec->min_turns, spec->limit,
+                              spec->tier != nullptr ? quote_literal_cstr(spec->tier) : "NULL"));
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   open_run_portal();
@@ -107,6 +112,7 @@ void run_pending(const JobSpec* spec) {
   end_run(run);
   close_run_portal(false);
   CommitTransactionCommand();
+  pgstat_report_activity(STATE_IDLE, nullptr);
 }
 
 // How the job ended, recorded in a transaction of its own.
