@@ -26,6 +26,7 @@ struct Slot {
   SlotState state;
   bool cancel;    // trajc_cancel committed
   bool finished;  // the worker recorded the job's end in its row
+  bool connected;  // the worker is logged in: a SIGINT is a query cancel now
   uint64 seq;     // this use of the slot; also the queue order once queued
   Oid database;
   Oid role;
@@ -175,7 +176,7 @@ void cancel_job(Oid database, int64 job_id) {
   for (Slot& s : queue->slots) {
     if (s.state == SlotState::Free || s.database != database || s.job_id != job_id) continue;
     s.cancel = true;
-    if (s.state == SlotState::Running) worker = s.worker;
+    if (s.state == SlotState::Running && s.connected) worker = s.worker;
   }
   // Still holding the lock: the worker frees its slot only after it has
   // stopped running the job, so `worker` is that worker, not a reused pid.
@@ -273,6 +274,12 @@ bool take_job(JobRef ref, JobTarget* target) {
   }
   LWLockRelease(queue->lock);
   return taken;
+}
+
+void job_connected(JobRef ref) {
+  LWLockAcquire(queue->lock, LW_EXCLUSIVE);
+  if (Slot* s = slot_of(ref)) s->connected = true;
+  LWLockRelease(queue->lock);
 }
 
 bool job_cancel_requested(JobRef ref) {

@@ -74,6 +74,9 @@ bool next_sweep(Oid* database, bool* all_databases);
 // ---- the worker ------------------------------------------------------------------
 // Starting -> running under this process. False if the reference is stale.
 bool take_job(JobRef ref, JobTarget* target);
+// Logged in: from now on a cancel interrupts it (before, it would make the
+// login fail; the worker checks job_cancel_requested before it runs).
+void job_connected(JobRef ref);
 bool job_cancel_requested(JobRef ref);
 // The job's end is recorded in its row.
 void job_finished(JobRef ref);

@@ -178,6 +178,7 @@ extern "C" void trajc_job_main(Datum) {
   if (!take_job(my_job, &target)) proc_exit(0);
   my_job_id = target.job_id;
   BackgroundWorkerInitializeConnectionByOid(target.database, target.role, 0);
+  job_connected(my_job);
   pgstat_report_appname(psprintf("trajc job %lld", static_cast<long long>(my_job_id)));
   run_job();
   job_finished(my_job);
