@@ -22,7 +22,9 @@ SELECT count(*) >= 0 AS closed FROM (
 CALL pg_temp.tap_forget('tap-jobs-%');
 DROP TABLE IF EXISTS public.tap_jobs_basic, public.tap_jobs_progress, public.tap_jobs_cancel,
   public.tap_jobs_twice, public.tap_jobs_q1, public.tap_jobs_q2, public.tap_jobs_q3,
-  public.tap_jobs_q4, public.tap_jobs_roles, public.tap_jobs_tx;
+  public.tap_jobs_q4, public.tap_jobs_roles, public.tap_jobs_tx, public.tap_jobs_owned;
+ALTER TABLE trajc.jobs OWNER TO CURRENT_USER;  -- if an earlier run stopped half-way
+CALL pg_temp.tap_drop_role('trajc_tap_jobs_owner');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_a');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_b');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_m');
@@ -55,6 +57,7 @@ SELECT pg_temp.make_log('tap_jobs_q3', 'tap-jobs-q3', 2, 3, 'mock:slow=300');
 SELECT pg_temp.make_log('tap_jobs_q4', 'tap-jobs-q4', 1, 3, NULL);
 SELECT pg_temp.make_log('tap_jobs_roles', 'tap-jobs-roles', 3, 3, 'mock:slow=800');
 SELECT pg_temp.make_log('tap_jobs_tx', 'tap-jobs-tx', 2, 3, NULL);
+SELECT pg_temp.make_log('tap_jobs_owned', 'tap-jobs-owned', 2, 3, NULL);
 
 -- Roles: a and b start jobs, m is a member of a, noread may start jobs but
 -- not read the audit table, nologin cannot log in.
@@ -71,7 +74,11 @@ BEGIN
 END $$;
 SELECT pg_temp.may_start(r) FROM unnest(ARRAY['trajc_tap_jobs_a', 'trajc_tap_jobs_b', 'trajc_tap_jobs_m',
   'trajc_tap_jobs_noread', 'trajc_tap_jobs_nologin']::name[]) r;
-GRANT SELECT ON public.tap_jobs_roles TO trajc_tap_jobs_a, trajc_tap_jobs_b, trajc_tap_jobs_m;
+GRANT SELECT ON public.tap_jobs_roles, public.tap_jobs_owned TO trajc_tap_jobs_a, trajc_tap_jobs_b,
+  trajc_tap_jobs_m;
+-- An owner of trajc.jobs that is not a superuser (as postgres on Supabase).
+CREATE ROLE trajc_tap_jobs_owner NOLOGIN;
+GRANT USAGE ON SCHEMA trajc TO trajc_tap_jobs_owner;
 
 -- The job's row, and waiting for it.
 CREATE FUNCTION pg_temp.job(id bigint) RETURNS trajc.jobs LANGUAGE sql AS $$
@@ -89,7 +96,7 @@ CREATE FUNCTION pg_temp.remote(conn text, q text) RETURNS text LANGUAGE sql AS $
   SELECT format('SELECT * FROM dblink(%L, %L) AS t(v text)', conn, q)
 $$;
 
-SELECT plan(80);
+SELECT plan(83);
 
 SELECT is(pg_temp.tap_connect('tap_jobs_watch'), 'OK', 'a second connection, to watch');
 
@@ -350,6 +357,19 @@ SELECT ok(pg_temp.await_status(:after_ghost, '{done,failed,cancelled}'), 'the jo
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id LIKE 'tap-jobs-tx-%' AND status = 'skipped'
              AND error LIKE 'unchanged%'), 2::bigint, '... skipping what the first one compiled (the hash-skip)');
 
+-- ---- an owner of trajc.jobs that is not a superuser ------------------------------------------------
+-- Every write is made as the table's owner: with a non-superuser owner,
+-- jobs still start, progress and end, and roles still see only their own.
+ALTER TABLE trajc.jobs OWNER TO trajc_tap_jobs_owner;
+SELECT dblink_exec('tap_jobs_a', 'SET trajc.source = ''public.tap_jobs_owned''') AS set \gset
+SELECT id AS owned FROM dblink('tap_jobs_a', 'SELECT trajc_start(3, 0)') AS t(id bigint) \gset
+SELECT ok(pg_temp.await_status(:owned, '{done,failed,cancelled}'), 'with a non-superuser owner, a job ends');
+SELECT is((SELECT (status, sessions_done, error)::text FROM pg_temp.job(:owned)), '(done,2,)',
+          '... done, its progress and end recorded as that owner');
+SELECT is((SELECT v FROM dblink('tap_jobs_b', 'SELECT count(*) FROM trajc.jobs') AS t(v bigint)), 0::bigint,
+          '... and role b still sees no job of another role');
+ALTER TABLE trajc.jobs OWNER TO CURRENT_USER;
+
 SELECT * FROM finish();
 
 -- ---- clean up --------------------------------------------------------------------------------------------
@@ -360,7 +380,8 @@ SELECT bool_and(pg_temp.await_status(id, '{done,failed,cancelled}')) AS ended FR
 CALL pg_temp.tap_forget('tap-jobs-%');
 DROP TABLE public.tap_jobs_basic, public.tap_jobs_progress, public.tap_jobs_cancel, public.tap_jobs_twice,
   public.tap_jobs_q1, public.tap_jobs_q2, public.tap_jobs_q3, public.tap_jobs_q4, public.tap_jobs_roles,
-  public.tap_jobs_tx;
+  public.tap_jobs_tx, public.tap_jobs_owned;
+CALL pg_temp.tap_drop_role('trajc_tap_jobs_owner');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_a');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_b');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_m');
