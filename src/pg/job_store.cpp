@@ -152,11 +152,13 @@ bool find_job(int64 id, Oid* role, JobStatus* status) {
   spi_connect();
   Oid types[1] = {INT8OID};
   Datum values[1] = {Int64GetDatum(id)};
-  const bool found = owner_query("SELECT role::pg_catalog.oid, status FROM trajc.jobs WHERE id = $1",
-                                 1, types, values, nullptr, SPI_OK_SELECT, "reading the job") == 1;
+  const bool found =
+      owner_query("SELECT role::pg_catalog.oid, status FROM trajc.jobs WHERE id = $1", 1, types,
+                  values, nullptr, SPI_OK_SELECT, "reading the job") == 1;
   if (found) {
     bool isnull = false;
-    *role = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    HeapTuple row = SPI_tuptable->vals[0];
+    *role = DatumGetObjectId(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
     const char* name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
     std::optional<JobStatus> parsed = trajc::parse_job_status(name);
     if (!parsed) elog(ERROR, "trajc: job %lld has an unknown status", static_cast<long long>(id));
@@ -258,7 +260,8 @@ int reconcile_jobs(void) {
   int nlost = 0;
   for (uint64 i = 0; i < nlive; i++) {
     bool isnull = false;
-    int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+    HeapTuple row = SPI_tuptable->vals[i];
+    int64 id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
     if (!job_has_slot(MyDatabaseId, id)) lost[nlost++] = Int64GetDatum(id);
   }
   uint64 marked = 0;

@@ -129,7 +129,8 @@ void record_outcome(trajc::JobStatus status, const char* error) {
 }
 
 void run_job(void) {
-  MemoryContext job_cxt = AllocSetContextCreate(TopMemoryContext, "trajc job", ALLOCSET_SMALL_SIZES);
+  MemoryContext job_cxt =
+      AllocSetContextCreate(TopMemoryContext, "trajc job", ALLOCSET_SMALL_SIZES);
   JobSpec* volatile spec = nullptr;
   volatile bool ran = false;
   ErrorData* volatile error = nullptr;

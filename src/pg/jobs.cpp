@@ -67,8 +67,9 @@ void at_xact_end(XactEvent event, void*) {
       forget_pending();
       break;
     case XACT_EVENT_PRE_PREPARE:
-      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                      errmsg("cannot PREPARE a transaction that started or cancelled a trajc job")));
+      ereport(ERROR,
+              (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+               errmsg("cannot PREPARE a transaction that started or cancelled a trajc job")));
       break;
     default: break;
   }
@@ -128,7 +129,8 @@ void require_login(Oid role) {
   if (!can_login)
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                     errmsg("role \"%s\" cannot log in, so no background job can run as it", name),
-                    errhint("A job runs as the role that starts it; start it as a role with LOGIN.")));
+                    errhint("A job runs as the role that starts it; start it as a role with "
+                            "LOGIN.")));
 }
 
 int int_arg(FunctionCallInfo fcinfo, int n, int if_null) {
@@ -173,7 +175,8 @@ extern "C" Datum trajc_cancel(PG_FUNCTION_ARGS) {
                                                            static_cast<long long>(id))));
   if (!is_member_of_role(GetUserId(), role))
     ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                    errmsg("permission denied to cancel trajc job %lld", static_cast<long long>(id)),
+                    errmsg("permission denied to cancel trajc job %lld",
+                           static_cast<long long>(id)),
                     errdetail("Only members of the role that started a job may cancel it.")));
   if (!trajc::job_is_live(status)) PG_RETURN_BOOL(false);
   if (status == trajc::JobStatus::Queued) (void)cancel_queued_job(id);  // else it just started
