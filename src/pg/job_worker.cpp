@@ -70,11 +70,22 @@ void close_run_portal(bool failed) {
   run_portal = nullptr;
 }
 
-// The settings of trajc_start's moment, for the rest of this session.
+// What insert_job records: trajc.* settings and search_path, nothing else.
+bool is_job_setting(const char* name) {
+  return strncmp(name, "trajc.", 6) == 0 || strcmp(name, "search_path") == 0;
+}
+
+// The settings of trajc_start's moment, for the rest of this session, with
+// the rights of the job's role (a setting it may not SET fails the job).
 void apply_settings(const JobSpec* spec) {
-  for (int i = 0; i < spec->nsettings; i++)
+  for (int i = 0; i < spec->nsettings; i++) {
+    if (!is_job_setting(spec->setting_names[i]))
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("trajc job %lld records a setting it may not apply: \"%s\"",
+                             static_cast<long long>(spec->id), spec->setting_names[i])));
     (void)set_config_option(spec->setting_names[i], spec->setting_values[i], PGC_USERSET,
                             PGC_S_SESSION, GUC_ACTION_SET, true, ERROR, false);
+  }
 }
 
 // One transaction: stale jobs of this database reconciled, this job loaded,
