@@ -96,7 +96,7 @@ CREATE FUNCTION pg_temp.remote(conn text, q text) RETURNS text LANGUAGE sql AS $
   SELECT format('SELECT * FROM dblink(%L, %L) AS t(v text)', conn, q)
 $$;
 
-SELECT plan(83);
+SELECT plan(85);
 
 SELECT is(pg_temp.tap_connect('tap_jobs_watch'), 'OK', 'a second connection, to watch');
 
@@ -344,6 +344,18 @@ SELECT ok(pg_temp.await_status(:tx_kept, '{done,failed,cancelled}'), 'a job star
 SELECT is((SELECT status FROM pg_temp.job(:tx_kept)), 'done', '... to its end');
 SELECT is((SELECT count(*) FROM trajc.jobs WHERE id IN (:tx_undone, :tx_rolled_back)), 0::bigint,
           'jobs started in a rolled-back savepoint or transaction leave no row');
+-- A worker applies only what trajc_start records (trajc.* and search_path):
+-- a row changed to carry anything else fails its job.
+SET trajc.source = 'public.tap_jobs_tx';
+BEGIN;
+SELECT trajc_start(3, 0) AS tampered \gset
+UPDATE trajc.jobs SET settings = settings || '{"work_mem": "1MB"}' WHERE id = :tampered;
+COMMIT;
+RESET trajc.source;
+SELECT ok(pg_temp.await_status(:tampered, '{done,failed,cancelled}'), 'a job whose row was given another setting ends');
+SELECT is((SELECT (status, error)::text FROM pg_temp.job(:tampered)),
+          format('(failed,"trajc job %s records a setting it may not apply: ""work_mem""")', :tampered),
+          '... failed, without applying it');
 -- A live row whose job has no worker (as a restart leaves behind) is failed
 -- by the next trajc_start of its database; test/jobs/ restarts the server.
 INSERT INTO trajc.jobs (role, database, args, status) VALUES (current_user::regrole, current_database(), '{}', 'running')
