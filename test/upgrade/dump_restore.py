@@ -136,6 +136,13 @@ def main():
          "gemini-edited 0.42", "UTF8: an edited price survives the restore (not the seed's)")
     t.eq(sql(dst, "SELECT count(*) FROM trajc.models", check=False), "13",
          "UTF8: the seeds and the added row, once each")
+    t.ok(sql(dst, "INSERT INTO trajc.models VALUES ('gemini', 'cheap', 'other', 1, 1)", check=False)
+         .startswith("ERROR: ERROR:  duplicate key"),
+         "UTF8: a row inserted over an edited one is still a duplicate key")
+    t.eq(sql(dst, "INSERT INTO trajc.models VALUES ('openai', 'cheap', 'gpt-other', 1, 1); "
+                  "SELECT count(*) || ' ' || string_agg(model, ',') FROM trajc.models "
+                  "WHERE provider = 'openai' AND tier = 'cheap'", check=False),
+         "1 gpt-other", "UTF8: ... one inserted over an unedited seed row replaces it (as a restore does)")
     got = sql(dst, "CALL add_session('s-3'); SET trajc.provider = 'offline'; "
                    "SELECT status FROM trajc_compile_session('s-3')", check=False)
     t.eq(got, "ok", "UTF8: the first compile after the restore works")
