@@ -19,10 +19,12 @@ at exit).
     prove --exec python3 test/upgrade/dump_restore.py     (inside scripts/test-env.sh)
 """
 import atexit
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli", "lib"))
@@ -108,6 +110,14 @@ def use_database(t, db, label):
                INSERT INTO trajc.models VALUES ('mistral', 'cheap', 'mistral-small', 0.1, 0.3);""")
 
 
+def mock_sessions_like(db, prefix):
+    """The sessions the mock model server saw in prompts, starting with prefix."""
+    url = sql(db, "SHOW trajc.gemini_base_url")
+    with urllib.request.urlopen(url + "/_requests", timeout=30) as r:
+        seen = json.loads(r.read().decode("utf-8"))
+    return [e["session"] for e in seen if e["session"].startswith(prefix)]
+
+
 def dump_and_restore(t, src, dst, label, encoding=None):
     fd, path = tempfile.mkstemp(suffix=".dump")
     os.close(fd)
@@ -166,6 +176,11 @@ def main():
          sql(src, "SELECT count(*) FROM trajc.qa_pairs WHERE session_id = 's-1' "
                   "AND (question || answer) ~ '(caf|ber_|step [0-9] .)'"),
          "LATIN1: pairs quoting the log's é, ü, © keep them")
+    t.eq(sql(src, "CALL add_session('s-café'); SET trajc.provider = 'gemini'; "
+                  "SELECT status FROM trajc_compile_session('s-café')", check=False),
+         "ok", "LATIN1: a session whose id and text have é compiles against the model")
+    t.eq(mock_sessions_like(src, "s-caf")[-1:], ["s-café"],
+         "LATIN1: ... and the model got them as UTF-8 (the mock read 's-café' in the prompt)")
     t.ok(sql(src, "SELECT error FROM trajc.compile_log WHERE session_id = 's-nasty'").endswith("caf?"),
          "LATIN1: a character LATIN1 lacks (U+FFFD for a cut one) is stored as '?'")
     before = sql(src, CONTENTS)
