@@ -1,5 +1,6 @@
 // Module load: settings, libcurl, and the error bridge from the core.
 #include "cpp_call.hpp"
+#include "key_source.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -144,6 +145,7 @@ void _PG_init(void) {
         break;
       }
   MarkGUCPrefixReserved("trajc");
+  trajc_pg::install_key_log_redaction();
   trajc_pg::run_cpp([] { trajc::http_global_init(); });
 }
 
@@ -196,19 +198,10 @@ ModelChoice choose_model(const char* tier_arg, bool need_key) {
   c.api_key = nullptr;
   c.base_url = pstrdup("");
   if (c.provider == trajc::Provider::Offline) return c;
-  int p = static_cast<int>(c.provider);
-  if (gucs.base_url[p] != nullptr) c.base_url = pstrdup(gucs.base_url[p]);
-  const char* key = gucs.api_key[p];
-  if (key == nullptr || key[0] == '\0') key = getenv(trajc::api_key_env_var(c.provider));
-  if (key != nullptr && key[0] != '\0')
-    c.api_key = pstrdup(key);
-  else if (need_key)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("no API key for provider \"%s\"", c.provider_name),
-                    errhint("A superuser sets trajc.%s_api_key (ALTER SYSTEM SET ...; SELECT "
-                            "pg_reload_conf()) or the server's %s environment variable; or "
-                            "SET trajc.provider = 'offline' to compile without a model.",
-                            c.provider_name, trajc::api_key_env_var(c.provider))));
+  // Setting, then Vault, then environment (key_source.cpp).
+  ProviderKey k = resolve_provider_key(c.provider, need_key);
+  c.api_key = k.key;
+  c.base_url = k.base_url;
   return c;
 }
 
