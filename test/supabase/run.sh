@@ -20,4 +20,4 @@ if [ -z "${TRAJC_MOCK_URL:-}" ]; then
   cleanup() { scripts/mock.sh stop; test/supabase/cluster.sh stop; }
 fi
 trap cleanup EXIT
-prove -v --exec python3 --ext .py test/supabase/
+PYTHONDONTWRITEBYTECODE=1 prove -v --exec python3 --ext .py test/supabase/

@@ -1,27 +1,19 @@
 """trajc on a cluster set up like Supabase (test/supabase/cluster.sh), with
 the real Vault 0.3.1 and supautils 3.4.0: keys from Vault, the demoted
-`postgres` role, the HTTP API's roles, pg_cron, and the upgrade path.
+`postgres` role, the HTTP API's roles, pg_cron.
 
 Needs: the cluster running (PGHOST/PGPORT from `cluster.sh env`) and the mock
 model server (TRAJC_MOCK_URL); run by test/supabase/run.sh.
 """
-import json
 import os
-import re
 import secrets
-import subprocess
 import sys
 import time
-import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli", "lib"))
-from trajc_tap import Tap  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from supabase_lib import (MOCK, NON_PUBLIC_EXECUTABLE, ROOT, SqlError, Tap, header, one,  # noqa: E402
+                          requests_for, sql, sqlstate_of)
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MOCK = os.environ["TRAJC_MOCK_URL"]
-ROOT = os.environ["TRAJC_SUPABASE_ROOT"]
-AFTER_CREATE = os.path.join(REPO, "supabase", "extension-custom-scripts", "trajc",
-                            "after-create.sql")
 t = Tap()
 
 VAULT_GEMINI = "vault-gemini-" + secrets.token_hex(8)
@@ -29,49 +21,6 @@ VAULT_OPENAI = "vault-openai-" + secrets.token_hex(8)
 VAULT_ANTHROPIC = "vault-anthropic-" + secrets.token_hex(8)
 SETTING_OPENAI = "setting-openai-" + secrets.token_hex(8)
 ENV_ANTHROPIC = "env-anthropic-key-from-the-server"  # cluster.sh starts the server with it
-
-
-class SqlError(Exception):
-    def __init__(self, sqlstate, message):
-        super().__init__("%s: %s" % (sqlstate, message))
-        self.sqlstate = sqlstate
-
-
-def sql(text, user="postgres", db="postgres"):
-    """Runs text as `user` (one psql session); returns rows as lists of strings."""
-    cmd = ["psql", "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-           "-U", user, "-d", db]
-    r = subprocess.run(cmd, input="\\set VERBOSITY verbose\n" + text, capture_output=True,
-                       text=True)
-    if r.returncode != 0:
-        m = re.search(r"ERROR:\s+([0-9A-Z]{5}): (.*)", r.stderr)
-        if m:
-            raise SqlError(m.group(1), m.group(2))
-        raise RuntimeError("psql as %s failed: %s" % (user, r.stderr))
-    return [line.split("\t") for line in r.stdout.splitlines() if line != ""]
-
-
-def one(text, **kw):
-    rows = sql(text, **kw)
-    return rows[0][0] if rows else None
-
-
-def sqlstate_of(text, **kw):
-    try:
-        sql(text, **kw)
-        return None
-    except SqlError as e:
-        return e.sqlstate
-
-
-def requests_for(session):
-    with urllib.request.urlopen(MOCK + "/_requests") as r:
-        log = json.load(r)
-    return [e for e in log if e.get("session") == session]
-
-
-def header(entry, name):
-    return {k.lower(): v for k, v in entry["headers"].items()}.get(name)
 
 
 def compile_as(user, session, provider="gemini", source="public.sb_log"):
@@ -156,12 +105,7 @@ t.eq(one("SET trajc.source = 'public.sb_log'; SELECT sessions FROM trajc_estimat
 
 # ---- the HTTP API's roles ------------------------------------------------------------
 for role in ("anon", "authenticated", "service_role"):
-    leaked = sql("""
-      SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
-       WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
-         AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'trajc')
-         AND has_function_privilege('%s', p.oid, 'EXECUTE')
-         AND NOT has_function_privilege('public', p.oid, 'EXECUTE')""" % role)
+    leaked = sql(NON_PUBLIC_EXECUTABLE % {"role": role})
     t.eq(leaked, [], "%s can execute no trajc function that PUBLIC cannot" % role)
     readable = sql("""
       SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'trajc'::regnamespace
@@ -212,6 +156,8 @@ for name in decoys:
     sql("SELECT vault.create_secret('decoy-%s', '%s');" % (secrets.token_hex(4), name))
 sql("UPDATE vault.secrets SET secret = encode(convert_to(repeat('x', 48), 'utf8'), 'base64')"
     " WHERE name IN (%s)" % ",".join("'%s'" % d for d in decoys), user="supabase_admin")
+t.eq(one("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'trajc_gemini_api_key'"),
+     VAULT_GEMINI, "postgres reads its secret back from vault.decrypted_secrets, as on Supabase")
 t.ok(sqlstate_of("SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'other_secret'")
      is not None, "a decoy secret cannot be decrypted (so reading one would fail the compile)")
 
