@@ -5,6 +5,8 @@
 #   regress  pg_regress via `make installcheck` (sql/ against expected/)
 #   pgtap    pgTAP via pg_prove (test/pgtap/)
 #   cli      the companion tool via prove (test/cli/)
+#   supabase a cluster set up like Supabase's, with the real Vault and
+#            supautils built from ../shared/vendor (test/supabase/run.sh)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +49,8 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
