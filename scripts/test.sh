@@ -7,6 +7,7 @@
 #   cli      the companion tool via prove (test/cli/)
 #   supabase a cluster set up like Supabase's, with the real Vault and
 #            supautils built from ../shared/vendor (test/supabase/run.sh)
+#   packaging META.json (PGXN) and LICENSE (test/packaging/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +52,8 @@ PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
 
 PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
+
+PART_EVIDENCE='^Result: PASS' part packaging prove --exec python3 --ext .py test/packaging/
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
