@@ -22,7 +22,7 @@
 // key at all: it only flows from Vault into the request's header.
 #include "key_source.hpp"
 
-#include "settings.hpp"
+#include "guc.hpp"
 #include "spi_util.hpp"
 
 extern "C" {
@@ -170,19 +170,18 @@ void install_key_log_redaction() {
 ProviderKey resolve_provider_key(trajc::Provider p, bool required) {
   ProviderKey k{KeySource::None, nullptr, pstrdup("")};
   if (p == trajc::Provider::Offline) return k;
-  int i = static_cast<int>(p);
-  const char* url_setting = gucs.base_url[i];
-  if (!empty(url_setting)) k.base_url = pstrdup(url_setting);
+  const ProviderGucs& g = provider_gucs(p);
+  if (!empty(g.base_url)) k.base_url = pstrdup(g.base_url);
 
-  if (!empty(gucs.api_key[i])) {
+  if (!empty(g.api_key)) {
     k.source = KeySource::Setting;
-    k.key = pstrdup(gucs.api_key[i]);
+    k.key = pstrdup(g.api_key);
   } else if (vault_present() && (k.key = vault_secret(vault_name(p, "api_key"))) != nullptr) {
     k.source = KeySource::Vault;
     // Only a Vault key may go to a Vault URL: whoever can write that secret
     // could read the key anyway, which is not true of a superuser's setting
     // or the server's environment.
-    if (empty(url_setting)) {
+    if (empty(g.base_url)) {
       char* url = vault_secret(vault_name(p, "base_url"));
       if (url != nullptr) k.base_url = url;
     }

@@ -34,7 +34,7 @@ def access(db):
     the API roles that 0.1.0 got from default privileges: nothing recorded
     tells them from a person's grant, and they change no one's access.)"""
     return sql("""
-      SELECT p.oid::regprocedure, string_agg(r.rolname || '=' ||
+      SELECT p.oid::regprocedure::text, string_agg(r.rolname || '=' ||
              CASE WHEN has_function_privilege(r.oid, p.oid, 'EXECUTE WITH GRANT OPTION') THEN 'X*'
                   WHEN has_function_privilege(r.oid, p.oid, 'EXECUTE') THEN 'X' ELSE '-' END,
              ',' ORDER BY r.rolname)
