@@ -1,10 +1,12 @@
-// Module load: the magic block and _PG_init (settings, libcurl, and, when
-// preloaded, the background jobs' shared memory and launcher).
+// Module load: the magic block and _PG_init (settings, the log redaction of
+// key changes, when preloaded the background jobs' shared memory and
+// launcher, then libcurl).
 //
 // Must never: do anything per query, or start a thread (libcurl is
 // initialised here once, with signals off per request).
 #include "cpp_call.hpp"
 #include "guc.hpp"
+#include "key_source.hpp"
 #include "job_launcher.hpp"
 
 extern "C" {
@@ -14,6 +16,7 @@ void _PG_init(void);
 
 void _PG_init(void) {
   trajc_pg::define_gucs();
+  trajc_pg::install_key_log_redaction();
   trajc_pg::init_background_jobs();
   trajc_pg::run_cpp([] { trajc::http_global_init(); });
 }
