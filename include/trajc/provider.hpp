@@ -19,7 +19,19 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
   std::string body;
+  std::string method = "POST";       // "POST" or "GET" (a GET sends no body)
 };
+
+// The JSON body of one model call for `prompt`: what build_request sends, and
+// what a vendor batch job carries for each of its requests.
+std::string request_body(Provider p, const std::string& model, const std::string& prompt,
+                         bool json_schema = true);
+// Pieces of a vendor request that batch mode shares with the online call:
+// the API root without a trailing '/', the key's headers (anthropic-version
+// included), and a Gemini model as an encoded "models/x" path.
+std::string api_base_url(Provider p, const std::string& base_url);
+std::vector<std::string> auth_headers(Provider p, const std::string& api_key);
+std::string gemini_model_path(const std::string& model);
 
 // The vendor's wire request for one prompt. json_schema=false asks for plain
 // JSON mode (OpenAI-compatible servers that reject response_format schemas).
