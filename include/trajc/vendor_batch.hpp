@@ -21,12 +21,12 @@
 
 namespace trajc {
 
-// Who is called and as whom: the same values an online compile uses.
+// Who is called and as whom: the same values an online compile uses (the
+// model travels with each job).
 struct VendorAccount {
   Provider provider = Provider::Gemini;
   std::string base_url;  // empty = the vendor's
   std::string api_key;   // never in errors
-  std::string model;
 };
 
 // --- jobs -------------------------------------------------------------------

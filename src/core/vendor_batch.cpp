@@ -598,7 +598,7 @@ HttpRequest VendorBatchApi::create_request(const BatchJob& job, const std::strin
   HttpRequest req;
   switch (p) {
     case Provider::Gemini:
-      req = vendor_request(account_, base_ + "/v1beta/" + gemini_model_path(account_.model) + ":batchGenerateContent",
+      req = vendor_request(account_, base_ + "/v1beta/" + gemini_model_path(job.model) + ":batchGenerateContent",
                            "POST");
       req.body = !job.as_file ? job.payload
                               : std::string("{\"batch\":{\"display_name\":\"") + kGeminiDisplayName +
