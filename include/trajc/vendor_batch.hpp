@@ -47,6 +47,7 @@ bool is_valid_custom_id(const std::string& id);
 struct BatchJob {
   Provider provider = Provider::Gemini;
   std::string model;
+  std::string label = "trajc";           // names the job in the vendor's console
   std::vector<std::string> custom_ids;  // in request order
   bool as_file = false;  // payload is a JSONL file uploaded first (OpenAI always; Gemini when large)
   std::string payload;   // the JSONL file, or the whole inline create body
@@ -64,8 +65,9 @@ class BatchJobBuilder {
   bool empty() const { return ids_.empty(); }
   std::size_t size() const { return ids_.size(); }
   // The job so far (Gemini: inline when within max_inline_bytes); the builder
-  // is empty afterwards and ready for the next job.
-  BatchJob take();
+  // is empty afterwards and ready for the next job. The label (a custom_id-like
+  // name, e.g. "trajc-42") names the job in the vendor's console.
+  BatchJob take(const std::string& label = "trajc");
 
  private:
   Provider provider_;

@@ -40,7 +40,9 @@ constexpr std::size_t kAnthropicRequests = 100000;
 constexpr std::size_t kAnthropicBytes = 256 * kMB;
 
 constexpr const char* kOpenAIEndpoint = "/v1/chat/completions";
-constexpr const char* kGeminiDisplayName = "trajc";
+// A job's label (Gemini's display_name, OpenAI's metadata) names it in the
+// vendor's console: how an operator finds a job whose id was never recorded.
+constexpr std::size_t kMaxLabelChars = 64;
 // Replies nest a few levels; anything deeper is not a vendor's reply, and
 // bounding it keeps later dumps (which recurse) shallow.
 constexpr int kMaxJsonDepth = 64;
@@ -140,10 +142,8 @@ std::string anthropic_entry(const std::string& id, const std::string& body) {
   return "{\"custom_id\":" + quoted(id) + ",\"params\":" + body + "}";
 }
 
-const std::string& gemini_inline_head() {
-  static const std::string head = std::string("{\"batch\":{\"display_name\":\"") + kGeminiDisplayName +
-                                  "\",\"input_config\":{\"requests\":{\"requests\":[";
-  return head;
+std::string gemini_inline_head(const std::string& label) {
+  return "{\"batch\":{\"display_name\":" + quoted(label) + ",\"input_config\":{\"requests\":{\"requests\":[";
 }
 constexpr std::string_view kGeminiInlineTail = "]}}}}";
 constexpr std::string_view kAnthropicHead = "{\"requests\":[";
@@ -479,7 +479,8 @@ bool BatchJobBuilder::add(const std::string& custom_id, const std::string& promp
   std::size_t inline_total = inline_bytes_ + piece.inline_entry + (ids_.empty() ? 0 : 1);
   if (ids_.empty()) {
     inline_total += provider_ == Provider::Anthropic ? kAnthropicHead.size() + kAnthropicTail.size()
-                                                     : gemini_inline_head().size() + kGeminiInlineTail.size();
+                                                     : gemini_inline_head(std::string(kMaxLabelChars, 'x')).size() +
+                                                           kGeminiInlineTail.size();
   }
   // Anthropic sends the job as one create body; the others as a file.
   const std::size_t payload = provider_ == Provider::Anthropic ? inline_total : file;
@@ -499,10 +500,14 @@ bool BatchJobBuilder::add(const std::string& custom_id, const std::string& promp
   return true;
 }
 
-BatchJob BatchJobBuilder::take() {
+BatchJob BatchJobBuilder::take(const std::string& label) {
+  if (!is_valid_custom_id(label) || label.size() > kMaxLabelChars) {
+    throw Error(sqlstate::kInvalidParameter, "batch job label must be 1 to 64 of A-Z a-z 0-9 _ -");
+  }
   BatchJob job;
   job.provider = provider_;
   job.model = model_;
+  job.label = label;
   switch (provider_) {
     case Provider::OpenAI: job.as_file = true; break;
     case Provider::Gemini: job.as_file = inline_bytes_ > limits_.max_inline_bytes; break;
@@ -510,7 +515,9 @@ BatchJob BatchJobBuilder::take() {
     case Provider::Offline: job.as_file = false; break;
   }
   job.payload.reserve(job.as_file ? file_bytes_ : inline_bytes_);
-  if (!job.as_file) job.payload = provider_ == Provider::Anthropic ? std::string(kAnthropicHead) : gemini_inline_head();
+  if (!job.as_file) {
+    job.payload = provider_ == Provider::Anthropic ? std::string(kAnthropicHead) : gemini_inline_head(label);
+  }
   for (std::size_t i = 0; i < ids_.size(); ++i) {
     const std::string& id = ids_[i];
     std::string& body = bodies_[i];
@@ -601,15 +608,16 @@ HttpRequest VendorBatchApi::create_request(const BatchJob& job, const std::strin
       req = vendor_request(account_, base_ + "/v1beta/" + gemini_model_path(job.model) + ":batchGenerateContent",
                            "POST");
       req.body = !job.as_file ? job.payload
-                              : std::string("{\"batch\":{\"display_name\":\"") + kGeminiDisplayName +
-                                    "\",\"input_config\":{\"file_name\":" +
+                              : "{\"batch\":{\"display_name\":" + quoted(job.label) +
+                                    ",\"input_config\":{\"file_name\":" +
                                     quoted(checked_id(p, file_id, "files/", "file")) + "}}}";
       break;
     case Provider::OpenAI:
       req = vendor_request(account_, base_ + "/v1/batches", "POST");
       req.body = json{{"input_file_id", checked_id(p, file_id, "", "file")},
                       {"endpoint", kOpenAIEndpoint},
-                      {"completion_window", "24h"}}
+                      {"completion_window", "24h"},
+                      {"metadata", {{"trajc_job", job.label}}}}
                      .dump();
       break;
     case Provider::Anthropic:

@@ -125,10 +125,14 @@ TEST(VendorBatch, RequestsCarryTheOnlineBody) {
   EXPECT_EQ(create["requests"][1]["custom_id"], "r2");
   EXPECT_EQ(create["requests"][1]["params"], online(Provider::Anthropic, p2));
 
-  const BatchJob ge = one_job(Provider::Gemini, {{"r1", p1}, {"r2", p2}}, roomy);
+  BatchJobBuilder gb(Provider::Gemini, "m-1", roomy);
+  ASSERT_TRUE(gb.add("r1", p1));
+  ASSERT_TRUE(gb.add("r2", p2));
+  EXPECT_EQ(catch_error([&] { gb.take("bad label"); }).code(), sqlstate::kInvalidParameter);
+  const BatchJob ge = gb.take("trajc-42");
   ASSERT_FALSE(ge.as_file);
   const json batch = json::parse(ge.payload)["batch"];
-  EXPECT_FALSE(batch["display_name"].get<std::string>().empty());
+  EXPECT_EQ(batch["display_name"], "trajc-42");
   const json& reqs = batch["input_config"]["requests"]["requests"];
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0]["metadata"]["key"], "r1");
@@ -214,8 +218,10 @@ TEST(VendorBatch, RequestsForEachStep) {
   EXPECT_NE(up.body.find(job.payload), std::string::npos);
   const HttpRequest create = oa.create_request(job, "file-abc");
   EXPECT_EQ(create.url, "https://vendor.example/v1/batches");
-  EXPECT_EQ(json::parse(create.body),
-            (json{{"input_file_id", "file-abc"}, {"endpoint", "/v1/chat/completions"}, {"completion_window", "24h"}}));
+  EXPECT_EQ(json::parse(create.body), (json{{"input_file_id", "file-abc"},
+                                            {"endpoint", "/v1/chat/completions"},
+                                            {"completion_window", "24h"},
+                                            {"metadata", {{"trajc_job", "trajc"}}}}));
   const HttpRequest poll = oa.poll_request("batch_123");
   EXPECT_EQ(poll.method, "GET");
   EXPECT_EQ(poll.url, "https://vendor.example/v1/batches/batch_123");
