@@ -18,6 +18,7 @@
 
 #include "trajc/http.hpp"
 #include "trajc/provider.hpp"
+#include "trajc/retry.hpp"
 
 namespace trajc {
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trajc/ascii.hpp"
 #include "trajc/error.hpp"
 
 namespace trajc {
@@ -100,10 +101,7 @@ std::string bounded(std::string text, const std::string& secret) {
   return text;
 }
 
-bool is_id_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' ||
-         c == '.';
-}
+bool is_id_char(char c) { return ascii::is_alnum(c) || c == '-' || c == '_' || c == '.'; }
 
 // An id from a reply that becomes part of a URL path: a fixed prefix, then
 // only characters that cannot change the path, the query or the host.
