@@ -16,6 +16,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "trajc/compile.hpp"
+#include "trajc/cost.hpp"
 #include "trajc/http.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/retry.hpp"
@@ -123,6 +125,13 @@ struct ItemResult {
   int http_status = 0;  // the request's own status where the vendor reports one
   std::string error;    // when not Succeeded; redacted, bounded
 };
+
+// A collected request as its session's compile outcome. `session` carries
+// what was sent (session_id, trajectory_hash, agent, turn_count). A reply is
+// judged as online (judge_reply), priced at `prices` times `discount`; an
+// errored, expired or cancelled request is a failed session, nothing paid.
+CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
+                                 double discount, int max_questions, const std::string& secret);
 
 // The HTTP requests of a job's life and the readers of their replies, bound
 // to one account. Replies are HttpResults so a refusal (4xx/5xx, no

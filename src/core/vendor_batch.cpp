@@ -772,6 +772,24 @@ std::vector<ItemResult> BatchResults::finish(BatchState final_state) const {
   return out;
 }
 
+CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
+                                 double discount, int max_questions, const std::string& secret) {
+  CompileOutcome o = std::move(session);
+  o.attempts = 1;
+  o.http_status = r.http_status;
+  if (r.outcome != ItemOutcome::Succeeded) {
+    o.status = Status::Failed;
+    o.error = redact(r.outcome == ItemOutcome::Errored ? r.error
+                                                       : std::string("provider batch request ") +
+                                                             item_outcome_name(r.outcome) + ": " + r.error,
+                     secret);
+    return o;
+  }
+  judge_reply(o, r.reply, call_cost_usd(prices, r.reply.tokens_in, r.reply.tokens_out) * discount, max_questions,
+              secret);
+  return o;
+}
+
 // --- driving ----------------------------------------------------------------------------
 
 BlockingHttp::BlockingHttp(HttpLimits limits, RetryPolicy retry, CancelCheck cancel)

@@ -636,3 +636,49 @@ TEST(VendorBatchGeminiFile, UploadsAndDownloads) {
   EXPECT_TRUE(uploaded);
   EXPECT_TRUE(mock.batches()[s.remote_id]["as_file"].get<bool>());
 }
+
+// Collected requests become outcomes as online replies do, at the batch price.
+TEST(VendorBatch, CollectedOutcomes) {
+  CompileOutcome session;
+  session.session_id = "s-1";
+  session.trajectory_hash = "0123456789abcdef";
+  session.turn_count = 5;
+  const Prices prices{0.30, 2.50};
+
+  ItemResult ok;
+  ok.custom_id = "r1";
+  ok.outcome = ItemOutcome::Succeeded;
+  ok.reply.text = R"({"pairs":[{"question":"What ran in turns 1 and 3?","answer":"A search, then tests.",
+                    "supporting_turns":[1,3],"qa_type":"factoid"},{"question":"Bad","answer":"x",
+                    "supporting_turns":[1,2],"qa_type":"factoid"}]})";
+  ok.reply.tokens_in = 1000;
+  ok.reply.tokens_out = 200;
+  const CompileOutcome o = collected_outcome(session, ok, prices, 0.5, 5, kKey);
+  EXPECT_EQ(o.status, Status::Ok);
+  EXPECT_EQ(o.session_id, "s-1");
+  EXPECT_EQ(o.trajectory_hash, "0123456789abcdef");
+  EXPECT_EQ(o.pairs.size(), 1u);
+  EXPECT_EQ(o.rejected.at("adjacent_turns"), 1);
+  EXPECT_EQ(o.tokens_in, 1000);
+  EXPECT_DOUBLE_EQ(o.cost_usd, (1000 * 0.30 + 200 * 2.50) / 1e6 * 0.5);
+  EXPECT_EQ(o.attempts, 1);
+
+  ItemResult expired;
+  expired.outcome = ItemOutcome::Expired;
+  expired.error = "window passed";
+  const CompileOutcome e = collected_outcome(session, expired, prices, 0.5, 5, kKey);
+  EXPECT_EQ(e.status, Status::Failed);
+  EXPECT_EQ(e.cost_usd, 0);
+  EXPECT_NE(e.error.find("expired"), std::string::npos);
+
+  ItemResult bad;
+  bad.outcome = ItemOutcome::Errored;
+  bad.error = "denied for " + kKey;
+  EXPECT_EQ(collected_outcome(session, bad, prices, 0.5, 5, kKey).error.find(kKey), std::string::npos);
+
+  ItemResult prose = ok;
+  prose.reply.text = "no JSON here";
+  const CompileOutcome p = collected_outcome(session, prose, prices, 0.5, 5, kKey);
+  EXPECT_EQ(p.status, Status::Failed);
+  EXPECT_GT(p.cost_usd, 0);  // a reply that came is paid for, as online
+}
