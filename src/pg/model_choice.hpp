@@ -17,9 +17,18 @@ struct ModelChoice {
   char* model;
   double usd_per_mtok_in;
   double usd_per_mtok_out;
+  double batch_discount;  // share of the list price charged in provider batch mode
   char* api_key;   // NULL for offline, or when no key is needed and none is set
   char* base_url;  // "" = vendor default
 };
+
+// Where a network provider's requests go and with which key: the setting,
+// else the server's environment (api_key NULL when neither has one).
+struct ProviderAccess {
+  char* api_key;
+  char* base_url;  // "" = vendor default
+};
+ProviderAccess provider_access(trajc::Provider p);
 
 // Resolves provider, tier (argument, else trajc.tier), model and prices
 // (trajc.models, trajc.model overrides) and the API key. Needs SPI connected.

@@ -130,6 +130,8 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
 const char* const kCompiledCheck =
     "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
     " AND status = 'ok' LIMIT 1";
+const char* const kOpenBatchCheck =
+    "SELECT batch_id FROM trajc.batch_requests WHERE session_id = $1 AND status = 'open' LIMIT 1";
 
 Text text_of(const std::string& s) { return Text(s.data(), s.size()); }
 
@@ -138,8 +140,9 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
 
 // Phase 3 for one finished session: its log row, then its pairs (copies kept
 // in *rows when asked). With a `failure`, only the log row, as failed.
-void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
-                    List** rows);
+// Returns the log row's id.
+int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                     List** rows);
 
 }  // namespace
 
@@ -149,6 +152,7 @@ struct Store {
   SPIPlanPtr log_plan;
   SPIPlanPtr pair_plan;
   SPIPlanPtr compiled_plan;
+  SPIPlanPtr open_batch_plan;
   std::string* json;  // the core's JSON text for the row being inserted
 };
 
@@ -183,10 +187,10 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
   return row;
 }
 
-void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
-                    List** rows) {
+int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                     List** rows) {
   int64 log_id = insert_log(store, log_row_of(store, o, failure));
-  if (failure != nullptr) return;
+  if (failure != nullptr) return log_id;
   std::string* json = store->json;
   double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
   for (const trajc::QaPair& p : o.pairs) {
@@ -208,6 +212,7 @@ void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const ch
     if (rows != nullptr) *rows = lappend(*rows, SPI_copytuple(inserted));
     SPI_freetuptable(SPI_tuptable);
   }
+  return log_id;
 }
 
 }  // namespace
@@ -220,6 +225,7 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans) 
   store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
   store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
   store->compiled_plan = keep(store, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
+  store->open_batch_plan = keep(store, spi_prepare(kOpenBatchCheck, TEXTOID));
   store->json = box_new<std::string>(cxt);
   MemoryContextSwitchTo(caller);
   return store;
@@ -230,6 +236,7 @@ void close_store(Store* store) {
   SPI_freeplan(store->log_plan);
   SPI_freeplan(store->pair_plan);
   SPI_freeplan(store->compiled_plan);
+  SPI_freeplan(store->open_batch_plan);
 }
 
 int64 insert_log(const Store* store, const LogRow& row) {
@@ -253,6 +260,18 @@ bool compiled_before(const Store* store, const char* session_id, const char* has
   return found;
 }
 
+int64 open_batch_of(const Store* store, const char* session_id) {
+  Datum args[1] = {CStringGetTextDatum(session_id)};
+  spi_execute(store->open_batch_plan, args, nullptr, true, SPI_OK_SELECT, "checking open provider batches");
+  int64 batch = 0;
+  if (SPI_processed > 0) {
+    bool isnull;
+    batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  }
+  SPI_freetuptable(SPI_tuptable);
+  return batch;
+}
+
 SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
                        const char* why) {
   LogRow row{};
@@ -262,8 +281,8 @@ SessionResult log_skip(const Store* store, const char* session_id, const char* h
   row.model = store->model->model;
   row.status = trajc::Status::Skipped;
   row.error = why;
-  insert_log(store, row);
-  return SessionResult{session_id, trajc::Status::Skipped, 0, 0, 0, why, NIL};
+  int64 id = insert_log(store, row);
+  return SessionResult{session_id, trajc::Status::Skipped, 0, 0, 0, why, NIL, id};
 }
 
 SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows) {
@@ -271,11 +290,12 @@ SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, 
   ResourceOwner owner = CurrentResourceOwner;
   const char* failure = nullptr;
   List* rows = NIL;
+  volatile int64 compile_id = 0;  // set inside PG_TRY, read after it
   BeginInternalSubTransaction(nullptr);
   MemoryContextSwitchTo(cxt);
   PG_TRY();
   {
-    insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr);
+    compile_id = insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr);
     ReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(cxt);
     CurrentResourceOwner = owner;
@@ -297,11 +317,11 @@ SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, 
   const char* session = pstrdup(o.session_id.c_str());
   const int rejected = trajc::rejected_total(o.rejected);
   if (failure != nullptr) {
-    insert_outcome(store, o, failure, nullptr);
-    return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd, failure, NIL};
+    compile_id = insert_outcome(store, o, failure, nullptr);
+    return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd, failure, NIL, compile_id};
   }
   return SessionResult{session, o.status, static_cast<int>(o.pairs.size()), rejected, o.cost_usd,
-                       o.error.empty() ? nullptr : pstrdup(o.error.c_str()), rows};
+                       o.error.empty() ? nullptr : pstrdup(o.error.c_str()), rows, compile_id};
 }
 
 }  // namespace trajc_pg

@@ -64,6 +64,7 @@ struct SessionResult {
   double cost_usd;
   const char* error;  // NULL = none
   List* rows;         // copies of the inserted qa_pairs rows (keep_rows only)
+  int64 compile_id;   // its compile_log row
 };
 
 struct Store;
@@ -79,6 +80,9 @@ HeapTuple insert_pair(const Store* store, const PairRow& row);  // the row as in
 
 // Whether the session was compiled with status ok at this trajectory hash.
 bool compiled_before(const Store* store, const char* session_id, const char* hash);
+// The open provider batch job holding the session (trajc.batch_requests), or
+// 0: such a session is the batch's until collected, compiled by nobody else.
+int64 open_batch_of(const Store* store, const char* session_id);
 // Logs a session that is not compiled, and why (every run can be audited
 // from compile_log).
 SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
