@@ -181,6 +181,7 @@ struct Submitter {
   Request* requests;  // of the job being built
   int nrequests;
   int capacity;
+  int next_id;  // custom_ids s0, s1, ... run on across the call's jobs (the builder's rule)
   int jobs, sent, refused;
 };
 
@@ -277,7 +278,7 @@ void gather(Run* run, const trajc::Trajectory& t, void* state) {
   });
   for (int attempt = 0;; attempt++) {
     char custom_id[16];
-    snprintf(custom_id, sizeof custom_id, "s%d", sub->nrequests);
+    snprintf(custom_id, sizeof custom_id, "s%d", sub->next_id);
     bool added = false;
     run_cpp([&] { added = builder->add(custom_id, *prompt); });
     if (added) {
@@ -285,6 +286,7 @@ void gather(Run* run, const trajc::Trajectory& t, void* state) {
         sub->capacity *= 2;
         sub->requests = static_cast<Request*>(repalloc(sub->requests, sizeof(Request) * sub->capacity));
       }
+      sub->next_id++;
       Request& r = sub->requests[sub->nrequests++];
       r.custom_id = MemoryContextStrdup(sub->cxt, custom_id);
       r.session_id = MemoryContextStrdup(sub->cxt, t.session_id.c_str());
@@ -595,9 +597,11 @@ extern "C" Datum trajc_batch_submit(PG_FUNCTION_ARGS) {
   const int min_turns = PG_ARGISNULL(0) ? defaults::kMinTurns : PG_GETARG_INT32(0);
   const int limit = PG_ARGISNULL(1) ? defaults::kBatchSubmitLimit : PG_GETARG_INT32(1);
   const char* tier = PG_ARGISNULL(2) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(2));
+  // The submitter's context: the call's own (not SPI's, which SPI_finish
+  // deletes), surviving the procedure's commits.
+  MemoryContext parent = nonatomic_call(fcinfo) ? PortalContext : CurrentMemoryContext;
   Run* run = begin_run(kBatchSubmitPolicy, fcinfo, tier, false);
-  MemoryContext cxt = AllocSetContextCreate(run_commits(run) ? PortalContext : CurrentMemoryContext,
-                                            "trajc batch submit", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext cxt = AllocSetContextCreate(parent, "trajc batch submit", ALLOCSET_DEFAULT_SIZES);
   Submitter* sub = new_submitter(run, cxt);
   set_sink(run, gather, sub);
   list_sessions(run, min_turns, limit);
@@ -617,9 +621,11 @@ extern "C" Datum trajc_batch_submit(PG_FUNCTION_ARGS) {
 // the finished ones.
 extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
   const bool commits = nonatomic_call(fcinfo);
-  spi_connect(commits);
+  // The call's own context (not SPI's, which SPI_finish deletes), surviving
+  // the procedure's commits.
   MemoryContext cxt = AllocSetContextCreate(commits ? PortalContext : CurrentMemoryContext,
                                             "trajc batch collect", ALLOCSET_DEFAULT_SIZES);
+  spi_connect(commits);
   MemoryContext caller = MemoryContextSwitchTo(cxt);
   List* jobs = open_jobs();
   CollectTotals totals{};

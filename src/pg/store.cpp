@@ -304,12 +304,14 @@ SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, 
   {
     MemoryContextSwitchTo(cxt);
     ErrorData* e = CopyErrorData();
-    if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-      PG_RE_THROW();
     FlushErrorState();
+    // Rolled back in every case: an internal subtransaction left open by a
+    // rethrown error would leave the session in an aborted transaction block.
     RollbackAndReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(cxt);
     CurrentResourceOwner = owner;
+    if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+      ReThrowError(e);
     failure = psprintf("storing the result failed: %s", e->message);
   }
   PG_END_TRY();

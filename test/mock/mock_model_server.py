@@ -156,9 +156,10 @@ def batch_directives(model, prompt):
     return Directive(None), Directive.find(model, prompt)
 
 
-def decide_outcome(server, vendor, model, item):
+def decide_outcome(server, batch, item):
     """What one request of a job yields: ('ok', reply) | ('error', status, message)
     | ('expired',) -- the online directives, read the batch way."""
+    vendor, model = batch.vendor, batch.model
     d, prompt, session = item["directive"], item["prompt"], item["session"]
     if d.action == "status":
         with server.lock:
@@ -166,7 +167,9 @@ def decide_outcome(server, vendor, model, item):
             server.counters[counter] = server.counters.get(counter, 0) + 1
             seen = server.counters[counter]
         if "times" not in d.params or seen <= d.params["times"]:
-            return ("error", d.n, f"mock error {d.n}")
+            # As online, a 401/403 quotes the key the job was sent with.
+            message = key_message(vendor, batch.key) if d.n in (401, 403) else f"mock error {d.n}"
+            return ("error", d.n, message)
     elif d.action == "hang":
         return ("expired",)  # never answers: the job ends without it
     turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
@@ -184,7 +187,7 @@ def decide_results(server, batch):
     results = []
     for i, item in enumerate(batch.items):
         if i < ran:
-            results.append((item["custom_id"], decide_outcome(server, batch.vendor, batch.model, item)))
+            results.append((item["custom_id"], decide_outcome(server, batch, item)))
         else:
             results.append((item["custom_id"], ("expired",) if fate == "expire" else ("cancelled",)))
     batch.results = results
@@ -381,6 +384,7 @@ class BatchEndpoints:
         if job_directive.action == "batch_reject" and (job_directive.n or vendor != "openai"):
             raise Rejected(job_directive.n or 400, "mock rejected the batch")
         batch = MockBatch(vendor, self.new_id(prefix), model, items, job_directive)
+        batch.key = self.api_key(vendor)
         self.server.batches[batch.remote_id] = batch
         return batch
 
