@@ -67,6 +67,14 @@ CREATE INDEX batch_requests_open_idx ON trajc.batch_requests (session_id) WHERE 
 COMMENT ON TABLE trajc.batch_requests IS
   'One row per session sent in a provider batch job; open until its outcome is stored.';
 
+-- Every compile asks this before it compiles a session. It reads with the
+-- extension owner's rights, so a role that may compile needs no privilege on
+-- trajc.batch_requests (nor a new GRANT after the upgrade) to respect an open
+-- job; it tells no more than that job's id.
+CREATE FUNCTION trajc.open_batch_of(session_id text) RETURNS bigint
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT batch_id FROM trajc.batch_requests WHERE session_id = $1 AND status = 'open' LIMIT 1 $$;
+
 SELECT pg_catalog.pg_extension_config_dump('trajc.batches', '');
 SELECT pg_catalog.pg_extension_config_dump('trajc.batch_requests', '');
 

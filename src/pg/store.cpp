@@ -130,8 +130,9 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
 const char* const kCompiledCheck =
     "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
     " AND status = 'ok' LIMIT 1";
-const char* const kOpenBatchCheck =
-    "SELECT batch_id FROM trajc.batch_requests WHERE session_id = $1 AND status = 'open' LIMIT 1";
+// With the extension owner's rights (see the SQL script): compiling roles
+// need no privilege on trajc.batch_requests.
+const char* const kOpenBatchCheck = "SELECT trajc.open_batch_of($1)";
 
 Text text_of(const std::string& s) { return Text(s.data(), s.size()); }
 
@@ -266,7 +267,8 @@ int64 open_batch_of(const Store* store, const char* session_id) {
   int64 batch = 0;
   if (SPI_processed > 0) {
     bool isnull;
-    batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    Datum id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull) batch = DatumGetInt64(id);
   }
   SPI_freetuptable(SPI_tuptable);
   return batch;

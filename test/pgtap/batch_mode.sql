@@ -325,8 +325,17 @@ INSERT INTO trajc.batches (provider, model, status, sessions, requests)
 VALUES ('gemini', 'gemini-2.5-flash', 'submitting', 1, 1) RETURNING id AS interrupted \gset
 INSERT INTO trajc.batch_requests (batch_id, custom_id, session_id, trajectory_hash, turn_count)
 VALUES (:interrupted, 's0', 'bm-i-1', '0000000000000000', 10);
-SELECT results_eq($$SELECT status FROM trajc_compile_batch(3, 25)$$, $$VALUES ('skipped')$$,
-                  'a session of a job still submitting is not compiled online');
+-- Asked by a role with only the compile privileges README lists (none on
+-- trajc.batch_requests): the check reads with the extension owner's rights.
+CREATE ROLE bm_analyst;
+CALL pg_temp.tap_grant_compile('bm_analyst');
+GRANT EXECUTE ON FUNCTION trajc_compile_batch(int, int, text, boolean) TO bm_analyst;
+GRANT SELECT ON bm_interrupted TO bm_analyst;
+SET ROLE bm_analyst;
+SELECT results_eq($$SELECT status, error FROM trajc_compile_batch(3, 25)$$,
+                  format($$VALUES ('skipped', 'waiting for provider batch %s')$$, :interrupted),
+                  'a session of a job still submitting is not compiled online, even by a role that cannot read trajc.batch_requests');
+RESET ROLE;
 CALL trajc_batch_collect();
 SELECT results_eq(format('SELECT status, collected_at IS NOT NULL, error LIKE ''submission interrupted%%''
                             FROM trajc.batches WHERE id = %s', :interrupted),
