@@ -26,6 +26,7 @@
 #include "run.hpp"
 #include "spi_util.hpp"
 #include "store.hpp"
+#include "stored_text.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_batch_submit);
@@ -141,21 +142,15 @@ List* open_requests(int64 batch_id) {
   return out;
 }
 
-// Every open request of a job fails with `why` (one failed compile_log row
-// each, nothing paid) and the job is closed: its sessions are pending again.
-void fail_job(const Store* store, const ModelChoice& model, int64 batch_id, const char* why, bool commits) {
+// Every open request of a job fails with `why` (database text; one failed
+// compile_log row each, nothing paid) and the job is closed: its sessions are
+// pending again.
+void fail_job(const Store* store, int64 batch_id, const char* why, bool commits) {
   ListCell* cell;
   foreach (cell, open_requests(batch_id)) {
     const Request* r = static_cast<const Request*>(lfirst(cell));
-    LogRow row{};
-    row.session_id = r->session_id;
-    row.trajectory_hash = r->hash;
-    row.provider = model.provider_name;
-    row.model = model.model;
-    row.status = trajc::Status::Failed;
-    row.turn_count = r->turn_count;
-    row.error = why;
-    finish_request(batch_id, r->custom_id, trajc::Status::Failed, insert_log(store, row));
+    const SessionResult logged = log_session(store, r->session_id, r->hash, trajc::Status::Failed, why);
+    finish_request(batch_id, r->custom_id, trajc::Status::Failed, logged.compile_id);
   }
   Oid types[2] = {INT8OID, TEXTOID};
   Datum values[2] = {Int64GetDatum(batch_id), CStringGetTextDatum(why)};
@@ -238,7 +233,7 @@ void send_job(Submitter* sub) {
       *job = trajc::BatchJob{};  // the payload is not needed any more
     });
     if (accepted) {
-      const char* remote_id = pstrdup(status->remote_id.c_str());
+      const char* remote_id = from_core_cstring(status->remote_id);
       Oid types[3] = {INT8OID, TEXTOID, TEXTOID};
       Datum values[3] = {Int64GetDatum(id), CStringGetTextDatum(remote_id),
                          CStringGetTextDatum(trajc::batch_state_name(status->state))};
@@ -247,9 +242,10 @@ void send_job(Submitter* sub) {
       commit_if(commits);
       sub->sent++;
     } else {
-      const char* why = psprintf("the provider refused the batch: %s", refusal->c_str());
+      const char* why =
+          psprintf("the provider refused the batch: %s", from_core_cstring(*refusal, kMaxErrorBytes));
       ereport(WARNING, (errmsg("trajc_batch_submit: provider batch %lld: %s", static_cast<long long>(id), why)));
-      fail_job(run_store(run), run_model(run), id, why, commits);
+      fail_job(run_store(run), id, why, commits);
       sub->refused++;
     }
   }
@@ -266,32 +262,29 @@ void send_job(Submitter* sub) {
 
 // The sink: one loaded session into the job being built; a full job is sent
 // first.
-void gather(Run* run, const trajc::Trajectory& t, void* state) {
+void gather(Run* run, const char* session_id, const char* hash, const trajc::Trajectory& t,
+            void* state) {
   Submitter* sub = static_cast<Submitter*>(state);
   const trajc::CompileSettings* settings = &run_settings(run);
   trajc::BatchJobBuilder* builder = sub->builder;
   std::string* prompt = sub->text;
-  char hash[17] = {0};
-  run_cpp([&] {
-    *prompt = trajc::build_prompt(t, settings->prompt);
-    std::strncpy(hash, trajc::trajectory_hash(t).c_str(), sizeof hash - 1);
-  });
+  run_cpp([&] { *prompt = trajc::build_prompt(t, settings->prompt); });
   for (int attempt = 0;; attempt++) {
     char custom_id[16];
     snprintf(custom_id, sizeof custom_id, "s%d", sub->next_id);
     bool added = false;
     run_cpp([&] { added = builder->add(custom_id, *prompt); });
     if (added) {
+      sub->next_id++;
       if (sub->nrequests == sub->capacity) {
         sub->capacity *= 2;
         sub->requests = static_cast<Request*>(repalloc(sub->requests, sizeof(Request) * sub->capacity));
       }
-      sub->next_id++;
       Request& r = sub->requests[sub->nrequests++];
       r.custom_id = MemoryContextStrdup(sub->cxt, custom_id);
-      r.session_id = MemoryContextStrdup(sub->cxt, t.session_id.c_str());
+      r.session_id = MemoryContextStrdup(sub->cxt, session_id);
       r.hash = MemoryContextStrdup(sub->cxt, hash);
-      r.agent = t.agent.empty() ? nullptr : MemoryContextStrdup(sub->cxt, t.agent.c_str());
+      r.agent = t.agent.empty() ? nullptr : MemoryContextStrdup(sub->cxt, from_core_cstring(t.agent));
       r.turn_count = static_cast<int>(t.turns.size());
       return;
     }
@@ -463,13 +456,16 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
   const std::unordered_map<std::string, std::size_t>* index = c->index;
   trajc::CompileOutcome* outcome = c->outcome;
   const char* custom_id = r.custom_id;
+  // The core works in UTF-8; store_outcome converts back.
+  const char* session_id = to_core_text(r.session_id);
+  const char* agent = r.agent != nullptr ? to_core_text(r.agent) : "";
   run_cpp([&] {
     auto it = index->find(custom_id);
     if (it != index->end() && it->second < results->size()) found = &(*results)[it->second];
     trajc::CompileOutcome sent;
-    sent.session_id = r.session_id;
+    sent.session_id = session_id;
     sent.trajectory_hash = r.hash;  // what was compiled, whatever the log holds now
-    sent.agent = r.agent != nullptr ? r.agent : "";
+    sent.agent = agent;
     sent.turn_count = r.turn_count;
     trajc::ItemResult missing;
     missing.error = "no result for this request";
@@ -501,7 +497,7 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
   if (j.remote_id == nullptr) {
     // Its lock was free: the submitter died before the vendor's answer was
     // recorded (the vendor may hold an orphan job labelled trajc-<id>).
-    fail_job(store, model, j.id, "submission interrupted before the provider's answer was recorded", commits);
+    fail_job(store, j.id, "submission interrupted before the provider's answer was recorded", commits);
     close_store(store);
     return;
   }
@@ -527,14 +523,14 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
   totals->polled++;
   if (!polled) {
     ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: %s", static_cast<long long>(j.id),
-                             c->error->c_str())));
-    note_poll(j.id, nullptr, pstrdup(c->error->c_str()));
+                             from_core_cstring(*c->error, kMaxErrorBytes))));
+    note_poll(j.id, nullptr, from_core_cstring(*c->error, kMaxErrorBytes));
     commit_if(commits);
     close_store(store);
     return;
   }
   const trajc::BatchStatus* s = c->status;
-  note_poll(j.id, s, s->error.empty() ? nullptr : pstrdup(s->error.c_str()));
+  note_poll(j.id, s, s->error.empty() ? nullptr : from_core_cstring(s->error, kMaxErrorBytes));
   commit_if(commits);
   if (!trajc::is_final(s->state)) {
     close_store(store);
@@ -542,8 +538,8 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
   }
   if (s->state == trajc::BatchState::Failed) {
     const char* why = psprintf("the provider failed the batch: %s",
-                               s->error.empty() ? "no reason given" : s->error.c_str());
-    fail_job(store, model, j.id, why, commits);
+                               s->error.empty() ? "no reason given" : from_core_cstring(s->error, kMaxErrorBytes));
+    fail_job(store, j.id, why, commits);
     totals->finished++;
     close_store(store);
     return;
@@ -562,9 +558,10 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
     std::string().swap(*c->reply);
   });
   if (!fetched) {
+    const char* why = from_core_cstring(*c->error, kMaxErrorBytes);
     ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: fetching results: %s",
-                             static_cast<long long>(j.id), c->error->c_str())));
-    note_poll(j.id, nullptr, pstrdup(c->error->c_str()));
+                             static_cast<long long>(j.id), why)));
+    note_poll(j.id, nullptr, why);
     commit_if(commits);
     close_store(store);
     return;

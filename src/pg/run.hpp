@@ -72,7 +72,10 @@ struct ModelChoice;
 // unchanged, not in an open batch); allocations go with the session's
 // scratch memory. The sink releases the claim (release_session) once the
 // session is durably the job's.
-using SessionSink = void (*)(Run* run, const trajc::Trajectory& t, void* state);
+// session_id and hash are as listed and as computed (database text), t the
+// trajectory the core rendered (UTF-8).
+using SessionSink = void (*)(Run* run, const char* session_id, const char* hash,
+                             const trajc::Trajectory& t, void* state);
 
 // Phase 1 for every entry point: settings, audit source, plans, boxed core
 // objects. A CALL outside a transaction block commits after each session.
