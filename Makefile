@@ -13,7 +13,10 @@ REGRESS = $(patsubst test/regress/sql/%.sql,%,$(REGRESS_SQL))
 REGRESS_OPTS = --inputdir=test/regress --load-extension=trajc
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -Iinclude
+# -MMD -MP: each object's header dependencies in a .d file beside it, read
+# below, so a changed header rebuilds what includes it (PGXS tracks none; a
+# stale object reading a struct of the old layout is a silent bug).
+PG_CPPFLAGS = -Iinclude -MMD -MP
 PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions
 SHLIB_LINK = -lcurl -lstdc++
 
@@ -23,3 +26,6 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+EXTRA_CLEAN += $(OBJS:.o=.d)
+-include $(OBJS:.o=.d)
