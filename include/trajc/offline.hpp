@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "trajc/cancel.hpp"
 #include "trajc/trajectory.hpp"
 
 namespace trajc {
@@ -12,6 +13,6 @@ namespace trajc {
 // through the same validation. Every answer is literally checkable against the
 // turns it cites; up to max_questions pairs covering all four qa types when
 // the trajectory allows.
-std::string offline_compile(const Trajectory& t, int max_questions = 5);
+std::string offline_compile(const Trajectory& t, int max_questions = 5, CancelCheck cancel = nullptr);
 
 }  // namespace trajc

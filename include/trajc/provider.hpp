@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "trajc/cancel.hpp"
+
 namespace trajc {
 
 enum class Provider { Gemini, OpenAI, Anthropic, Offline };
@@ -35,7 +37,7 @@ struct ModelReply {
 };
 
 // Parses a 2xx body. Throws Error(kExternal) when the body is not the vendor's shape.
-ModelReply parse_reply(Provider p, const std::string& body);
+ModelReply parse_reply(Provider p, const std::string& body, CancelCheck cancel = nullptr);
 // A readable message from a vendor error body (4xx/5xx), with `secret` redacted.
 std::string vendor_error_message(Provider p, int http_status, const std::string& body,
                                  const std::string& secret);

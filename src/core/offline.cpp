@@ -733,7 +733,7 @@ std::size_t type_index(const char* qa_type) {
 
 }  // namespace
 
-std::string offline_compile(const Trajectory& t, int max_questions) {
+std::string offline_compile(const Trajectory& t, int max_questions, CancelCheck) {
   const Analysis a = analyze(t);
   const std::vector<Dimension> dims = dimensions(t, a);
   const std::vector<ToolCalls> tools = calls_by_tool(a);

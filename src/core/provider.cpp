@@ -307,7 +307,7 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
   return req;
 }
 
-ModelReply parse_reply(Provider p, const std::string& body) {
+ModelReply parse_reply(Provider p, const std::string& body, CancelCheck) {
   require_network_provider(p);
   const json doc = parse_body(p, body);
   switch (p) {

@@ -174,7 +174,7 @@ const nlohmann::json& qa_schema() {
   return schema;
 }
 
-nlohmann::json extract_json(const std::string& text) {
+nlohmann::json extract_json(const std::string& text, CancelCheck) {
   if (trim(text).empty()) throw Error(sqlstate::kInvalidJson, "empty reply");
   // The first document shaped like a reply wins; a stray "[3]" in the prose
   // is only used when nothing better follows.
@@ -203,7 +203,7 @@ nlohmann::json extract_json(const std::string& text) {
               "no JSON in reply (" + std::to_string(text.size()) + " chars)");
 }
 
-Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions) {
+Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions, CancelCheck) {
   Validation v;
   json single;
   const json* items = find_items(doc, single);

@@ -1,0 +1,10 @@
+// The core's one cancel error.
+#include "trajc/cancel.hpp"
+
+#include "trajc/error.hpp"
+
+namespace trajc {
+
+void throw_canceled() { throw Error(sqlstate::kQueryCanceled, "canceling statement due to user request"); }
+
+}  // namespace trajc
