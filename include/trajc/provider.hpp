@@ -23,6 +23,12 @@ struct HttpRequest {
   std::string body;
 };
 
+// Throws Error(kInvalidParameter) when the model name could change the
+// request's path beyond its own segment (Gemini puts it in the URL: no "/"
+// but a leading "models/", "..", "?", "#", "%", "\\", spaces or control
+// characters). OpenAI and Anthropic send it in the body: any name is safe.
+void check_model_name(Provider p, const std::string& model);
+
 // The vendor's wire request for one prompt. json_schema=false asks for plain
 // JSON mode (OpenAI-compatible servers that reject response_format schemas).
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
@@ -45,7 +51,9 @@ std::string vendor_error_message(Provider p, int http_status, const std::string&
 // response_format json_schema, so the request should be retried in JSON mode.
 bool rejects_json_schema(Provider p, int http_status, const std::string& body);
 
-// Replaces every occurrence of secret in text by "[redacted]" (no-op if empty).
+// Replaces every occurrence of secret in text by "[redacted]" (no-op if
+// empty), also where it is written JSON-escaped (\u002d, \/, with any number
+// of backslashes) or percent-encoded (%2D), in any mix with plain characters.
 std::string redact(std::string text, const std::string& secret);
 
 }  // namespace trajc

@@ -2,11 +2,14 @@
 #include "trajc/batch.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <new>
 #include <optional>
 #include <random>
 
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/safe_text.hpp"
 
 namespace trajc {
 
@@ -37,20 +40,56 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
+bool is_cancel(const Error& e) { return e.code() == sqlstate::kQueryCanceled; }
+
+// Runs one session's handling of a reply. Whatever it throws but a cancel
+// (a vendor's odd JSON, a library's type_error, memory for one huge reply)
+// fails this session only: the batch and its other sessions go on.
+template <class Fn>
+void for_this_session_only(CompileOutcome& o, Fn&& handle) {
+  try {
+    handle();
+    return;
+  } catch (const Error& e) {
+    if (is_cancel(e)) throw;
+    o.error = e.what();
+  } catch (const std::bad_alloc&) {
+    o.error = "out of memory while handling the reply";
+  } catch (const std::exception& e) {
+    o.error = std::string("unexpected error while handling the reply: ") + e.what();
+  } catch (...) {
+    o.error = "unexpected error while handling the reply";
+  }
+  o.status = "failed";
+  o.pairs.clear();
+}
+
 // Validates a model's text into kept and rejected pairs and sets the status.
-void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions) {
+void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
+                CancelCheck cancel) {
   nlohmann::json doc;
   try {
-    doc = extract_json(text);
+    doc = extract_json(text, cancel);
   } catch (const Error& e) {
+    if (is_cancel(e)) throw;
     o.status = "failed";
     o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
     return;
   }
-  Validation v = validate_pairs(doc, o.turn_count, max_questions);
+  Validation v = validate_pairs(doc, o.turn_count, max_questions, cancel);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? "empty" : "ok";
+}
+
+// The last step of every outcome: every text that came from a response is
+// redacted and made safe to store (valid UTF-8, no NUL, errors bounded).
+void seal(CompileOutcome& o, const std::string& secret) {
+  o.finished_unix_ms = unix_ms_now();
+  o.error = safe_text(redact(std::move(o.error), secret), kMaxErrorBytes);
+  for (QaPair& p : o.pairs) {
+    for (std::string* text : {&p.question, &p.answer, &p.raw_json}) *text = safe_text(redact(std::move(*text), secret));
+  }
 }
 }  // namespace
 
@@ -78,6 +117,7 @@ struct BatchRunner::Impl {
   };
 
   CompileSettings settings;
+  CancelCheck cancel;
   RetryPolicy retry;
   HttpMulti http;
   RateLimiter limiter;
@@ -92,11 +132,15 @@ struct BatchRunner::Impl {
 
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
+        cancel(cancel),
         retry{settings.max_retries, settings.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
         http(HttpLimits{std::min(kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
                         settings.max_response_bytes},
              cancel),
-        limiter(settings.max_requests_per_minute) {}
+        limiter(settings.max_requests_per_minute) {
+    // A bad model name is the run's error, before any session starts.
+    check_model_name(settings.provider, settings.model);
+  }
 
   void send(std::uint64_t tag, Job& job) {
     http.add(tag, build_request(settings.provider, settings.base_url, settings.model, settings.api_key,
@@ -127,7 +171,7 @@ struct BatchRunner::Impl {
 
   void finish(std::map<std::uint64_t, Job>::iterator it) {
     CompileOutcome& o = it->second.outcome;
-    o.finished_unix_ms = unix_ms_now();
+    seal(o, settings.api_key);
     spent += o.cost_usd;
     ready.push_back(std::move(o));
     jobs.erase(it);
@@ -135,7 +179,7 @@ struct BatchRunner::Impl {
 
   void fail(std::map<std::uint64_t, Job>::iterator it, const std::string& error) {
     it->second.outcome.status = "failed";
-    it->second.outcome.error = redact(error, settings.api_key);
+    it->second.outcome.error = error;
     finish(it);
   }
 
@@ -182,19 +226,14 @@ struct BatchRunner::Impl {
 
   void on_reply(std::map<std::uint64_t, Job>::iterator it, const std::string& body) {
     CompileOutcome& o = it->second.outcome;
-    ModelReply reply;
-    try {
-      reply = parse_reply(settings.provider, body);
-    } catch (const Error& e) {
-      fail(it, e.what());
-      return;
-    }
-    // The whole call is paid for, whatever survives validation.
-    o.tokens_in += reply.tokens_in;
-    o.tokens_out += reply.tokens_out;
-    o.cost_usd += call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out);
-    judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions);
-    o.error = redact(o.error, settings.api_key);
+    for_this_session_only(o, [&] {
+      const ModelReply reply = parse_reply(settings.provider, body, cancel);
+      // The whole call is paid for, whatever survives validation.
+      o.tokens_in += reply.tokens_in;
+      o.tokens_out += reply.tokens_out;
+      o.cost_usd += call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out);
+      judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions, cancel);
+    });
     finish(it);
   }
 
@@ -231,8 +270,11 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   CompileOutcome o = new_outcome(t);
   if (m.settings.provider == Provider::Offline) {
     o.attempts = 1;
-    judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
-    o.finished_unix_ms = unix_ms_now();
+    const int max_questions = m.settings.prompt.max_questions;
+    for_this_session_only(o, [&] {
+      judge_text(o, offline_compile(t, max_questions, m.cancel), false, max_questions, m.cancel);
+    });
+    seal(o, m.settings.api_key);
     m.ready.push_back(std::move(o));
     return;
   }

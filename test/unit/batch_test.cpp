@@ -446,6 +446,7 @@ TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
       EXPECT_FALSE(has_nul_or_key(*text)) << *text;
       EXPECT_EQ(text->find("SECRET"), std::string::npos) << *text;  // no escaped or encoded form either
     }
+    EXPECT_EQ(p.raw_json.find("\\u0000"), std::string::npos) << p.raw_json;  // jsonb refuses \u0000
   }
   EXPECT_NE(o.pairs[0].answer.find("[redacted]"), std::string::npos) << o.pairs[0].answer;
   EXPECT_NE(o.pairs[1].question.find("[redacted]"), std::string::npos) << o.pairs[1].question;

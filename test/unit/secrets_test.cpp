@@ -130,7 +130,8 @@ TEST(WrongTypes, EnvelopeFieldsOfTheWrongTypeAreIgnored) {
   const ModelReply gemini = parse_reply(Provider::Gemini, R"({"candidates": [{"content": {"parts": [
       {"text": "hmm", "thought": "yes"}, {"text": ")" + text + R"(", "thought": "no"}, {"text": 5}, 7]},
       "finishReason": 3}], "usageMetadata": {"promptTokenCount": "1", "thoughtsTokenCount": [2]}})");
-  EXPECT_EQ(gemini.text, R"({"pairs": []})");
+  // Only a boolean true marks a thought; "yes" is no boolean.
+  EXPECT_EQ(gemini.text, R"(hmm{"pairs": []})");
   EXPECT_EQ(gemini.tokens_in, 0);
   const ModelReply openai = parse_reply(Provider::OpenAI, R"({"choices": [{"message": {"content": ")" + text +
                                                               R"(", "refusal": 5}, "finish_reason": 1}],
