@@ -75,9 +75,9 @@ void series(const char* shape, std::size_t start, int steps, const std::function
     const std::size_t n = start << i;
     const double seconds = at(n);
     if (previous > 0) {
-      std::printf("bench: %-16s n=%-9zu %10.4f s   ratio to n/2: %5.2f\n", shape, n, seconds, seconds / previous);
+      std::printf("bench: %-16s n=%-9zu %12.6f s   ratio to n/2: %5.2f\n", shape, n, seconds, seconds / previous);
     } else {
-      std::printf("bench: %-16s n=%-9zu %10.4f s\n", shape, n, seconds);
+      std::printf("bench: %-16s n=%-9zu %12.6f s\n", shape, n, seconds);
     }
     std::fflush(stdout);
     previous = seconds;

@@ -530,8 +530,12 @@ std::string redact(std::string text, const std::string& secret) {
     }
     i += p.length;
   }
-  if (copied == 0) return text;
   out.append(text, copied, std::string::npos);
+  // Plain occurrences a decoded piece overlapped ("%de" + "adbeef..." for a
+  // key "deadbeef...") are still there as written: take them too.
+  for (std::size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + kMark.size())) {
+    out.replace(pos, secret.size(), kMark);
+  }
   return out;
 }
 

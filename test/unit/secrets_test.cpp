@@ -51,6 +51,9 @@ TEST(Redact, EveryEncodingOfTheKey) {
   EXPECT_EQ(redact("a KEY b KEY", "KEY"), "a [redacted] b [redacted]");
   EXPECT_EQ(redact("sk-proj_A1/b+C2", kKey), "sk-proj_A1/b+C2");  // a prefix is not the key
   EXPECT_EQ(redact("%zz\\u00zz\\", kKey), "%zz\\u00zz\\");         // broken escapes stay as they are
+  // A plain key right after what reads as an escape is still the key.
+  EXPECT_EQ(redact("t%deadbeef-1 u\\u00beefcafe-2", "deadbeef-1"), "t%[redacted] u\\u00beefcafe-2");
+  EXPECT_EQ(redact("x\\u0062eefcafe-2", "beefcafe-2"), "x[redacted]");
 }
 
 TEST(Redact, VendorErrorsInAnyEncoding) {
