@@ -1,7 +1,8 @@
 // Cancel checks for long core work. The caller (the backend, the CLI) says
 // when to stop; every loop of the core over untrusted input asks often
-// enough that a cancel acts within well under 100 ms. Never waits; raises
-// nothing but Error(kQueryCanceled).
+// enough that a cancel acts within well under 100 ms.
+//
+// Must never: wait, or raise anything but Error(kQueryCanceled).
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -1,7 +1,8 @@
 // Limits on JSON read from outside the core (model replies, vendor envelopes,
 // log values): nesting is bounded before anything recursive (copy, dump,
-// comparison) can touch a value, and reading polls for cancel. Nothing here
-// may recurse over a document.
+// comparison) can touch a value, and reading polls for cancel.
+//
+// Must never: recurse over a document.
 #pragma once
 #include "trajc/core_guard.hpp"
 

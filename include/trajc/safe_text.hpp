@@ -1,6 +1,7 @@
 // Text that came from outside (a model server's reply or error, a log) made
 // fit to store and show: what the core hands to the database or a terminal.
-// It must never drop the fact that text was cut or replaced.
+//
+// Must never: hide that text was cut or replaced.
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -1,4 +1,6 @@
 // The core's one cancel error.
+//
+// Must never: raise anything but Error(kQueryCanceled), or wait.
 #include "trajc/cancel.hpp"
 
 #include "trajc/error.hpp"

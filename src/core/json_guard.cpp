@@ -1,5 +1,7 @@
 // Nesting limits for JSON from outside the core: a scan of the text before
-// parsing, and an iterative walk for values already parsed. Neither recurses.
+// parsing, and an iterative walk for values already parsed.
+//
+// Must never: recurse over a document, or build one.
 #include "trajc/json_guard.hpp"
 
 #include <algorithm>

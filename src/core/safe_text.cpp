@@ -1,6 +1,9 @@
 // Makes text from outside fit to store: valid UTF-8, no NUL, bounded. The
 // database refuses NUL and invalid UTF-8, and a dump of such text does not
 // restore; a 5 MB error message helps nobody.
+//
+// Must never: drop text silently (a cut ends in a note, a bad byte becomes
+// U+FFFD) or split a character.
 #include "trajc/safe_text.hpp"
 
 #include <algorithm>

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trajc/error.hpp"
-#include "trajc/http.hpp"
+#include "trajc/retry.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"

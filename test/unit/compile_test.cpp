@@ -1,5 +1,5 @@
 // BatchRunner end to end against the mock model server, and estimates.
-#include "trajc/batch.hpp"
+#include "trajc/compile.hpp"
 
 #include <gtest/gtest.h>
 
@@ -109,7 +109,7 @@ TEST_P(ProviderEndToEnd, CompilesGroundedPairs) {
   const auto outcomes = run(runner, {t});
   ASSERT_EQ(outcomes.size(), 1u);
   const CompileOutcome& o = outcomes[0];
-  EXPECT_EQ(o.status, "ok") << o.error;
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
   EXPECT_EQ(o.error, "");
   EXPECT_EQ(o.session_id, "s-1");
   EXPECT_EQ(o.agent, "planner");
@@ -158,8 +158,8 @@ TEST_F(BatchTest, OfflineCompilesWithoutNetwork) {
   EXPECT_LT(steady::now() - t0, seconds(1));  // ready at once, not after the wait
   ASSERT_EQ(outcomes.size(), 1u);
   const CompileOutcome& o = outcomes[0];
-  EXPECT_NE(o.status, "failed") << o.error;
-  EXPECT_EQ(o.status, o.pairs.empty() ? "empty" : "ok");
+  EXPECT_NE(o.status, Status::Failed) << o.error;
+  EXPECT_EQ(o.status, o.pairs.empty() ? Status::Empty : Status::Ok);
   EXPECT_EQ(o.cost_usd, 0);
   EXPECT_EQ(o.tokens_in, 0);
   EXPECT_EQ(o.http_status, 0);
@@ -183,7 +183,7 @@ TEST_F(BatchTest, TooManyRequestsHonoursRetryAfter) {
   }
   EXPECT_TRUE(saw_cooldown);
   ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].status, "ok") << outcomes[0].error;
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
   EXPECT_EQ(outcomes[0].attempts, 2);
   EXPECT_EQ(outcomes[0].http_status, 200);
   const auto log = mock_->requests();
@@ -194,7 +194,7 @@ TEST_F(BatchTest, TooManyRequestsHonoursRetryAfter) {
 
 TEST_F(BatchTest, ServerErrorsAreRetriedThenFail) {
   const CompileOutcome o = run_one(settings(), "mock:status=500");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 3);  // max_retries = 2
   EXPECT_EQ(o.http_status, 500);
   EXPECT_EQ(o.error, "gemini HTTP 500: mock error 500");
@@ -203,7 +203,7 @@ TEST_F(BatchTest, ServerErrorsAreRetriedThenFail) {
 
 TEST_F(BatchTest, ClientErrorFailsAtOnce) {
   const CompileOutcome o = run_one(settings(Provider::Anthropic), "mock:status=400");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_EQ(o.http_status, 400);
   EXPECT_EQ(o.error, "anthropic HTTP 400: mock error 400");
@@ -215,7 +215,7 @@ TEST_F(BatchTest, UnusableRepliesFailButArePaidFor) {
                                      trajectory("c-empty", "mock:empty")});
   ASSERT_EQ(outcomes.size(), 3u);
   for (const CompileOutcome& o : outcomes) {
-    EXPECT_EQ(o.status, "failed") << o.session_id;
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
     EXPECT_EQ(o.http_status, 200) << o.session_id;
     EXPECT_EQ(o.attempts, 1) << o.session_id;
     EXPECT_GT(o.cost_usd, 0) << o.session_id;
@@ -229,7 +229,7 @@ TEST_F(BatchTest, UnusableRepliesFailButArePaidFor) {
 
 TEST_F(BatchTest, CountsRejectionsByReason) {
   const CompileOutcome o = run_one(settings(), "mock:invalid");
-  EXPECT_EQ(o.status, "ok") << o.error;
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
   EXPECT_EQ(o.pairs.size(), 1u);
   const std::map<std::string, int> expected = {
       {reject::kMalformed, 1},  {reject::kTooFewTurns, 1}, {reject::kTurnOutOfRange, 1},
@@ -243,7 +243,7 @@ TEST_F(BatchTest, NoGroundedPairIsEmpty) {
   BatchRunner runner(settings(), cancel_at_deadline);
   const auto outcomes = run(runner, {trajectory("s-short", "", 2)});
   ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].status, "empty") << outcomes[0].error;
+  EXPECT_EQ(outcomes[0].status, Status::Empty) << outcomes[0].error;
   EXPECT_EQ(outcomes[0].error, "");
 }
 
@@ -252,7 +252,7 @@ TEST_F(BatchTest, HangingRequestTimesOut) {
   s.timeout_ms = 300;
   s.max_retries = 0;
   const CompileOutcome o = run_one(s, "mock:hang");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.http_status, 0);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_NE(o.error.find("timed out"), std::string::npos) << o.error;
@@ -276,7 +276,7 @@ TEST_F(BatchTest, DroppedConnectionsAreRetried) {
   CompileSettings s = settings();
   s.max_retries = 1;
   const CompileOutcome o = run_one(s, "mock:drop");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.http_status, 0);
   EXPECT_EQ(o.attempts, 2);
   EXPECT_EQ(o.error.rfind("gemini request failed: ", 0), 0u) << o.error;
@@ -286,7 +286,7 @@ TEST_F(BatchTest, OversizedReplyFailsWithoutRetry) {
   CompileSettings s = settings();
   s.max_response_bytes = 4096;
   const CompileOutcome o = run_one(s, "mock:big=100000");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_EQ(o.error, "gemini request failed: response larger than 4096 bytes");
 }
@@ -299,9 +299,9 @@ TEST_F(BatchTest, SchemaRejectionFallsBackToJsonModeOnce) {
   const auto second = run(runner, {trajectory("s-2", "mock:schema_reject")});
   ASSERT_EQ(first.size(), 1u);
   ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(first[0].status, "ok") << first[0].error;
+  EXPECT_EQ(first[0].status, Status::Ok) << first[0].error;
   EXPECT_EQ(first[0].attempts, 2);
-  EXPECT_EQ(second[0].status, "ok") << second[0].error;
+  EXPECT_EQ(second[0].status, Status::Ok) << second[0].error;
   EXPECT_EQ(second[0].attempts, 1);  // remembered: JSON mode straight away
   const auto log = mock_->requests();
   ASSERT_EQ(log.size(), 3u);
@@ -322,7 +322,7 @@ TEST_F(BatchTest, RunsRequestsConcurrently) {
   }
   EXPECT_EQ(runner.active(), 16u);
   EXPECT_EQ(runner.admit(Estimate{}), BatchRunner::Admission::Wait);
-  for (const CompileOutcome& o : drain(runner, 16)) EXPECT_EQ(o.status, "ok") << o.session_id << o.error;
+  for (const CompileOutcome& o : drain(runner, 16)) EXPECT_EQ(o.status, Status::Ok) << o.session_id << o.error;
   // Every request reached the server before the first reply left it.
   const auto log = mock_->requests();
   ASSERT_EQ(log.size(), 16u);
@@ -337,7 +337,7 @@ TEST_F(BatchTest, RunsRequestsConcurrently) {
 TEST_F(BatchTest, KeyEchoedByTheVendorIsRedacted) {
   for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic}) {
     const CompileOutcome o = run_one(settings(p), "mock:status=401");
-    EXPECT_EQ(o.status, "failed");
+    EXPECT_EQ(o.status, Status::Failed);
     EXPECT_EQ(o.http_status, 401);
     EXPECT_EQ(o.attempts, 1);
     EXPECT_EQ(o.error.find(kKey), std::string::npos) << o.error;
@@ -411,10 +411,10 @@ TEST_P(ProviderEndToEnd, DeepNestingFailsOnlyThatSession) {
                                      trajectory("c-deep-envelope", "mock:deep_envelope=1000000"),
                                      trajectory("d-good", "")});
   ASSERT_EQ(outcomes.size(), 4u);
-  EXPECT_EQ(outcomes[0].status, "ok") << outcomes[0].error;
-  EXPECT_EQ(outcomes[3].status, "ok") << outcomes[3].error;
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[3].status, Status::Ok) << outcomes[3].error;
   for (const CompileOutcome& o : {outcomes[1], outcomes[2]}) {
-    EXPECT_EQ(o.status, "failed") << o.session_id;
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
     EXPECT_EQ(o.http_status, 200) << o.session_id;
     EXPECT_NE(o.error.find("nested deeper than 256"), std::string::npos) << o.session_id << ": " << o.error;
     EXPECT_TRUE(o.pairs.empty()) << o.session_id;
@@ -426,11 +426,11 @@ TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
   const auto outcomes = run(runner, {trajectory("a-good", ""), trajectory("b-wrong-types", "mock:wrong_types"),
                                      trajectory("c-good", "")});
   ASSERT_EQ(outcomes.size(), 3u);
-  EXPECT_EQ(outcomes[0].status, "ok") << outcomes[0].error;
-  EXPECT_EQ(outcomes[2].status, "ok") << outcomes[2].error;
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[2].status, Status::Ok) << outcomes[2].error;
   // Fields of the wrong type are ignored like missing ones: the text still counts.
   const CompileOutcome& odd = outcomes[1];
-  EXPECT_EQ(odd.status, "ok") << odd.error;
+  EXPECT_EQ(odd.status, Status::Ok) << odd.error;
   EXPECT_EQ(odd.pairs.size(), 2u);
   EXPECT_GE(odd.tokens_in, 0);
   EXPECT_GE(odd.tokens_out, 0);
@@ -439,7 +439,7 @@ TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
 
 TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
   const CompileOutcome o = run_one(settings(GetParam()), "mock:echo_key");
-  EXPECT_EQ(o.status, "ok") << o.error;
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
   ASSERT_EQ(o.pairs.size(), 2u);
   for (const QaPair& p : o.pairs) {
     for (const std::string* text : {&p.question, &p.answer, &p.raw_json}) {
@@ -459,7 +459,7 @@ TEST_P(ProviderEndToEnd, HostileErrorBodiesAreStoredSafely) {
       run(runner, {trajectory("a-nasty", "mock:nasty_error"), trajectory("b-huge", "mock:huge_error=5000000")});
   ASSERT_EQ(outcomes.size(), 2u);
   for (const CompileOutcome& o : outcomes) {
-    EXPECT_EQ(o.status, "failed") << o.session_id;
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
     EXPECT_EQ(o.http_status, 400) << o.session_id;
     EXPECT_FALSE(has_nul_or_key(o.error)) << o.error;
     EXPECT_EQ(o.error.find("SECRET"), std::string::npos) << o.error;
