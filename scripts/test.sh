@@ -5,9 +5,13 @@
 #   regress  pg_regress via `make installcheck` (test/regress/sql against
 #            test/regress/expected)
 #   upgrade  0.1.0 updated to the default version vs. a fresh install: catalog
-#            and pg_dump compared (test/upgrade/)
+#            and pg_dump compared; a used database dumped and restored, in
+#            UTF8 and LATIN1 (test/upgrade/*.py)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   supabase a cluster set up like Supabase's, with the real Vault and
+#            supautils built from ../shared/vendor (test/supabase/run.sh)
+#   packaging META.json (PGXN) and LICENSE (test/packaging/)
 #   asan     the same GoogleTest suite under ASan+UBSan (clang, build-asan/)
 #   fuzz     libFuzzer over every parser of untrusted input, a fixed number of
 #            inputs from the seeds in test/fuzz/corpus/ (build-asan/)
@@ -45,7 +49,7 @@ PART_EVIDENCE='All [0-9]+ tests passed|tests passed' part regress \
   bash -c 'make -s installcheck || { cat regression.diffs 2>/dev/null | head -200; exit 1; }'
 
 PART_EVIDENCE='^Result: PASS' part upgrade \
-  prove --exec python3 test/upgrade/upgrade.py
+  prove --exec python3 --ext .py test/upgrade/
 
 # pgTAP: a fresh database with pgtap and trajc.
 dropdb --if-exists -f trajc_tap >/dev/null 2>&1
@@ -57,6 +61,10 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
+
+PART_EVIDENCE='^Result: PASS' part packaging prove --exec python3 --ext .py test/packaging/
 
 # Sanitizers and the fuzzer need their own (clang, instrumented) build; it
 # needs no cluster. Its build log is shown only if the build fails.

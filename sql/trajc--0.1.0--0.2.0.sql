@@ -13,3 +13,115 @@ CREATE FUNCTION @extschema@.trajc_compile_session(session_id text, tier text DEF
   AS 'MODULE_PATHNAME', 'trajc_compile_session' LANGUAGE C VOLATILE PARALLEL UNSAFE
   CALLED ON NULL INPUT;
 REVOKE ALL ON FUNCTION @extschema@.trajc_compile_session(text, text, boolean) FROM PUBLIC;
+
+-- Dump and restore (issue 9, item 7).
+-- The identity sequence's position as well: without it a restored database
+-- numbers from 1 again, and its first compile takes an id a restored row holds.
+SELECT pg_catalog.pg_extension_config_dump('trajc.compile_log_id_seq', '');
+
+-- trajc.models is dumped whole, so that edited and added prices survive a
+-- dump and restore. A restore runs CREATE EXTENSION first, which seeds the
+-- table, and then loads the dumped rows: each replaces the seed row of its
+-- (provider, tier) while that row is exactly as seeded (trajc.model_seeds
+-- keeps the seeds to compare with), so an edited price comes back edited.
+-- Any other duplicate stays an error. (A seed row deleted before the dump
+-- comes back with its list price.)
+CREATE TABLE trajc.model_seeds (
+  provider          text    NOT NULL,
+  tier              text    NOT NULL,
+  model             text    NOT NULL,
+  usd_per_mtok_in   numeric NOT NULL,
+  usd_per_mtok_out  numeric NOT NULL,
+  PRIMARY KEY (provider, tier)
+);
+COMMENT ON TABLE trajc.model_seeds IS
+  'The rows the install gave trajc.models; a restored row replaces its seed row while that'
+  ' is unedited.';
+-- 0.1.0's seeds, as its install script inserted them (not the table's rows:
+-- an update must not take a user's edits for seeds).
+INSERT INTO trajc.model_seeds VALUES
+  ('gemini',    'cheap',    'gemini-2.5-flash',      0.30,   2.50),
+  ('gemini',    'standard', 'gemini-2.5-pro',        1.25,  10.00),
+  ('gemini',    'premium',  'gemini-3-pro-preview',  2.00,  12.00),
+  ('openai',    'cheap',    'gpt-5-mini',            0.25,   2.00),
+  ('openai',    'standard', 'gpt-5',                 1.25,  10.00),
+  ('openai',    'premium',  'gpt-5-pro',            15.00, 120.00),
+  ('anthropic', 'cheap',    'claude-haiku-4-5',      1.00,   5.00),
+  ('anthropic', 'standard', 'claude-sonnet-4-5',     3.00,  15.00),
+  ('anthropic', 'premium',  'claude-opus-4-5',       5.00,  25.00),
+  ('offline',   'cheap',    'offline',               0,      0),
+  ('offline',   'standard', 'offline',               0,      0),
+  ('offline',   'premium',  'offline',               0,      0);
+CREATE FUNCTION trajc.models_replace_seed() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    DELETE FROM trajc.models m
+     USING trajc.model_seeds s
+     WHERE m.provider = NEW.provider AND m.tier = NEW.tier
+       AND (s.provider, s.tier, s.model, s.usd_per_mtok_in, s.usd_per_mtok_out)
+         = (m.provider, m.tier, m.model, m.usd_per_mtok_in, m.usd_per_mtok_out);
+    RETURN NEW;
+  END
+  $$;
+CREATE TRIGGER models_replace_seed BEFORE INSERT ON trajc.models
+  FOR EACH ROW EXECUTE FUNCTION trajc.models_replace_seed();
+SELECT pg_catalog.pg_extension_config_dump('trajc.models', '');
+
+-- Keys without a superuser (Supabase Vault): where a provider's key comes
+-- from, never the key. Revoked from PUBLIC: it reads Vault as the owner.
+CREATE FUNCTION @extschema@.trajc_key_source(provider text) RETURNS text
+  AS 'MODULE_PATHNAME', 'trajc_key_source' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.trajc_key_source(text) FROM PUBLIC;
+
+-- Keep this block last: it covers every object the script created.
+-- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the
+-- objects of this script to other roles as they are created; Supabase's give
+-- every new function in public to anon and authenticated, which its HTTP API
+-- exposes, and REVOKE ... FROM PUBLIC does not take that back. So every
+-- privilege that a role other than the owner and PUBLIC holds only because
+-- this installation gave it is revoked: the privileges an object of this
+-- extension got at creation, as recorded in pg_init_privs (present once the
+-- script ran GRANT or REVOKE on it) or, with no record, in its ACL when its
+-- catalog row was written by this very transaction (age(xmin) <= 0: this
+-- transaction's xid or one of its subtransactions'). A grant made by a person
+-- since (GRANT ... TO analyst, or Supabase's after-create script, which adds
+-- WITH GRANT OPTION) differs from that record or predates this transaction,
+-- and is kept: ALTER EXTENSION UPDATE never removes deliberate grants.
+DO $lockdown$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT DISTINCT
+           CASE o.type WHEN 'view' THEN 'TABLE' ELSE pg_catalog.upper(o.type) END
+             || ' ' || o.identity AS target,
+           i.privilege_type, i.grantee::pg_catalog.regrole AS grantee
+      FROM pg_catalog.pg_depend d
+      LEFT JOIN pg_catalog.pg_init_privs ip
+        ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
+     CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+     CROSS JOIN LATERAL (
+             SELECT p.proacl, p.proowner, p.xmin FROM pg_catalog.pg_proc p
+              WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid
+             UNION ALL
+             SELECT c.relacl, c.relowner, c.xmin FROM pg_catalog.pg_class c
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objid
+             UNION ALL
+             SELECT n.nspacl, n.nspowner, n.xmin FROM pg_catalog.pg_namespace n
+              WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = d.objid
+           ) AS cur(acl, owner, row_xmin)
+     CROSS JOIN LATERAL pg_catalog.aclexplode(
+             coalesce(ip.initprivs,
+                      CASE WHEN pg_catalog.age(cur.row_xmin) <= 0 THEN cur.acl END)) i
+     WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'trajc')
+       AND d.deptype = 'e'
+       AND i.grantee <> 0 AND i.grantee <> cur.owner
+       AND (i.grantor, i.grantee, i.privilege_type, i.is_grantable)
+           IN (SELECT * FROM pg_catalog.aclexplode(cur.acl))
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s', g.privilege_type, g.target, g.grantee);
+  END LOOP;
+END
+$lockdown$;

@@ -1,11 +1,12 @@
 // Model choice: the tier map and prices in trajc.models, trajc.model's
-// override, and the key from the setting or the server's environment.
+// override, and the key from the setting, Vault or the server's environment.
 //
 // Must never: name a key in any message, read trajc.models without
 // parameters, or take a NULL from trajc.models for a value.
 #include "model_choice.hpp"
 
 #include "guc.hpp"
+#include "key_source.hpp"
 #include "spi_util.hpp"
 
 namespace trajc_pg {
@@ -64,23 +65,12 @@ void choose_priced_model(ModelChoice& c) {
                     errhint("INSERT the model and its prices into trajc.models, or SET trajc.model.")));
 }
 
-// The key from the setting, else the server's environment.
+// The key and base URL: setting, then Supabase Vault, then the server's
+// environment (key_source.cpp, which also raises the missing-key error).
 void choose_key(ModelChoice& c, bool need_key) {
-  const ProviderGucs& g = provider_gucs(c.provider);
-  if (g.base_url != nullptr) c.base_url = pstrdup(g.base_url);
-  const char* key = g.api_key;
-  if (key == nullptr || key[0] == '\0') key = getenv(trajc::api_key_env_var(c.provider));
-  if (key != nullptr && key[0] != '\0') {
-    c.api_key = pstrdup(key);
-    return;
-  }
-  if (need_key)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("no API key for provider \"%s\"", c.provider_name),
-                    errhint("A superuser sets trajc.%s_api_key (ALTER SYSTEM SET ...; SELECT "
-                            "pg_reload_conf()) or the server's %s environment variable; or "
-                            "SET trajc.provider = 'offline' to compile without a model.",
-                            c.provider_name, trajc::api_key_env_var(c.provider))));
+  ProviderKey k = resolve_provider_key(c.provider, need_key);
+  c.api_key = k.key;
+  c.base_url = k.base_url;
 }
 
 }  // namespace

@@ -193,6 +193,9 @@ class Handler(BaseHTTPRequestHandler):
         if vendor == "anthropic" and not self.headers.get("anthropic-version"):
             self.send_error_body(vendor, 400, "anthropic-version: header is required")
             return
+        if d.action == "latin_error":
+            self.send_latin_error()
+            return
         turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
         if d.action == "status":
             with self.server.lock:
@@ -275,6 +278,12 @@ class Handler(BaseHTTPRequestHandler):
                 size -= n
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up, as it should
+
+    def send_latin_error(self):
+        """A 400 whose body is neither JSON nor UTF-8 (Latin-1 bytes, no NUL)
+        and ends in the first byte of a two-byte character: what a proxy in
+        another encoding sends."""
+        self.send_raw(400, b"upstream proxy refused: caf\xe9 na\xefve d\xe9j\xe0 vu \xc3")
 
 
 def abbreviated(value):
