@@ -218,7 +218,10 @@ bool find_items(const json& doc, std::vector<const json*>& items) {
 }
 
 // The item as stored: compact, and without \u0000 (jsonb refuses it; the
-// dump writes a NUL character no other way).
+// dump writes a NUL character no other way). A NUL becomes U+FFFD written as
+// the character itself, as in safe_text: an escape "\ufffd" would make jsonb
+// fail in a database whose encoding lacks the character, while the character
+// is converted (to '?') like any other text.
 std::string raw_json_of(const json& item) {
   const std::string dumped = item.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out;
@@ -227,7 +230,7 @@ std::string raw_json_of(const json& item) {
     if (dumped[i] != '\\') {
       out += dumped[i];
     } else if (dumped.compare(i, 6, "\\u0000") == 0) {
-      out += "\\ufffd";
+      out += "\xEF\xBF\xBD";
       i += 5;
     } else {  // an escape pair, copied whole so "\\\\u0000" stays text
       out.append(dumped, i, 2);

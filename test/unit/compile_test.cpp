@@ -447,6 +447,7 @@ TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
       EXPECT_EQ(text->find("SECRET"), std::string::npos) << *text;  // no escaped or encoded form either
     }
     EXPECT_EQ(p.raw_json.find("\\u0000"), std::string::npos) << p.raw_json;  // jsonb refuses \u0000
+    EXPECT_EQ(p.raw_json.find("\\ufffd"), std::string::npos) << p.raw_json;  // a LATIN1 jsonb refuses it
   }
   EXPECT_NE(o.pairs[0].answer.find("[redacted]"), std::string::npos) << o.pairs[0].answer;
   EXPECT_NE(o.pairs[1].question.find("[redacted]"), std::string::npos) << o.pairs[1].question;
