@@ -40,6 +40,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "trajc/text_fold.hpp"
+
 namespace trajc {
 namespace {
 
@@ -62,45 +64,6 @@ Run run_of(char c) {
   if (is_digit(c)) return Run::Digit;
   if (is_alpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80) return Run::Word;
   return Run::None;
-}
-
-struct Fold {
-  std::string_view utf8;
-  const char* ascii;
-};
-// Typographic characters models and logs use for ASCII ones.
-constexpr Fold kFolds[] = {
-    {"\xE2\x80\x9C", "\""}, {"\xE2\x80\x9D", "\""}, {"\xE2\x80\x9E", "\""},
-    {"\xE2\x80\x9F", "\""}, {"\xC2\xAB", "\""},     {"\xC2\xBB", "\""},
-    {"\xE2\x80\x98", "'"},  {"\xE2\x80\x99", "'"},  {"\xE2\x80\x9A", "'"},
-    {"\xE2\x80\x9B", "'"},  {"\xE2\x80\x93", "-"},  {"\xE2\x80\x94", "-"},
-    {"\xE2\x88\x92", "-"},  {"\xC2\xA0", " "},      {"\xE2\x80\xAF", " "},
-    {"\xE2\x80\x89", " "},  {"\xE2\x80\xA6", "..."},
-};
-
-// Appends `in` with typographic characters folded, whitespace runs as one
-// space and, if asked, ASCII letters lowercased.
-void append_normalized(std::string& out, std::string_view in, bool lowercase) {
-  bool space = false;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    std::string_view piece(&in[i], 1);
-    if (static_cast<unsigned char>(in[i]) >= 0xC2) {
-      for (const Fold& f : kFolds) {
-        if (in.compare(i, f.utf8.size(), f.utf8) == 0) {
-          piece = f.ascii;
-          i += f.utf8.size() - 1;
-          break;
-        }
-      }
-    }
-    if (piece.size() == 1 && is_space(piece[0])) {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out += ' ';
-    space = false;
-    for (char c : piece) out += lowercase ? lower(c) : c;
-  }
 }
 
 int hex_value(char c) {
@@ -367,12 +330,12 @@ Facts gather(const std::vector<CitedTurn>& cited) {
     // Numbers are read once per turn (from the unescaped text when there is
     // one), so key sums count each value once; needles search both forms.
     segment.clear();
-    append_normalized(segment, turn.text, true);
+    append_folded(segment, turn.text, true);
     f.hay += segment;
     f.hay += '\n';
     if (turn.text.find('\\') != std::string::npos) {
       segment.clear();
-      append_normalized(segment, json_unescaped(turn.text), true);
+      append_folded(segment, json_unescaped(turn.text), true);
       f.hay += segment;
       f.hay += '\n';
     }
@@ -486,7 +449,7 @@ void add_needle(Items& items, std::string_view text) {
     return;
   }
   std::string needle;
-  append_normalized(needle, text, true);
+  append_folded(needle, text, true);
   if (std::find(items.needles.begin(), items.needles.end(), needle) == items.needles.end()) {
     items.needles.push_back(std::move(needle));
   }
@@ -652,7 +615,7 @@ void add_token(Items& items, std::string_view t) {
 
 Items read_answer(std::string_view answer) {
   std::string a;
-  append_normalized(a, answer, false);  // case kept: camelCase tells identifiers
+  append_folded(a, answer, false);  // case kept: camelCase tells identifiers
   Items items;
   take_quotes(a, items);
   std::size_t i = 0;
