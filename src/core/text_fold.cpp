@@ -25,12 +25,21 @@ bool is_space(char c) {
 }  // namespace
 
 void append_folded(std::string& out, std::string_view in, bool lowercase) {
-  bool space = false;
+  // Folds only ever shorten text: write into room for all of `in`, then trim.
   const std::size_t start = out.size();
+  out.resize(start + in.size());
+  char* const begin = &out[0] + start;
+  char* w = begin;
+  bool space = false;
   for (std::size_t i = 0; i < in.size(); ++i) {
-    std::string_view piece(&in[i], 1);
+    char c = in[i];
+    if (is_space(c)) {
+      space = true;
+      continue;
+    }
+    std::string_view piece;
     // Every folded character starts with 0xC2 or 0xE2: one test for the rest.
-    if (in[i] == '\xC2' || in[i] == '\xE2') {
+    if (c == '\xC2' || c == '\xE2') {
       for (const Fold& f : kFolds) {
         if (in.compare(i, f.utf8.size(), f.utf8) == 0) {
           piece = f.ascii;
@@ -38,15 +47,21 @@ void append_folded(std::string& out, std::string_view in, bool lowercase) {
           break;
         }
       }
+      if (piece == " ") {
+        space = true;
+        continue;
+      }
     }
-    if (piece.size() == 1 && is_space(piece[0])) {
-      space = true;
+    if (space && w > begin) *w++ = ' ';
+    space = false;
+    if (!piece.empty()) {
+      for (char p : piece) *w++ = p;
       continue;
     }
-    if (space && out.size() > start) out += ' ';
-    space = false;
-    for (char c : piece) out += lowercase && c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lowercase && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    *w++ = c;
   }
+  out.resize(start + static_cast<std::size_t>(w - begin));
 }
 
 }  // namespace trajc

@@ -37,8 +37,6 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "trajc/text_fold.hpp"
 
@@ -138,7 +136,7 @@ std::string json_unescaped(std::string_view s) {
 // fraction digits are also held in fixed point (micro-units), so sums and
 // differences are exact (0.1 + 0.25 == 0.35).
 struct Number {
-  std::string canon;  // no leading zeros, no trailing fraction zeros, no commas
+  std::string canon;  // when not fixed_ok: no leading zeros, no trailing fraction zeros, no commas
   bool fixed_ok = false;
   std::int64_t fixed = 0;
   int decimals = 0;  // fraction digits as written (for rounding derived values)
@@ -155,11 +153,6 @@ std::optional<Number> make_number(std::string_view int_digits, std::string_view 
   while (lead + 1 < int_digits.size() && int_digits[lead] == '0') ++lead;
   int_digits.remove_prefix(lead);
   while (!frac_digits.empty() && frac_digits.back() == '0') frac_digits.remove_suffix(1);
-  n.canon.assign(int_digits);
-  if (!frac_digits.empty()) {
-    n.canon += '.';
-    n.canon += frac_digits;
-  }
   if (int_digits.size() <= 12 && frac_digits.size() <= 6) {
     std::int64_t v = 0;
     for (char c : int_digits) v = v * 10 + (c - '0');
@@ -167,24 +160,45 @@ std::optional<Number> make_number(std::string_view int_digits, std::string_view 
     for (std::size_t k = 0; k < 6; ++k) f = f * 10 + (k < frac_digits.size() ? frac_digits[k] - '0' : 0);
     n.fixed = v * kScale + f;
     n.fixed_ok = true;
+    return n;
+  }
+  n.canon.assign(int_digits);
+  if (!frac_digits.empty()) {
+    n.canon += '.';
+    n.canon += frac_digits;
   }
   return n;
 }
 
+// Equal values are written with the same digits, so they are both held in
+// fixed point or both not.
+bool same_number(const Number& a, const Number& b) {
+  return a.fixed_ok ? b.fixed_ok && a.fixed == b.fixed : !b.fixed_ok && a.canon == b.canon;
+}
+
+// A number of the answer, and whether the cited text has it literally.
+struct AnswerNumber {
+  Number number;
+  bool percent = false;
+  std::string text;  // as written, for `missing`
+  bool literal = false;
+};
+
 // Reads digits with optional ",ddd" thousands groups and ".ddd" fraction at
 // s[i] (a digit); `end` is where it stopped.
 std::optional<Number> read_number(std::string_view s, std::size_t i, std::size_t& end) {
-  std::string int_digits;
   std::size_t j = i;
-  while (j < s.size() && is_digit(s[j])) int_digits += s[j++];
-  if (int_digits.size() <= 3) {
-    // "1,000,000": each group exactly three digits, not followed by a digit.
-    while (j + 3 < s.size() && s[j] == ',' && is_digit(s[j + 1]) &&
-           is_digit(s[j + 2]) && is_digit(s[j + 3]) && (j + 4 == s.size() || !is_digit(s[j + 4]))) {
-      int_digits.append(s.substr(j + 1, 3));
-      j += 4;
-    }
+  while (j < s.size() && is_digit(s[j])) ++j;
+  std::string_view int_digits = s.substr(i, j - i);
+  std::string grouped;  // only for "1,000,000": each group three digits, not followed by a digit
+  while (j - i <= 3 && grouped.size() + int_digits.size() <= kMaxNumberDigits && j + 3 < s.size() &&
+         s[j] == ',' && is_digit(s[j + 1]) && is_digit(s[j + 2]) && is_digit(s[j + 3]) &&
+         (j + 4 == s.size() || !is_digit(s[j + 4]))) {
+    if (grouped.empty()) grouped.assign(int_digits);
+    grouped.append(s.substr(j + 1, 3));
+    j += 4;
   }
+  if (!grouped.empty()) int_digits = grouped;
   std::string_view frac;
   if (j + 1 < s.size() && s[j] == '.' && is_digit(s[j + 1])) {
     const std::size_t f = j + 1;
@@ -285,23 +299,27 @@ std::optional<std::int64_t> read_timestamp(std::string_view s, std::size_t i) {
   return secs * 1000000 + micros;
 }
 
-struct KeyValues {
-  std::unordered_set<std::int64_t> values;
-  std::int64_t sum = 0;
+struct KeyedValue {
+  std::string_view key;  // into Facts::hay
+  std::int64_t value;    // fixed point
+  bool operator<(const KeyedValue& o) const { return key != o.key ? key < o.key : value < o.value; }
 };
 
 struct Facts {
-  std::string hay;  // normalized texts of the cited turns, '\n' between them
-  std::unordered_set<std::string> numbers;  // canonical form of every number in them
-  std::unordered_map<std::string, KeyValues> keyed;  // fixed-point values by key
-  std::vector<std::int64_t> times;                    // timestamps, microseconds
-  std::unordered_set<std::int64_t> turn_derived;      // turn numbers, their distances
-  std::int64_t cited = 0;                             // number of cited turns
+  std::string hay;                    // normalized texts of the cited turns, '\n' between them
+  std::vector<KeyedValue> keyed;      // sorted by key, then value
+  std::vector<std::int64_t> times;    // timestamps, microseconds, sorted and distinct
+  std::vector<std::int64_t> turns;    // cited turn numbers, sorted and distinct
 };
 
-// Notes every number (each digit run on its own too: "v1.2.3" gives 1, 2, 3
-// and 1.2) and timestamp of one turn's normalized text.
-void scan_numbers(std::string_view s, Facts& f) {
+// Reads every number of one turn's normalized text (each digit run on its
+// own too: "v1.2.3" gives 1, 2, 3 and 1.2): marks the answer's numbers it
+// has, and notes the values of keys and the timestamps. Nothing is stored
+// per number, so this stays a cheap pass over the text.
+void scan_numbers(std::string_view s, Facts& f, std::vector<AnswerNumber>& wanted) {
+  auto note = [&](const Number& n) {
+    for (AnswerNumber& w : wanted) w.literal = w.literal || same_number(w.number, n);
+  };
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) continue;
     if (f.times.size() < kMaxTimestamps) {
@@ -309,49 +327,45 @@ void scan_numbers(std::string_view s, Facts& f) {
     }
     std::size_t run_end = i;
     while (run_end < s.size() && is_digit(s[run_end])) ++run_end;
-    if (const auto whole = make_number(s.substr(i, run_end - i), {})) f.numbers.insert(whole->canon);
     std::size_t end = i;
     const auto n = read_number(s, i, end);
-    if (!n) continue;
-    f.numbers.insert(n->canon);
-    const std::string_view key = key_before(s, i);
-    if (!key.empty() && n->fixed_ok) {
-      KeyValues& kv = f.keyed[std::string(key)];
-      kv.values.insert(n->fixed);
-      kv.sum += n->fixed;
+    if (n) note(*n);
+    if (!n || end != run_end) {
+      if (const auto whole = make_number(s.substr(i, run_end - i), {})) note(*whole);
     }
+    const std::string_view key = n && n->fixed_ok ? key_before(s, i) : std::string_view();
+    if (!key.empty()) f.keyed.push_back({key, n->fixed});
+    i = run_end - 1;
   }
 }
 
-Facts gather(const std::vector<CitedTurn>& cited) {
+Facts gather(const std::vector<CitedTurn>& cited, std::vector<AnswerNumber>& wanted) {
   Facts f;
-  std::string segment;
+  // Numbers are read once per turn (from the unescaped text when there is
+  // one), so key sums count each value once; needles search both forms.
+  std::vector<std::pair<std::size_t, std::size_t>> segments;
+  std::size_t bytes = 0;
+  for (const CitedTurn& turn : cited) bytes += turn.text.size() + 1;
+  f.hay.reserve(bytes);
   for (const CitedTurn& turn : cited) {
-    // Numbers are read once per turn (from the unescaped text when there is
-    // one), so key sums count each value once; needles search both forms.
-    segment.clear();
-    append_folded(segment, turn.text, true);
-    f.hay += segment;
-    f.hay += '\n';
+    std::size_t start = f.hay.size();
+    append_folded(f.hay, turn.text, true);
     if (turn.text.find('\\') != std::string::npos) {
-      segment.clear();
-      append_folded(segment, json_unescaped(turn.text), true);
-      f.hay += segment;
       f.hay += '\n';
+      start = f.hay.size();
+      append_folded(f.hay, json_unescaped(turn.text), true);
     }
-    scan_numbers(segment, f);
+    segments.push_back({start, f.hay.size() - start});
+    f.hay += '\n';
   }
-  std::vector<std::int64_t> numbers;
-  for (const CitedTurn& turn : cited) numbers.push_back(turn.number);
-  std::sort(numbers.begin(), numbers.end());
-  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
-  f.cited = static_cast<std::int64_t>(numbers.size());
-  for (std::size_t a = 0; a < numbers.size(); ++a) {
-    f.turn_derived.insert(numbers[a]);
-    for (std::size_t b = a + 1; b < numbers.size(); ++b) f.turn_derived.insert(numbers[b] - numbers[a]);
+  // The hay is complete: keys may point into it now.
+  for (const auto& [start, size] : segments) scan_numbers(std::string_view(f.hay).substr(start, size), f, wanted);
+  std::sort(f.keyed.begin(), f.keyed.end());
+  for (const CitedTurn& turn : cited) f.turns.push_back(turn.number);
+  for (auto* v : {&f.turns, &f.times}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
   }
-  std::sort(f.times.begin(), f.times.end());
-  f.times.erase(std::unique(f.times.begin(), f.times.end()), f.times.end());
   return f;
 }
 
@@ -372,51 +386,86 @@ bool occurs(const std::string& hay, std::string_view needle) {
   return false;
 }
 
-// Whether `derived` rounded to the answer's decimals is the answer's number.
-bool rounds_to(double derived, const Number& x) {
-  if (!x.fixed_ok || x.decimals > 6) return false;
-  const double unit = std::pow(10.0, x.decimals);
-  const double scaled = std::round(derived * unit);
-  return std::fabs(scaled - static_cast<double>(x.fixed) / kScale * unit) < 0.5;
+// The answer's number as an integer count of its last written decimal
+// place (1.25 -> 125 at 2 decimals), to compare derived values rounded alike.
+struct Rounded {
+  double unit = 1;         // 10^decimals
+  std::int64_t value = 0;  // the number in those units
+};
+
+Rounded rounded_form(const Number& x) {
+  Rounded r;
+  std::int64_t divisor = kScale;
+  for (int d = 0; d < x.decimals; ++d) {
+    r.unit *= 10;
+    divisor /= 10;
+  }
+  r.value = x.fixed / divisor;
+  return r;
 }
 
-bool is_duration(std::int64_t micros, const Number& x) {
+bool rounds_to(double derived, const Rounded& r) { return std::llround(derived * r.unit) == r.value; }
+
+bool is_duration(std::int64_t micros, const Number& x, const Rounded& r) {
   const std::int64_t s = micros / 1000000;
-  if (x.fixed_ok && x.decimals == 0) {
-    const std::int64_t v = x.fixed / kScale;
+  if (x.decimals == 0) {
+    const std::int64_t v = r.value;
     // Components of "1 hour 2 minutes 5 seconds" / "1 minute 30 seconds".
     if (v == s / 60 || v == s % 60 || v == s / 3600 || v == (s / 60) % 60 || v == s / 86400) {
       return true;
     }
   }
   const double secs = static_cast<double>(micros) / 1e6;
-  for (double unit : {secs * 1000.0, secs, secs / 60.0, secs / 3600.0, secs / 86400.0}) {
-    if (rounds_to(unit, x)) return true;
+  return rounds_to(secs * 1000.0, r) || rounds_to(secs, r) || rounds_to(secs / 60.0, r) ||
+         rounds_to(secs / 3600.0, r) || rounds_to(secs / 86400.0, r);
+}
+
+bool contains_sorted(const std::vector<KeyedValue>& v, std::size_t begin, std::size_t end, std::int64_t value) {
+  return std::binary_search(v.begin() + static_cast<std::ptrdiff_t>(begin),
+                            v.begin() + static_cast<std::ptrdiff_t>(end), KeyedValue{v[begin].key, value});
+}
+
+// A sum or difference of two values of one key, or the sum of a key's values.
+bool from_keyed_values(std::int64_t x, const std::vector<KeyedValue>& keyed) {
+  for (std::size_t b = 0; b < keyed.size();) {
+    std::size_t e = b;
+    std::int64_t sum = 0;
+    while (e < keyed.size() && keyed[e].key == keyed[b].key) sum += keyed[e++].value;
+    if (sum == x) return true;
+    for (std::size_t k = b; k < e; ++k) {
+      if (contains_sorted(keyed, b, e, x - keyed[k].value) || contains_sorted(keyed, b, e, keyed[k].value + x)) {
+        return true;
+      }
+    }
+    b = e;
   }
   return false;
 }
 
-bool grounded_number(const Number& x, bool percent, const Facts& f) {
-  if (f.numbers.count(x.canon)) return true;
-  if (!x.fixed_ok) return false;
-  const bool integer = x.fixed % kScale == 0;
-  const std::int64_t v = x.fixed / kScale;
-  if (integer && (v <= f.cited || f.turn_derived.count(v))) return true;
-  for (const auto& entry : f.keyed) {
-    const KeyValues& kv = entry.second;
-    if (kv.sum == x.fixed) return true;
-    for (std::int64_t a : kv.values) {
-      if (kv.values.count(x.fixed - a) || kv.values.count(a + x.fixed)) return true;
+bool grounded_number(const AnswerNumber& n, const Facts& f) {
+  if (n.literal) return true;
+  const Number& x = n.number;
+  if (!x.fixed_ok || x.decimals > 6) return false;
+  const std::int64_t cited = static_cast<std::int64_t>(f.turns.size());
+  if (x.fixed % kScale == 0) {
+    const std::int64_t v = x.fixed / kScale;
+    if (v <= cited || std::binary_search(f.turns.begin(), f.turns.end(), v)) return true;
+    for (std::size_t a = 0; a < f.turns.size(); ++a) {
+      if (std::binary_search(f.turns.begin() + static_cast<std::ptrdiff_t>(a), f.turns.end(), f.turns[a] + v)) {
+        return true;  // the distance between two cited turns
+      }
     }
   }
+  if (from_keyed_values(x.fixed, f.keyed)) return true;
+  const Rounded r = rounded_form(x);
   for (std::size_t a = 0; a < f.times.size(); ++a) {
     for (std::size_t b = a + 1; b < f.times.size(); ++b) {
-      if (is_duration(f.times[b] - f.times[a], x)) return true;
+      if (is_duration(f.times[b] - f.times[a], x, r)) return true;
     }
   }
-  if (percent && f.cited > 0) {
-    for (std::int64_t k = 0; k <= f.cited; ++k) {
-      if (rounds_to(100.0 * static_cast<double>(k) / static_cast<double>(f.cited), x)) return true;
+  if (n.percent && cited > 0) {
+    for (std::int64_t k = 0; k <= cited; ++k) {
+      if (rounds_to(100.0 * static_cast<double>(k) / static_cast<double>(cited), r)) return true;
     }
   }
   return false;
@@ -426,12 +475,6 @@ bool grounded_number(const Number& x, bool percent, const Facts& f) {
 
 constexpr std::size_t kMaxAnswerBytes = 16384;  // answers are asked to be short
 constexpr std::size_t kMaxItems = 128;
-
-struct AnswerNumber {
-  Number number;
-  bool percent = false;
-  std::string text;  // as written, for `missing`
-};
 
 struct Items {
   std::vector<std::string> needles;  // lowercase, distinct
@@ -535,14 +578,15 @@ std::vector<AnswerNumber> token_numbers(std::string_view t) {
   std::size_t end = p;
   const auto first = read_number(t, p, end);
   if (!first) return {};
-  out.push_back({*first, false, std::string(t)});
+  out.push_back({*first, false, std::string(t), false});
   if (end == t.size()) return out;
   if ((t[end] == '-' || t[end] == '/') && end + 1 < t.size() && is_digit(t[end + 1]) &&
-      first->decimals == 0 && (first->canon.size() == end - p)) {
+      std::all_of(t.begin() + static_cast<std::ptrdiff_t>(p), t.begin() + static_cast<std::ptrdiff_t>(end), is_digit) &&
+      (t[p] != '0' || end - p == 1)) {
     std::size_t end2 = end + 1;
     const auto second = read_number(t, end + 1, end2);
     if (second && end2 == t.size() && second->decimals == 0 && t[end + 1] != '0') {
-      out.push_back({*second, false, std::string(t)});
+      out.push_back({*second, false, std::string(t), false});
       return out;
     }
     return {};
@@ -606,7 +650,7 @@ void add_token(Items& items, std::string_view t) {
   for (char c : t) word += lower(c);
   for (const NumberWord& w : kNumberWords) {
     if (word == w.word) {
-      items.numbers.push_back({*make_number(std::to_string(w.value), {}), false, word});
+      items.numbers.push_back({*make_number(std::to_string(w.value), {}), false, word, false});
       return;
     }
   }
@@ -670,18 +714,18 @@ Grounding verify_literal(const QaPair& pair, const std::vector<CitedTurn>& cited
     note_missing(g, "(answer longer than " + std::to_string(kMaxAnswerBytes) + " bytes)");
     return g;
   }
-  const Items items = read_answer(pair.answer);
+  Items items = read_answer(pair.answer);
   if (items.needles.size() + items.numbers.size() > kMaxItems) {
     note_missing(g, "(more than " + std::to_string(kMaxItems) + " items to check)");
     return g;
   }
   if (items.needles.empty() && items.numbers.empty()) return g;
-  const Facts facts = gather(cited);
+  const Facts facts = gather(cited, items.numbers);
   for (const std::string& needle : items.needles) {
     if (!occurs(facts.hay, needle)) note_missing(g, "\"" + needle + "\"");
   }
   for (const AnswerNumber& n : items.numbers) {
-    if (!grounded_number(n.number, n.percent, facts)) note_missing(g, n.text);
+    if (!grounded_number(n, facts)) note_missing(g, n.text);
   }
   return g;
 }
