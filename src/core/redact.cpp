@@ -211,6 +211,23 @@ bool trivial_password(std::string_view v) {
          low == "none" || low == "true" || low == "false";
 }
 
+// A generated secret rather than a name: long, and hex, or mixed case with
+// digits, or many digits among letters. "public_profile_v3_desktop" and
+// "max_retries_per_call" are names.
+bool looks_random(std::string_view v) {
+  if (v.size() < 16) return false;
+  std::size_t digits = 0, upper = 0, lower_case = 0, hex = 0;
+  for (char c : v) {
+    digits += is_digit(c);
+    upper += c >= 'A' && c <= 'Z';
+    lower_case += c >= 'a' && c <= 'z';
+    hex += is_hex(c);
+  }
+  const std::size_t letters = upper + lower_case;
+  if (hex == v.size()) return digits > 0 && letters > 0;
+  return (upper > 0 && lower_case > 0 && digits >= 2) || (digits >= 4 && letters >= 4);
+}
+
 // The sensitive part of a value of a key of `kind` starting at s[i] (after
 // the separator and any opening quote `quote`), as [b, e); e == b if none.
 std::pair<std::size_t, std::size_t> sensitive_value(std::string_view s, std::size_t i, KeyKind kind,
@@ -232,10 +249,8 @@ std::pair<std::size_t, std::size_t> sensitive_value(std::string_view s, std::siz
     }
     case KeyKind::Token: {
       e = run_while(s, i, is_secret_char, limit);
-      const std::string_view v = s.substr(i, e - i);
       const bool delimited = e >= s.size() || !is_alnum(s[e]);
-      const bool secret = v.size() >= 16 && has_digit(v) && has_alpha(v) && delimited;
-      return {i, secret ? e : i};
+      return {i, delimited && looks_random(s.substr(i, e - i)) ? e : i};
     }
     case KeyKind::Phone: {
       e = run_while(s, i, is_phone_char, limit);
@@ -383,6 +398,18 @@ std::size_t ipv4_end(std::string_view s, std::size_t i, int& first) {
   return p;
 }
 
+// Whether the word before s[i] (past spaces, ':' and '=') is "version",
+// "ver", "release" or "build": "version 4.10.0.84" is no address.
+bool after_version_word(std::string_view s, std::size_t i) {
+  std::size_t p = i;
+  while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == ':' || s[p - 1] == '=' || s[p - 1] == '"')) --p;
+  const std::size_t end = p;
+  while (p > 0 && end - p < 8 && is_alpha(s[p - 1])) --p;
+  std::string word;
+  for (char c : s.substr(p, end - p)) word += lower(c);
+  return word == "version" || word == "ver" || word == "release" || word == "build";
+}
+
 bool is_ipv6_char(char c) { return is_hex(c) || c == ':'; }
 
 // Full (8 groups) or compressed (one "::") IPv6 of hex groups of up to 4
@@ -422,8 +449,11 @@ void find_ips(std::string_view s, Matches& out) {
     if (dotted && starts_word(s, i, [](char c) { return is_alnum(c) || c == '.'; })) {
       int first = 0;
       if (const std::size_t e = ipv4_end(s, i, first)) {
-        // Loopback, "this network" and netmasks identify nobody.
-        if (first != 127 && first != 0 && first != 255) out.push_back({i, e, PiiKind::Ip});
+        // Loopback, "this network" and netmasks identify nobody; a dotted
+        // quad after "version" is a version.
+        if (first != 127 && first != 0 && first != 255 && !after_version_word(s, i)) {
+          out.push_back({i, e, PiiKind::Ip});
+        }
         i = e - 1;
         continue;
       }

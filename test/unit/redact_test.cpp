@@ -120,7 +120,8 @@ TEST(FindPii, NearMissesSurvive) {
            "keyword: something_long_enough_123", "token_count: 123456789012345678", "@app.route",
            "user@localhost", "pkg@1.2.3", "price 1,234,567.89", "+5 points", "tz +01:00",
            "ISBN 978-3-16-148410-0", "sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
-           "password: null", "password: ******", "[EMAIL_1] [SECRET_2] [CARD_3]", "caf\xC3\xA9 \xFF\xFE"}) {
+           "password: null", "password: ******", "\"pageKey\": \"public_profile_v3_desktop\"",
+           "version 4.10.0.84", "\"version\": \"3.3.0.17\"", "release=1.2.0.4", "[EMAIL_1] [SECRET_2] [CARD_3]", "caf\xC3\xA9 \xFF\xFE"}) {
     expect_kept(text);
   }
 }
