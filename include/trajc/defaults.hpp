@@ -60,6 +60,14 @@ inline constexpr Bounded<int> kMaxValueChars{4000, 100, 10000000};
 inline constexpr Bounded<int> kMaxResponseKb{16384, 16, 1048576};
 inline constexpr std::size_t kMaxResponseBytes = static_cast<std::size_t>(kMaxResponseKb.value) * 1024;
 
+// --- pair quality (trajc.verify, trajc.redact, trajc.dedup_threshold) -----------
+inline constexpr const char* kVerify = "literal";  // off | literal | model
+inline constexpr const char* kVerifyTier = "cheap";
+inline constexpr const char* kVerifyModel = "";    // empty = the verify tier's model
+inline constexpr const char* kRedact = "off";      // off | pii
+// 1 = exact (normalized) question only.
+inline constexpr Bounded<double> kDedupThreshold{0.8, 0.0, 1.0};
+
 // --- fixed in the core (no setting) ----------------------------------------------
 // Questions asked for, and kept, per session: the prompt, the validator and
 // the offline compiler all use this one number.

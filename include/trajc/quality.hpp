@@ -9,16 +9,22 @@
 #include <vector>
 
 #include "trajc/dedup.hpp"
+#include "trajc/defaults.hpp"
 #include "trajc/qa.hpp"
 #include "trajc/trajectory.hpp"
 
 namespace trajc {
 
 enum class VerifyMode { Off, Literal, Model };
+// trajc.verify's words, in VerifyMode order.
+inline constexpr const char* kVerifyModes[] = {"off", "literal", "model"};
+const char* verify_mode_name(VerifyMode m);
+// The mode a word names; throws Error(kInvalidParameter) for another word.
+VerifyMode verify_mode(const char* name);
 
 struct QualitySettings {
-  VerifyMode verify = VerifyMode::Literal;  // Model: literal here, the model call elsewhere
-  double dedup_threshold = 0.8;             // >= 1: exact key only
+  VerifyMode verify = verify_mode(defaults::kVerify);  // Model: literal here, the model call elsewhere
+  double dedup_threshold = defaults::kDedupThreshold.value;  // >= 1: exact key only
 };
 
 // What a kept pair stores beside the pair itself.

@@ -13,6 +13,7 @@
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/rate_limiter.hpp"
+#include "trajc/redact.hpp"
 #include "trajc/retry.hpp"
 
 namespace trajc {
@@ -41,8 +42,10 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
-// Validates a model's text into kept and rejected pairs and sets the status.
-void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions) {
+// Validates a model's text into kept and rejected pairs, checks the kept
+// ones against `seen` (the trajectory as the model saw it) and sets the status.
+void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
+                const Trajectory& seen, const QualitySettings& quality) {
   nlohmann::json doc;
   try {
     doc = extract_json(text);
@@ -52,6 +55,7 @@ void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int 
     return;
   }
   Validation v = validate_pairs(doc, o.turn_count, max_questions);
+  o.quality = check_quality(v, seen, quality);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
@@ -64,6 +68,10 @@ std::string source_model(const CompileSettings& s) {
 
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
   return nlohmann::json(rejected).dump();
+}
+
+std::string redactions_json(const std::map<std::string, int>& redactions) {
+  return nlohmann::json(redactions).dump();
 }
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
@@ -80,6 +88,7 @@ struct BatchRunner::Impl {
   // One session between start() and its outcome being returned.
   struct Job {
     CompileOutcome outcome;
+    Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
     std::string prompt;
     double estimate_usd = 0;
     bool json_schema = true;        // structured output requested
@@ -203,7 +212,8 @@ struct BatchRunner::Impl {
     o.tokens_in += reply.tokens_in;
     o.tokens_out += reply.tokens_out;
     o.cost_usd += call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out);
-    judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions);
+    judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions, it->second.seen,
+               settings.quality);
     o.error = redact(o.error, settings.api_key);
     finish(it);
   }
@@ -238,17 +248,27 @@ BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   Impl& m = *impl_;
-  CompileOutcome o = new_outcome(t);
+  Impl::Job job;
+  // The outcome keeps the log's own hash and agent: pairs are stored beside
+  // the log, on this server; only what leaves it is redacted.
+  job.outcome = new_outcome(t);
+  job.seen = t;
+  if (m.settings.redact_pii) {
+    PiiRedactor redactor;  // one per session: one placeholder per value
+    redactor.redact(job.seen);
+    job.outcome.redacted = true;
+    job.outcome.redactions = redactor.counts();
+  }
   if (m.settings.provider == Provider::Offline) {
+    CompileOutcome& o = job.outcome;
     o.attempts = 1;
-    judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
+    judge_text(o, offline_compile(job.seen, m.settings.prompt.max_questions), false,
+               m.settings.prompt.max_questions, job.seen, m.settings.quality);
     o.finished_unix_ms = unix_ms_now();
     m.ready.push_back(std::move(o));
     return;
   }
-  Impl::Job job;
-  job.outcome = std::move(o);
-  job.prompt = build_prompt(t, m.settings.prompt);
+  job.prompt = build_prompt(job.seen, m.settings.prompt);
   job.estimate_usd = e.cost_usd;
   job.json_schema = !m.json_mode_only;
   const std::uint64_t tag = m.next_tag++;

@@ -2,9 +2,22 @@
 // compile_log.rejected_reasons shows them beside the others.
 #include "trajc/quality.hpp"
 
+#include <cstring>
+#include <iterator>
+
+#include "trajc/error.hpp"
 #include "trajc/verify.hpp"
 
 namespace trajc {
+
+const char* verify_mode_name(VerifyMode m) { return kVerifyModes[static_cast<int>(m)]; }
+
+VerifyMode verify_mode(const char* name) {
+  for (std::size_t i = 0; i < std::size(kVerifyModes); ++i) {
+    if (name != nullptr && std::strcmp(name, kVerifyModes[i]) == 0) return static_cast<VerifyMode>(i);
+  }
+  throw Error(sqlstate::kInvalidParameter, "trajc.verify must be off, literal or model");
+}
 
 std::vector<PairQuality> check_quality(Validation& v, const Trajectory& t, const QualitySettings& s) {
   std::vector<QaPair> kept;
