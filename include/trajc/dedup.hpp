@@ -64,5 +64,9 @@ QuestionFingerprint fingerprint(std::string_view question);
 
 // Exact key, or similarity >= threshold (threshold >= 1: exact key only).
 bool is_near_duplicate(const QuestionFingerprint& a, const QuestionFingerprint& b, double threshold);
+// Of stored questions' keys (candidates found by band keys, best first), the
+// index of the most similar one that `f` nearly duplicates; -1 if none. Ties
+// go to the earlier candidate.
+int most_similar(const QuestionFingerprint& f, const std::vector<std::string_view>& keys, double threshold);
 
 }  // namespace trajc

@@ -212,4 +212,18 @@ bool is_near_duplicate(const QuestionFingerprint& a, const QuestionFingerprint& 
   return threshold < 1.0 && jaccard(a.shingles, b.shingles) >= threshold;
 }
 
+int most_similar(const QuestionFingerprint& f, const std::vector<std::string_view>& keys, double threshold) {
+  int best = -1;
+  double best_similarity = -1;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const double s = keys[i] == f.key ? 1.0 : jaccard(f.shingles, key_shingles(keys[i]));
+    const bool near = keys[i] == f.key || (threshold < 1.0 && s >= threshold);
+    if (near && s > best_similarity) {
+      best = static_cast<int>(i);
+      best_similarity = s;
+    }
+  }
+  return best;
+}
+
 }  // namespace trajc

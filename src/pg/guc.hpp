@@ -40,7 +40,16 @@ struct Gucs {
   int prompt_budget_chars;
   int max_value_chars;
   int max_response_kb;
+  // pair quality
+  int verify;       // trajc::VerifyMode
+  char* verify_tier;
+  char* verify_model;
+  int redact;       // RedactMode
+  double dedup_threshold;
 };
+
+// trajc.redact's values.
+enum RedactMode { kRedactOff = 0, kRedactPii = 1 };
 extern Gucs gucs;
 
 // Defines every trajc.* setting and reserves the prefix (from _PG_init).

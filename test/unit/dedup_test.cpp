@@ -72,6 +72,20 @@ TEST(NearDuplicate, ExactKeyOrThreshold) {
   EXPECT_EQ(a.bands, same.bands);
 }
 
+TEST(NearDuplicate, MostSimilarStoredKeyWins) {
+  const QuestionFingerprint f =
+      fingerprint("How many times was tool search used between turn 3 and turn 40, and at which turns?");
+  const std::string exact = f.key;
+  const std::string near = f.key + " exactly";
+  const std::string other = "which agent acted last";
+  EXPECT_EQ(most_similar(f, {other, near, exact}, 0.8), 2);
+  EXPECT_EQ(most_similar(f, {other, near}, 0.8), 1);
+  EXPECT_EQ(most_similar(f, {other, near}, 1.0), -1);  // exact only
+  EXPECT_EQ(most_similar(f, {near, near}, 0.8), 0);    // ties: the earlier
+  EXPECT_EQ(most_similar(f, {other}, 0.0), 0);          // threshold 0: anything
+  EXPECT_EQ(most_similar(f, {}, 0.8), -1);
+}
+
 // The band keys are stored in tables: they must not change between builds,
 // compilers or platforms (kDedupVersion guards a deliberate change).
 TEST(BandKeys, AreStableAcrossBuilds) {
