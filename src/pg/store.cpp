@@ -132,10 +132,11 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
 }
 
 // The earliest pair of another session with the same normalized question
-// (qa_pairs_question_key_idx).
+// (qa_pairs_question_key_idx), or the original it repeats: duplicate_of
+// always names an original.
 const char* const kExactDuplicate =
-    "SELECT id::text FROM trajc.qa_pairs WHERE question_key = $1 AND session_id <> $2"
-    " ORDER BY created_at, id LIMIT 1";
+    "SELECT coalesce(duplicate_of, id)::text FROM trajc.qa_pairs"
+    " WHERE question_key = $1 AND session_id <> $2 ORDER BY created_at, id LIMIT 1";
 // Pairs of other sessions sharing a band key (qa_pair_bands' primary key),
 // most shared bands first: the few worth an exact similarity.
 const char* const kBandCandidates =
