@@ -3,6 +3,8 @@
 // (a table of (band key -> pair id), btree on the bigint) instead of scanning
 // every pair. Pure functions; the hashes are stored, so they must never
 // change without migrating the stored band keys (kDedupVersion).
+//
+// Must never: depend on std::hash, the platform or the build (keys are stored).
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -2,6 +2,9 @@
 // (ungrounded) and near-duplicates within the session (near_duplicate), with
 // what qa_pairs stores per pair (verified_by, question_key, band keys). Pure
 // core: the cross-session index lookup is the boundary's (dedup.hpp).
+//
+// Must never: keep a pair it rejected, or count a rejection under a reason
+// other than ungrounded / near_duplicate.
 #pragma once
 #include "trajc/core_guard.hpp"
 

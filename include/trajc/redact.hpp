@@ -5,6 +5,9 @@
 // overflow the stack on long input); never throws beyond std::bad_alloc.
 // Not to be confused with trajc::redact(text, secret) in provider.hpp, which
 // hides one known API key in error messages.
+//
+// Must never: let a recognized value through in any field or agent name,
+// change a value it does not recognize, or backtrack (linear in the text).
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -2,6 +2,9 @@
 // (trajc.verify = 'literal'): pure text work, no model, no network. It must
 // never throw on odd input (beyond std::bad_alloc) and stays linear in the
 // cited text for a bounded answer.
+//
+// Must never: accept an answer value no cited turn gives, or reject a count
+// or duration the cited turns give directly (see verify.cpp).
 #pragma once
 #include "trajc/core_guard.hpp"
 

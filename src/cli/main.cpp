@@ -148,7 +148,8 @@ const std::vector<Command>& all_commands() {
         {"to-postgres", 0, "DSN", "mirror into qa_pairs in this database instead of a file"},
         {"qa-type", 0, "TYPE", "only pairs of this type"},
         {"since", 0, "TIME", "only pairs created at or after TIME"},
-        {"session", 0, "ID", "only pairs of this session", true}},
+        {"session", 0, "ID", "only pairs of this session", true},
+        {"dedup", 0, nullptr, "leave out pairs that repeat another session's (duplicate_of)"}},
        run_export},
   };
   return commands;

@@ -2,6 +2,9 @@
 // choice of k, bands and rows). Everything here is stored or compared across
 // processes and versions: hashes are fixed 64-bit functions of the bytes,
 // never std::hash, and the seeds are constants.
+//
+// Must never: change a hash, seed or the shingle rule without bumping
+// kDedupVersion (stored band keys would stop matching).
 
 #include "trajc/dedup.hpp"
 

@@ -1,5 +1,6 @@
 // See quality.hpp. Rejections are counted like validate_pairs' own, so
 // compile_log.rejected_reasons shows them beside the others.
+// Must never: verify against anything but what the model was shown.
 #include "trajc/quality.hpp"
 
 #include <cstring>

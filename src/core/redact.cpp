@@ -4,6 +4,9 @@
 // text. Scanners err on the side of missing an odd format rather than
 // mangling ids: timestamps, dates, versions, uuids and epoch numbers of a log
 // are not PII and must survive (see the near-miss tests).
+//
+// Must never: use std::regex, revisit text without bound, or break the JSON
+// of a json column (a bare number replaced becomes a string).
 
 #include "trajc/redact.hpp"
 

@@ -1,5 +1,6 @@
 // See text_fold.hpp. Models write “quotes”, en dashes and non-breaking
 // spaces where logs have ASCII; both sides are folded the same way.
+// Must never: grow the text (every fold is at most as long as what it folds).
 #include "trajc/text_fold.hpp"
 
 namespace trajc {
