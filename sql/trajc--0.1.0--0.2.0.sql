@@ -85,3 +85,18 @@ UPDATE trajc.qa_pairs p SET duplicate_of = earliest.id
 INSERT INTO trajc.qa_pair_bands (band_key, pair_id)
   SELECT unnest(trajc.question_bands(question)), id FROM trajc.qa_pairs WHERE duplicate_of IS NULL
   ON CONFLICT DO NOTHING;
+
+-- Roles that could store pairs before may go on doing so: storing a pair
+-- now also looks up and writes its band keys.
+DO $$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+            WHERE c.oid = 'trajc.qa_pairs'::regclass AND a.privilege_type = 'INSERT'
+              AND a.grantee <> c.relowner LOOP
+    EXECUTE format('GRANT SELECT, INSERT ON trajc.qa_pair_bands TO %s',
+                   CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
+  END LOOP;
+END
+$$;
