@@ -87,8 +87,9 @@ bench_log "$(bench_scalar "SELECT format('%s pairs stored, %s originals, %s band
 SETUP=$(cat <<SQL
 SET client_min_messages = warning;
 $QUESTION_FN
+-- Generic plans, as the store prepares them.
 CREATE OR REPLACE FUNCTION pg_temp.bench_check(q text, sid text, threshold real DEFAULT 0.8)
-RETURNS uuid LANGUAGE plpgsql AS \$\$
+RETURNS uuid LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS \$\$
 DECLARE
   k text := trajc.question_key(q);
   found uuid;
@@ -97,9 +98,11 @@ BEGIN
    WHERE question_key = k AND session_id <> sid ORDER BY created_at, id LIMIT 1;
   IF found IS NOT NULL THEN RETURN found; END IF;
   SELECT c.id INTO found
-    FROM (SELECT p.id, p.question_key FROM trajc.qa_pair_bands b JOIN trajc.qa_pairs p ON p.id = b.pair_id
-           WHERE b.band_key = ANY(trajc.question_bands(q)) AND p.session_id <> sid
-           GROUP BY p.id ORDER BY count(*) DESC, p.created_at, p.id LIMIT 16) c
+    FROM (SELECT p.id, p.question_key
+            FROM (SELECT pair_id, count(*) AS shared FROM trajc.qa_pair_bands
+                   WHERE band_key = ANY(trajc.question_bands(q)) GROUP BY pair_id ORDER BY shared DESC LIMIT 32) b
+            JOIN trajc.qa_pairs p ON p.id = b.pair_id
+           WHERE p.session_id <> sid ORDER BY b.shared DESC, p.created_at, p.id LIMIT 16) c
    WHERE trajc.question_similarity(k, c.question_key) >= threshold
    ORDER BY trajc.question_similarity(k, c.question_key) DESC LIMIT 1;
   RETURN found;
@@ -111,6 +114,10 @@ CREATE TEMP TABLE bench_new AS
   SELECT g, CASE WHEN g % 2 = 0 THEN pg_temp.bench_question(g * 17)
                  ELSE pg_temp.bench_question($PAIRS + g * 7919) END AS q
     FROM generate_series(1, $NEW) g;
+-- Questions no stored key equals (a word of their own at the end): each one
+-- takes the band path, candidates compared exactly.
+CREATE TEMP TABLE bench_novel AS
+  SELECT g, pg_temp.bench_question(g * 17) || ' Case ' || g || '.' AS q FROM generate_series(1, $NEW) g;
 SQL
 )
 
@@ -120,10 +127,19 @@ bench_time_pair "dedup check ($NEW pairs)" \
   "SELECT count(pg_temp.bench_check(q, 'bench-dedup-new')) FROM bench_new" \
   "SELECT count(trajc.question_bands(q)) + count(trajc.question_key(q)) FROM bench_new" \
   "$SETUP"
-per_pair=$(awk -v m="$BENCH_MEDIAN" -v n="$NEW" 'BEGIN { printf "%.3f", m / n }')
+per_pair_mixed=$(awk -v m="$BENCH_MEDIAN" -v n="$NEW" 'BEGIN { printf "%.3f", m / n }')
+bench_time_pair "band path only ($NEW pairs)" \
+  "SELECT count(pg_temp.bench_check(q, 'bench-dedup-new')) FROM bench_novel" \
+  "SELECT count(trajc.question_bands(q)) + count(trajc.question_key(q)) FROM bench_novel" \
+  "$SETUP"
+per_pair_bands=$(awk -v m="$BENCH_MEDIAN" -v n="$NEW" 'BEGIN { printf "%.3f", m / n }')
+per_pair=$(awk -v a="$per_pair_mixed" -v b="$per_pair_bands" 'BEGIN { printf "%.3f", (a > b ? a : b) }')
 marked=$(bench_psql -qAt -c "$SETUP" -c "SELECT count(*) FILTER (WHERE d IS NOT NULL) FROM
   (SELECT pg_temp.bench_check(q, 'bench-dedup-new') d FROM bench_new) s" | tail -1)
-echo "per pair: $per_pair ms (target < 1 ms); $marked of $NEW new pairs found to repeat a stored one"
+marked_novel=$(bench_psql -qAt -c "$SETUP" -c "SELECT count(*) FILTER (WHERE d IS NOT NULL) FROM
+  (SELECT pg_temp.bench_check(q, 'bench-dedup-new') d FROM bench_novel) s" | tail -1)
+echo "per pair: $per_pair_mixed ms mixed, $per_pair_bands ms band path (target < 1 ms); found to repeat a stored pair:" \
+  "$marked of $NEW mixed, $marked_novel of $NEW novel (near repeats via band keys)"
 awk -v p="$per_pair" 'BEGIN { exit !(p < 1) }' || { echo "MISSED: per-pair check >= 1 ms"; BENCH_MISSED=1; }
 [ "${BENCH_STRICT:-0}" = 1 ] && [ "$BENCH_MISSED" = 1 ] && exit 1
 exit 0

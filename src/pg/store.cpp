@@ -137,13 +137,15 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
 const char* const kExactDuplicate =
     "SELECT coalesce(duplicate_of, id)::text FROM trajc.qa_pairs"
     " WHERE question_key = $1 AND session_id <> $2 ORDER BY created_at, id LIMIT 1";
-// Pairs of other sessions sharing a band key (qa_pair_bands' primary key),
-// most shared bands first: the few worth an exact similarity.
+// Pairs of other sessions sharing a band key (qa_pair_bands' primary key,
+// an index-only scan), most shared bands first: the few worth an exact
+// similarity. Counted before the join, so only those few are fetched.
 const char* const kBandCandidates =
-    "SELECT p.id::text, p.question_key FROM trajc.qa_pair_bands b"
+    "SELECT p.id::text, p.question_key"
+    " FROM (SELECT pair_id, count(*) AS shared FROM trajc.qa_pair_bands WHERE band_key = ANY($1)"
+    "        GROUP BY pair_id ORDER BY shared DESC LIMIT 32) b"
     " JOIN trajc.qa_pairs p ON p.id = b.pair_id"
-    " WHERE b.band_key = ANY($1) AND p.session_id <> $2"
-    " GROUP BY p.id ORDER BY count(*) DESC, p.created_at, p.id LIMIT 16";
+    " WHERE p.session_id <> $2 ORDER BY b.shared DESC, p.created_at, p.id LIMIT 16";
 const char* const kInsertBands =
     "INSERT INTO trajc.qa_pair_bands (band_key, pair_id) SELECT unnest($1), $2::uuid"
     " ON CONFLICT DO NOTHING";
@@ -312,8 +314,10 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans, 
   store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
   store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
   store->compiled_plan = keep(store, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
-  store->exact_plan = keep(store, spi_prepare(kExactDuplicate, TEXTOID, TEXTOID));
-  store->candidates_plan = keep(store, spi_prepare(kBandCandidates, INT8ARRAYOID, TEXTOID));
+  // Run for every pair: planning them anew each time (custom plans) would
+  // cost more than running them.
+  store->exact_plan = keep(store, spi_prepare_generic(kExactDuplicate, TEXTOID, TEXTOID));
+  store->candidates_plan = keep(store, spi_prepare_generic(kBandCandidates, INT8ARRAYOID, TEXTOID));
   store->bands_plan = keep(store, spi_prepare(kInsertBands, INT8ARRAYOID, TEXTOID));
   store->json = box_new<std::string>(cxt);
   store->redactions_json = box_new<std::string>(cxt);
