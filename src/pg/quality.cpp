@@ -7,6 +7,7 @@
 // Must never: compute a key differently from the store (one core function
 // each), or hold a C++ object across a Postgres call (results live in boxes).
 #include "cpp_call.hpp"
+#include "stored_text.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_question_key);
@@ -18,19 +19,24 @@ using namespace trajc_pg;
 
 namespace {
 
-std::string_view text_view(text* t) { return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)); }
+// An argument as UTF-8 for the core (converted from the database encoding).
+std::string_view core_arg(text* t) {
+  int len = 0;
+  const char* utf8 = to_core_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &len);
+  return std::string_view(utf8, static_cast<std::size_t>(len));
+}
 
 }  // namespace
 
 extern "C" Datum trajc_question_key(PG_FUNCTION_ARGS) {
-  const std::string_view question = text_view(PG_GETARG_TEXT_PP(0));
+  const std::string_view question = core_arg(PG_GETARG_TEXT_PP(0));
   std::string* key = box_new<std::string>(CurrentMemoryContext);
   run_cpp([&] { *key = trajc::question_key(question); });
-  PG_RETURN_TEXT_P(cstring_to_text_with_len(key->data(), static_cast<int>(key->size())));
+  PG_RETURN_DATUM(from_core_text(*key));
 }
 
 extern "C" Datum trajc_question_bands(PG_FUNCTION_ARGS) {
-  const std::string_view question = text_view(PG_GETARG_TEXT_PP(0));
+  const std::string_view question = core_arg(PG_GETARG_TEXT_PP(0));
   int64 bands[trajc::dedup::kBands];
   run_cpp([&] {
     const trajc::QuestionFingerprint f = trajc::fingerprint(question);
@@ -43,8 +49,8 @@ extern "C" Datum trajc_question_bands(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum trajc_question_similarity(PG_FUNCTION_ARGS) {
-  const std::string_view a = text_view(PG_GETARG_TEXT_PP(0));
-  const std::string_view b = text_view(PG_GETARG_TEXT_PP(1));
+  const std::string_view a = core_arg(PG_GETARG_TEXT_PP(0));
+  const std::string_view b = core_arg(PG_GETARG_TEXT_PP(1));
   double similarity = 0;
   run_cpp([&] { similarity = trajc::question_similarity(a, b); });
   PG_RETURN_FLOAT4(static_cast<float4>(similarity));

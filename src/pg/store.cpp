@@ -88,7 +88,7 @@ const Column<L> kLogColumns[] = {
      }},
     {"finished_at", TIMESTAMPTZOID, "",
      [](const L& r, bool*) { return timestamptz_datum(r.finished_unix_ms, GetCurrentTimestamp()); }},
-    {"redactions", TEXTOID, "::jsonb", [](const L& r, bool* n) { return text_datum(r.redactions, n); }},
+    {"redactions", TEXTOID, "::jsonb", [](const L& r, bool* n) { return core_json(r.redactions, n); }},
 };
 
 using P = PairRow;
@@ -108,9 +108,9 @@ const Column<P> kPairColumns[] = {
     {"trajectory_hash", TEXTOID, "",
      [](const P& r, bool* n) { return core_text(r.trajectory_hash, n); }},
     {"compile_id", INT8OID, "", [](const P& r, bool*) { return Int64GetDatum(r.compile_id); }},
-    {"verified_by", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.verified_by, n); }},
-    {"duplicate_of", TEXTOID, "::uuid", [](const P& r, bool* n) { return text_datum(r.duplicate_of, n); }},
-    {"question_key", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.question_key, n); }},
+    {"verified_by", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.verified_by, n); }},
+    {"duplicate_of", TEXTOID, "::uuid", [](const P& r, bool* n) { return core_text(r.duplicate_of, n); }},
+    {"question_key", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.question_key, n); }},
 };
 
 constexpr int kMaxColumns = 32;
@@ -244,10 +244,10 @@ Datum band_keys_datum(const trajc::QuestionFingerprint& f) {
 // The stored pair of another session that this question nearly repeats (its
 // id as text), or NULL: the exact key first, then band candidates compared
 // exactly in the core.
-const char* find_duplicate(const Store* store, const char* session_id,
+const char* find_duplicate(const Store* store, const std::string& session_id,
                            const trajc::QuestionFingerprint& f) {
-  Datum args[2] = {PointerGetDatum(cstring_to_text_with_len(f.key.data(), static_cast<int>(f.key.size()))),
-                   CStringGetTextDatum(session_id)};
+  // Compared with stored values: converted exactly as the columns are.
+  Datum args[2] = {from_core_text(f.key), from_core_text(session_id)};
   spi_execute(store->exact_plan, args, nullptr, true, SPI_OK_SELECT, "looking for a duplicate question");
   if (SPI_processed > 0) {
     const char* id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -266,7 +266,7 @@ const char* find_duplicate(const Store* store, const char* session_id,
   for (int i = 0; i < n; i++) {
     ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
     const char* key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-    keys[i] = key != nullptr ? key : "";  // a pair stored before keys existed
+    keys[i] = key != nullptr ? to_core_text(key) : "";  // NULL: stored before keys existed
   }
   SPI_freetuptable(SPI_tuptable);
   int best = -1;
@@ -295,7 +295,7 @@ void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const ch
   for (std::size_t i = 0; i < o.pairs.size(); i++) {
     const trajc::QaPair& p = o.pairs[i];
     const trajc::PairQuality& q = o.quality[i];
-    const char* duplicate_of = find_duplicate(store, o.session_id.c_str(), q.fingerprint);
+    const char* duplicate_of = find_duplicate(store, o.session_id, q.fingerprint);
     run_cpp([&] { *json = trajc::supporting_turns_json(p.supporting_turns); });
     PairRow row{};
     row.session_id = text_of(o.session_id);
