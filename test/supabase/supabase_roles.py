@@ -124,7 +124,7 @@ public_fns = sorted(r[0] for r in sql("""
 # trajc.open_batch_of: every compile asks it whether a session waits in an
 # open provider batch; it spends nothing and sits in schema trajc, which
 # PUBLIC cannot use.
-t.eq(public_fns, ["open_batch_of", "trajc_extract", "trajc_sample", "trajc_stats", "trajc_turns"],
+t.eq(public_fns, ["open_batch_of", "question_bands", "question_key", "question_similarity", "trajc_extract", "trajc_quality", "trajc_sample", "trajc_stats", "trajc_turns"],
      "PUBLIC keeps only the functions that spend nothing (extract, turns, stats, sample, open_batch_of)")
 for role in ("anon", "authenticated"):
     for call in ("SELECT * FROM trajc_compile('sb-vault-1')",
