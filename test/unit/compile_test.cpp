@@ -442,7 +442,11 @@ TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
 }
 
 TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
-  const CompileOutcome o = run_one(settings(GetParam()), "mock:echo_key");
+  // Verification off: an answer quoting the key is ungrounded, and this test
+  // is about what reaches the stored text when a pair is kept.
+  CompileSettings s = settings(GetParam());
+  s.quality.verify = VerifyMode::Off;
+  const CompileOutcome o = run_one(s, "mock:echo_key");
   EXPECT_EQ(o.status, Status::Ok) << o.error;
   ASSERT_EQ(o.pairs.size(), 2u);
   for (const QaPair& p : o.pairs) {
