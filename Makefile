@@ -13,11 +13,10 @@ REGRESS = $(patsubst test/regress/sql/%.sql,%,$(REGRESS_SQL))
 REGRESS_OPTS = --inputdir=test/regress --load-extension=trajc
 
 PG_CONFIG ?= pg_config
-# -MMD -MP: each object's header dependencies in a .d file beside it, read
-# below, so a changed header rebuilds what includes it (PGXS tracks none; a
-# stale object reading a struct of the old layout is a silent bug).
-PG_CPPFLAGS = -Iinclude -MMD -MP
-PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions
+PG_CPPFLAGS = -Iinclude
+# -MMD -MP: PGXS tracks no header dependencies (Debian's server is built
+# without --enable-depend), so a changed core header would leave stale objects.
+PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions -MMD -MP
 SHLIB_LINK = -lcurl -lstdc++
 
 # Debian's PGXS would also compile every .cpp to LLVM bitcode with clang and
@@ -27,5 +26,5 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-EXTRA_CLEAN += $(OBJS:.o=.d)
 -include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)

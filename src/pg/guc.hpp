@@ -42,9 +42,18 @@ struct Gucs {
   int max_response_kb;
   // provider batch mode
   int batch_max_requests;
+  // pair quality
+  int verify;       // trajc::VerifyMode
+  char* verify_tier;
+  char* verify_model;
+  int redact;       // RedactMode
+  double dedup_threshold;
   // background jobs (a server setting, read by the job launcher)
   int max_jobs;
 };
+
+// trajc.redact's values.
+enum RedactMode { kRedactOff = 0, kRedactPii = 1 };
 extern Gucs gucs;
 
 // Defines every trajc.* setting and reserves the prefix (from _PG_init).

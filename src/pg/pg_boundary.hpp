@@ -40,6 +40,7 @@
 #include "trajc/ascii.hpp"
 #include "trajc/audit_rows.hpp"
 #include "trajc/compile.hpp"
+#include "trajc/dedup.hpp"
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/prompt.hpp"
