@@ -9,6 +9,8 @@
 #            UTF8 and LATIN1 (test/upgrade/*.py)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   scale    limits that need a cluster of their own (test/scale/: a batch
+#            larger than a small lock table)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +57,9 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part scale \
+  prove --exec python3 --ext .py test/scale/
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
