@@ -189,20 +189,37 @@ void check_listing_args(int min_turns, int limit) {
                     errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
 }
 
-char* sessions_query(const AuditSource* src) {
-  const char* agent = src->agent_col
-                          ? psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY %s)::text",
-                                     src->agent_col)
-                          : "NULL::text";
-  return psprintf(
-      "SELECT %1$s::text AS session_id, %2$s AS agent, pg_catalog.count(*)::int AS turn_count,"
-      " pg_catalog.min(%3$s)::timestamptz AS first_at,"
-      " pg_catalog.max(%3$s)::timestamptz AS last_at"
-      " FROM %4$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
+// The listing counts turns with one pass over the log (a hash aggregate of
+// four plain aggregates) and keeps the top `limit` sessions; only then, and
+// only for those, is the agent computed. mode() in the same GROUP BY would
+// need every row sorted by session, which from a few million rows on becomes
+// a full index scan or an external sort: super-linear where this stays
+// linear. The join picks the kept sessions' rows back up (an index scan when
+// the session column has one, a hash join otherwise), and the outer query
+// repeats the order, so the rows are exactly those of the one-query form.
+char* sessions_query(const AuditSource* src, bool with_agent) {
+  const char* top = psprintf(
+      "SELECT %1$s AS k, pg_catalog.count(*)::int AS turn_count,"
+      " pg_catalog.min(%2$s)::timestamptz AS first_at,"
+      " pg_catalog.max(%2$s)::timestamptz AS last_at"
+      " FROM %3$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
       " HAVING pg_catalog.count(*) >= $1"
-      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%3$s)::timestamptz >= $3)"
-      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT CASE WHEN $2 > 0 THEN $2 END",
-      src->session_col, agent, src->time_col, src->relation);
+      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%2$s)::timestamptz >= $3)"
+      " ORDER BY 2 DESC, 4 DESC, %1$s::text LIMIT CASE WHEN $2 > 0 THEN $2 END",
+      src->session_col, src->time_col, src->relation);
+  if (!with_agent || src->agent_col == nullptr)
+    return psprintf(
+        "SELECT k::text AS session_id, NULL::text AS agent, turn_count, first_at, last_at"
+        " FROM (%s) top ORDER BY 3 DESC, 5 DESC, 1",
+        top);
+  return psprintf(
+      "SELECT top.k::text AS session_id,"
+      " pg_catalog.mode() WITHIN GROUP (ORDER BY l.%1$s)::text AS agent,"
+      " top.turn_count, top.first_at, top.last_at"
+      " FROM (%2$s) top JOIN %3$s l ON l.%4$s = top.k"
+      " GROUP BY top.k, top.turn_count, top.first_at, top.last_at"
+      " ORDER BY 3 DESC, 5 DESC, 1",
+      src->agent_col, top, src->relation, src->session_col);
 }
 
 char* turns_query(const AuditSource* src, bool with_iso_time) {

@@ -32,8 +32,9 @@ AuditSource* resolve_audit_source(void);
 void check_listing_args(int min_turns, int limit);
 
 // SELECT session_id, agent, turn_count, first_at, last_at ... with $1 min_turns,
-// $2 limit (0 = none), $3 since (timestamptz, NULL = any).
-char* sessions_query(const AuditSource* src);
+// $2 limit (0 = none), $3 since (timestamptz, NULL = any); agent is NULL
+// unless with_agent (a compile needs the ids only).
+char* sessions_query(const AuditSource* src, bool with_agent);
 
 // One session's rows in turn order: at (timestamptz), at (ISO UTC text, for
 // the core; NULL without with_iso_time), agent (text), then every content

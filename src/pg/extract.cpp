@@ -30,7 +30,7 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
   Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit),
                    PG_ARGISNULL(2) ? 0 : PG_GETARG_DATUM(2)};
   char nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
-  spi_check(SPI_execute_with_args(sessions_query(src), 3, types, args, nulls, true, 0),
+  spi_check(SPI_execute_with_args(sessions_query(src, true), 3, types, args, nulls, true, 0),
             SPI_OK_SELECT, "listing sessions");
   for (uint64 i = 0; i < SPI_processed; i++)
     tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);

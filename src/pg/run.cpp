@@ -439,7 +439,7 @@ void list_sessions(Run* run, int min_turns, int limit) {
   Oid types[3] = {INT4OID, INT4OID, TIMESTAMPTZOID};
   Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit), (Datum)0};
   char nulls[3] = {' ', ' ', 'n'};
-  spi_check(SPI_execute_with_args(sessions_query(run->src), 3, types, args, nulls, true, 0),
+  spi_check(SPI_execute_with_args(sessions_query(run->src, false), 3, types, args, nulls, true, 0),
             SPI_OK_SELECT, "listing sessions");
   run->totals.sessions = static_cast<int>(SPI_processed);
   run->sessions =
