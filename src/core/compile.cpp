@@ -31,10 +31,10 @@ long ms_until(steady::time_point when, steady::time_point now) {
 
 int turn_count(const Trajectory& t) { return static_cast<int>(t.turns.size()); }
 
-CompileOutcome new_outcome(const Trajectory& t) {
+CompileOutcome new_outcome(const Trajectory& t, const std::string& hash) {
   CompileOutcome o;
   o.session_id = t.session_id;
-  o.trajectory_hash = trajectory_hash(t);
+  o.trajectory_hash = hash;
   o.agent = t.agent;
   o.turn_count = turn_count(t);
   o.started_unix_ms = unix_ms_now();
@@ -68,12 +68,26 @@ std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
 
-Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
-  if (s.provider == Provider::Offline) return {};
+namespace {
+Estimate estimate_from_prompt(const std::string& prompt, const CompileSettings& s) {
   Estimate e;
-  e.tokens_in = static_cast<long>((build_prompt(t, s.prompt).size() + 3) / 4);  // ~4 bytes a token
+  e.tokens_in = static_cast<long>((prompt.size() + 3) / 4);  // ~4 bytes a token
   e.cost_usd = call_cost_usd(s.prices, e.tokens_in, s.expected_output_tokens);
   return e;
+}
+}  // namespace
+
+void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& out) {
+  out.prompt.clear();
+  out.estimate = {};
+  if (s.provider == Provider::Offline) return;
+  build_prompt_into(out.prompt, t, s.prompt);
+  out.estimate = estimate_from_prompt(out.prompt, s);
+}
+
+Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
+  if (s.provider == Provider::Offline) return {};
+  return estimate_from_prompt(build_prompt(t, s.prompt), s);
 }
 
 struct BatchRunner::Impl {
@@ -237,8 +251,16 @@ BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
 }
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
+  Prepared p;
+  p.trajectory_hash = trajectory_hash(t);
+  prepare_request(t, impl_->settings, p);
+  p.estimate = e;
+  start(t, p);
+}
+
+void BatchRunner::start(const Trajectory& t, Prepared& p) {
   Impl& m = *impl_;
-  CompileOutcome o = new_outcome(t);
+  CompileOutcome o = new_outcome(t, p.trajectory_hash);
   if (m.settings.provider == Provider::Offline) {
     o.attempts = 1;
     judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
@@ -248,8 +270,8 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   }
   Impl::Job job;
   job.outcome = std::move(o);
-  job.prompt = build_prompt(t, m.settings.prompt);
-  job.estimate_usd = e.cost_usd;
+  job.prompt = std::move(p.prompt);
+  job.estimate_usd = p.estimate.cost_usd;
   job.json_schema = !m.json_mode_only;
   const std::uint64_t tag = m.next_tag++;
   auto it = m.jobs.emplace(tag, std::move(job)).first;
