@@ -114,7 +114,7 @@ const char* primary_key_order(Relation rel, TupleDesc desc) {
     Relation index = index_open(pk, AccessShareLock);
     for (int i = 0; i < index->rd_index->indnkeyatts; i++) {
       AttrNumber attnum = index->rd_index->indkey.values[i];
-      appendStringInfo(&buf, ", %s",
+      appendStringInfo(&buf, ", l.%s",
                        quote_identifier(NameStr(TupleDescAttr(desc, attnum - 1)->attname)));
     }
     index_close(index, AccessShareLock);
@@ -142,11 +142,11 @@ const char* tiebreak_order(const AuditSource* src, Relation rel, TupleDesc desc)
   const char* pk = primary_key_order(rel, desc);
   char kind = rel->rd_rel->relkind;
   if (pk[0] != '\0') return pk;
-  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", ctid";
+  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", l.ctid";
   StringInfoData stable;
   initStringInfo(&stable);
   for (int i = 0; i < src->ncontent; i++)
-    appendStringInfo(&stable, ", %s::text", src->content_quoted[i]);
+    appendStringInfo(&stable, ", l.%s::text", src->content_quoted[i]);
   return stable.data;
 }
 
@@ -233,7 +233,10 @@ char* turns_query(const AuditSource* src, bool with_iso_time) {
                    src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
   for (int i = 0; i < src->ncontent; i++)
     appendStringInfo(&buf, ", %s::text", src->content_quoted[i]);
-  appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,
+  // The sort keys are the relation's columns, qualified: a bare name would
+  // mean the output column of that name, the text form, and an integer key
+  // would sort '10' before '9'.
+  appendStringInfo(&buf, " FROM %s l WHERE l.%s%s = $1 ORDER BY l.%s::timestamptz%s", src->relation,
                    src->session_col, src->session_is_text ? "" : "::text", src->time_col,
                    src->tiebreak);
   return buf.data;

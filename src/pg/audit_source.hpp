@@ -18,7 +18,7 @@ struct AuditSource {
   bool session_is_text;        // text/varchar: compared directly (index usable)
   const char* time_col;        // quoted
   const char* agent_col;       // quoted, or NULL when trajc.agent_column is empty
-  const char* tiebreak;        // ", pk..." / ", ctid" / ""
+  const char* tiebreak;        // ", l.pk..." / ", l.ctid" / ", l.col::text..." (l: the relation)
   int ncontent;
   trajc::RawColumn* content;    // [ncontent] label (as stored) and json flag
   const char** content_quoted;  // [ncontent] quote_identifier(label)

@@ -40,9 +40,15 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
 
 namespace {
 
+// Rows per fetch: each fetch's tuple table is freed after it, and a small one
+// is recycled by malloc, where one of a thousand rows (hundreds of kB) went
+// back to the system and was faulted in again at every call.
+constexpr long kTurnsPerFetch = 100;
+
 // Phases 2 and 3 for one batch of rows: each turn's content rendered by the
 // core into one reused buffer, then stored as a result row.
-void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* content, int* turn) {
+void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* content,
+               StringInfo datum, int* turn) {
   const trajc::RawRows& rows = batch.rows;
   TupleDesc desc = batch.tuples->tupdesc;
   for (int r = 0; r < rows.nturns; r++) {
@@ -53,7 +59,7 @@ void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* con
     values[0] = Int32GetDatum(++*turn);
     values[1] = SPI_getbinval(row, desc, 1, &nulls[1]);
     values[2] = SPI_getbinval(row, desc, 3, &nulls[2]);
-    values[3] = from_core_text(*content);
+    values[3] = from_core_rendered(*content, datum);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
 }
@@ -75,14 +81,15 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   // Rows stream through in batches (phase 1), rendered and stored by
   // put_turns (phases 2 and 3); each batch's memory is reset after it.
   auto* content = box_new<std::string>(CurrentMemoryContext);
+  StringInfo datum = makeStringInfo();  // the content column's value, reused
   MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns batch",
                                                   ALLOCSET_DEFAULT_SIZES);
   int turn = 0;
   for (;;) {
-    SPI_cursor_fetch(cursor, true, 1000);
+    SPI_cursor_fetch(cursor, true, kTurnsPerFetch);
     if (SPI_processed == 0) break;
     MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
-    put_turns(rsinfo, session_rows_of(src, SPI_tuptable, SPI_processed), content, &turn);
+    put_turns(rsinfo, session_rows_of(src, SPI_tuptable, SPI_processed), content, datum, &turn);
     MemoryContextSwitchTo(caller);
     MemoryContextReset(batch_cxt);
     SPI_freetuptable(SPI_tuptable);

@@ -70,3 +70,13 @@ RESET trajc.source;
 RESET trajc.session_column;
 RESET trajc.time_column;
 RESET trajc.agent_column;
+
+-- Turns at the same time are ordered by the primary key's value: id 9
+-- before id 10 (ordering by its text would put '10' first).
+CREATE TABLE turn_order (id int PRIMARY KEY, session_id text, created_at timestamptz, agent text, note text);
+INSERT INTO turn_order VALUES (10, 'o', '2026-01-01 10:00', NULL, 'second'), (9, 'o', '2026-01-01 10:00', NULL, 'first'),
+  (100, 'o', '2026-01-01 09:00', NULL, 'zeroth'), (8, 'o', '2026-01-01 11:00', NULL, 'third');
+SET trajc.source = 'turn_order';
+SELECT turn, content FROM trajc_turns('o');
+DROP TABLE turn_order;
+RESET trajc.source;
