@@ -6,6 +6,8 @@
 #    GROUP BY ... mode() ... ORDER BY ... LIMIT, on logs of 0.5M, 2M and 8M
 #    rows (12,500 / 50,000 / 200,000 sessions, generated once by
 #    scripts/sample_audit_log.sql). Target at 8M: <= 0.2 (5x faster).
+# 1b. turns: trajc_turns of a session of 1k, 10k and 100k turns against the
+#    hand-written SELECT ... concat_ws(...) ORDER BY (target <= 1.1).
 # 2. batch: one offline trajc_compile_batch over 1k, 5k, 20k and 100k
 #    sessions of 20 turns each (one table of 100,000 sessions): ms per
 #    session, each size's ratio to the 1k run's (flat = linear), the
@@ -19,9 +21,9 @@
 #
 #   bench/scale.sh            (as root or the cluster owner, from anywhere)
 #
-# Environment: BENCH_SCALE_ONLY (extract|batch|throughput), BENCH_EXTRACT_SIZES
+# Environment: BENCH_SCALE_ONLY (extract|turns|batch|throughput), BENCH_EXTRACT_SIZES
 # ("500000 2000000 8000000"), BENCH_EXTRACT_RUNS (3; the 8M naive query takes
-# close to a minute), BENCH_BATCH_SIZES ("1000 5000 20000 100000"),
+# close to a minute), BENCH_TURNS_SIZES ("1000 10000 100000"), BENCH_BATCH_SIZES ("1000 5000 20000 100000"),
 # BENCH_CONCURRENCIES ("8 32 128 256"), BENCH_LATENCY_MS (2000), and those of
 # bench/lib.sh.
 set -euo pipefail
@@ -54,6 +56,31 @@ for rows in ${BENCH_EXTRACT_SIZES:-500000 2000000 8000000}; do
   [ "$rows" -ge 8000000 ] && target=0.2
   BENCH_RUNS=${BENCH_EXTRACT_RUNS:-3} bench_time_pair "extract $((rows / 1000))k rows" \
     "SELECT * FROM trajc_extract(10, 1000)" "$naive" "SET trajc.source = '$table';" $target
+done
+fi
+
+# ---------------------------------------------------------------- 1b. turns
+if want turns; then
+echo
+echo "== turns: trajc_turns of one session vs the hand-written query (medians)"
+bench_header
+for n in ${BENCH_TURNS_SIZES:-1000 10000 100000}; do
+  table=bench_turns_$n
+  if [ "$(bench_scalar "SELECT to_regclass('$table') IS NOT NULL")" != t ]; then
+    bench_log "generating $table: 20 sessions and long-$n"
+    bench_psql -q -v table="$table" -v sessions=20 -v long_session_turns="$n" \
+      -f "$REPO/scripts/sample_audit_log.sql" >/dev/null
+    bench_psql -q -c "VACUUM (ANALYZE) $table"
+  fi
+  base="SELECT row_number() OVER (ORDER BY created_at, id)::int AS turn, created_at AS at, agent,
+       concat_ws(E'\\n', 'id: ' || id, 'agent: ' || agent, 'tool: ' || tool, 'action: ' || action,
+                 'actor: ' || actor, 'category: ' || category, 'success: ' || success,
+                 'arguments: ' || arguments::text, 'response: ' || response,
+                 'cost_usd: ' || cost_usd, 'duration_ms: ' || duration_ms) AS content
+    FROM $table WHERE session_id = 'long-$n' ORDER BY created_at, id"
+  runs=$((n >= 100000 ? 7 : n >= 10000 ? 15 : 41))
+  BENCH_RUNS=${BENCH_TURNS_RUNS:-$runs} bench_time_pair "turns $n" \
+    "SELECT * FROM trajc_turns('long-$n')" "$base" "SET trajc.source = '$table';" 1.1
 done
 fi
 
@@ -146,8 +173,8 @@ for c in ${BENCH_CONCURRENCIES:-8 32 128 256}; do
   run_curl() {
     local s e
     s=$(date +%s.%N)
-    curl -s --parallel --parallel-immediate --parallel-max "$c" -X POST -H 'Content-Type: application/json' \
-      -H 'x-goog-api-key: bench' --data-binary @"$MOCK_DIR/body.json" -K "$MOCK_DIR/curl.conf" >/dev/null
+    curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$c" -X POST -H 'Content-Type: application/json' \
+      -H 'x-goog-api-key: bench' --data-binary @"$MOCK_DIR/body.json" -K "$MOCK_DIR/curl.conf" >/dev/null 2>&1
     e=$(date +%s.%N)
     awk -v s="$s" -v e="$e" -v n="$n" 'BEGIN { printf "%.1f", n / (e - s) }'
   }

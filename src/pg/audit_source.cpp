@@ -242,6 +242,20 @@ char* turns_query(const AuditSource* src, bool with_iso_time) {
   return buf.data;
 }
 
+void read_turn_row(const AuditSource* src, const Datum* datums, const bool* nulls,
+                   trajc::RawValue* at, trajc::RawValue* agent, trajc::RawValue* values) {
+  auto read = [&](int attno) -> trajc::RawValue {
+    if (nulls[attno]) return trajc::RawValue{nullptr, -1};
+    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
+    int len;
+    const char* utf8 = to_core_text(VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)), &len);
+    return trajc::RawValue{utf8, len};
+  };
+  *at = read(1);
+  *agent = read(2);
+  for (int c = 0; c < src->ncontent; c++) values[c] = read(3 + c);
+}
+
 SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples) {
   const int nturns = static_cast<int>(ntuples);
   const int ncols = src->ncontent;
@@ -251,18 +265,9 @@ SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint6
   TupleDesc desc = tuples->tupdesc;
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
   bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-  auto read = [&](int attno) -> trajc::RawValue {
-    if (nulls[attno]) return trajc::RawValue{nullptr, -1};
-    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
-    int len;
-    const char* utf8 = to_core_text(VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)), &len);
-    return trajc::RawValue{utf8, len};
-  };
   for (int r = 0; r < nturns; r++) {
     heap_deform_tuple(tuples->vals[r], desc, datums, nulls);  // one pass, not one per column
-    at[r] = read(1);
-    agent[r] = read(2);
-    for (int c = 0; c < ncols; c++) values[r * ncols + c] = read(3 + c);
+    read_turn_row(src, datums, nulls, &at[r], &agent[r], &values[r * ncols]);
   }
   return SessionRows{trajc::RawRows{nturns, ncols, src->content, at, agent, values}, tuples};
 }

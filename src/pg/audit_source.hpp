@@ -48,6 +48,11 @@ struct SessionRows {
   SPITupleTable* tuples;
 };
 
+// One turns-query row (its values deformed) as the core's views: its time,
+// its agent, and values[0 .. ncontent). Detoasted copies go to the current
+// memory context.
+void read_turn_row(const AuditSource* src, const Datum* datums, const bool* nulls,
+                   trajc::RawValue* at, trajc::RawValue* agent, trajc::RawValue* values);
 // Plain views of a batch of turns-query rows (the bytes stay in `tuples`).
 SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples);
 // Runs the prepared turns query for one session (SPI connected): all its rows.
