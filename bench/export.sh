@@ -70,11 +70,11 @@ bench_log "$(bench_scalar "SELECT pg_size_pretty(pg_total_relation_size('trajc.q
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trajc-bench-export.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 # The baseline exports the rows exactly as the tool writes them, in the same
-# order (by id, which keeps SQLite's primary-key index appending).
+# order (as stored: created_at, id; see src/cli/sink_sqlite.cpp).
 SELECT_SQL="SELECT id, session_id, agent, turn_count, question, answer, supporting_turns, qa_type,
   source_model, cost_usd, raw_extraction,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
-  FROM trajc.qa_pairs ORDER BY id"
+  FROM trajc.qa_pairs ORDER BY created_at, id"
 SELECT_SQL=$(printf '%s' "$SELECT_SQL" | tr '\n' ' ')  # \copy takes one line
 SCHEMA=$(ls "$REPO"/migrations/sqlite/[0-9]*.sql)
 
