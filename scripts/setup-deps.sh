@@ -7,6 +7,8 @@ PKGS=(
   postgresql-15-pgtap pgtap postgresql-15-cron
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
   libpq-dev libsqlite3-dev sqlite3 python3 perl
+  libsodium-dev
+  clang libclang-rt-14-dev  # ASan/UBSan and libFuzzer (scripts/test.sh parts asan, fuzz)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,4 +1,4 @@
-// HTTP transport: many POST requests in flight from one thread (libcurl multi),
+// HTTP transport: many requests (POST, or GET for batch polls) in flight from one thread (libcurl multi),
 // with timeouts, a response size cap and cancellation.
 //
 // Must never: know a vendor's format (provider.hpp builds the requests and
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "trajc/cancel.hpp"
 #include "trajc/defaults.hpp"
 
 namespace trajc {
@@ -23,6 +24,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
   std::string body;
+  std::string method = "POST";       // "POST" or "GET" (a GET sends no body)
 };
 
 struct HttpLimits {
@@ -40,9 +42,6 @@ struct HttpResult {
   // status is then kept: such an answer is not retried).
   std::string error;
 };
-
-// Returns true when the transfer loop must stop now (cancel requested).
-using CancelCheck = bool (*)();
 
 // Many requests in flight from one thread. Not copyable; owns the curl handles.
 class HttpMulti {

@@ -7,13 +7,17 @@
 #include "trajc/compile.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <new>
 #include <optional>
 #include <random>
 
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/rate_limiter.hpp"
+#include "trajc/redact.hpp"
 #include "trajc/retry.hpp"
+#include "trajc/safe_text.hpp"
 
 namespace trajc {
 
@@ -41,22 +45,83 @@ CompileOutcome new_outcome(const Trajectory& t, const std::string& hash) {
   return o;
 }
 
-// Validates a model's text into kept and rejected pairs and sets the status.
-void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions) {
+bool is_cancel(const Error& e) { return e.code() == sqlstate::kQueryCanceled; }
+
+// Runs one session's handling of a reply. Whatever it throws but a cancel
+// (a vendor's odd JSON, a library's type_error, memory for one huge reply)
+// fails this session only: the batch and its other sessions go on.
+template <class Fn>
+void for_this_session_only(CompileOutcome& o, Fn&& handle) {
+  try {
+    handle();
+    return;
+  } catch (const Error& e) {
+    if (is_cancel(e)) throw;
+    o.error = e.what();
+  } catch (const std::bad_alloc&) {
+    o.error = "out of memory while handling the reply";
+  } catch (const std::exception& e) {
+    o.error = std::string("unexpected error while handling the reply: ") + e.what();
+  } catch (...) {
+    o.error = "unexpected error while handling the reply";
+  }
+  o.status = Status::Failed;
+  o.pairs.clear();
+}
+
+// Validates a model's text into kept and rejected pairs, checks the kept
+// ones against `seen` (the trajectory as the model saw it) and sets the status.
+void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
+                const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
   nlohmann::json doc;
   try {
-    doc = extract_json(text);
+    doc = extract_json(text, cancel);
   } catch (const Error& e) {
+    if (is_cancel(e)) throw;
     o.status = Status::Failed;
     o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
     return;
   }
-  Validation v = validate_pairs(doc, o.turn_count, max_questions);
+  Validation v = validate_pairs(doc, o.turn_count, max_questions, cancel);
+  o.quality = check_quality(v, *seen, quality);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
 }
+
+// The last step of every outcome: every text that came from a response is
+// redacted and made safe to store (valid UTF-8, no NUL, errors bounded).
+void seal(CompileOutcome& o, const std::string& secret) {
+  o.finished_unix_ms = unix_ms_now();
+  o.error = safe_text(redact(std::move(o.error), secret), kMaxErrorBytes);
+  for (QaPair& p : o.pairs) {
+    for (std::string* text : {&p.question, &p.answer, &p.raw_json}) *text = safe_text(redact(std::move(*text), secret));
+  }
+}
+
+// The whole call is paid for, whatever survives validation.
+void pay_and_judge(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                   const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
+  o.tokens_in += reply.tokens_in;
+  o.tokens_out += reply.tokens_out;
+  o.cost_usd += cost_usd;
+  judge_text(o, reply.text, reply.truncated, max_questions, seen, quality, cancel);
+}
 }  // namespace
+
+// Batch collection's entry: the online runner's handling, then sealed. The
+// trajectory as sent is not at hand there: no literal verification (pairs
+// stay unverified), but in-session near-duplicates and question keys as online.
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret, CancelCheck cancel) {
+  static const Trajectory unseen;
+  QualitySettings unverified;
+  unverified.verify = VerifyMode::Off;
+  for_this_session_only(o, [&] {
+    pay_and_judge(o, reply, cost_usd, max_questions, &unseen, unverified, cancel);
+  });
+  seal(o, secret);
+}
 
 std::string source_model(const CompileSettings& s) {
   return s.provider == Provider::Offline ? "offline" : s.model;
@@ -64,6 +129,10 @@ std::string source_model(const CompileSettings& s) {
 
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
   return nlohmann::json(rejected).dump();
+}
+
+std::string redactions_json(const std::map<std::string, int>& redactions) {
+  return nlohmann::json(redactions).dump();
 }
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
@@ -94,6 +163,7 @@ struct BatchRunner::Impl {
   // One session between start() and its outcome being returned.
   struct Job {
     CompileOutcome outcome;
+    Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
     std::string prompt;
     double estimate_usd = 0;
     bool json_schema = true;        // structured output requested
@@ -102,6 +172,7 @@ struct BatchRunner::Impl {
   };
 
   CompileSettings settings;
+  CancelCheck cancel;
   RetryPolicy retry;
   HttpMulti http;
   RateLimiter limiter;
@@ -116,11 +187,15 @@ struct BatchRunner::Impl {
 
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
+        cancel(cancel),
         retry{settings.max_retries, settings.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
         http(HttpLimits{std::min(defaults::kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
                         settings.max_response_bytes},
              cancel),
-        limiter(settings.max_requests_per_minute) {}
+        limiter(settings.max_requests_per_minute) {
+    // A bad model name is the run's error, before any session starts.
+    check_model_name(settings.provider, settings.model);
+  }
 
   void send(std::uint64_t tag, Job& job) {
     http.add(tag, build_request(settings.provider, settings.base_url, settings.model, settings.api_key,
@@ -151,7 +226,7 @@ struct BatchRunner::Impl {
 
   void finish(std::map<std::uint64_t, Job>::iterator it) {
     CompileOutcome& o = it->second.outcome;
-    o.finished_unix_ms = unix_ms_now();
+    seal(o, settings.api_key);
     spent += o.cost_usd;
     ready.push_back(std::move(o));
     jobs.erase(it);
@@ -159,7 +234,7 @@ struct BatchRunner::Impl {
 
   void fail(std::map<std::uint64_t, Job>::iterator it, const std::string& error) {
     it->second.outcome.status = Status::Failed;
-    it->second.outcome.error = redact(error, settings.api_key);
+    it->second.outcome.error = error;
     finish(it);
   }
 
@@ -206,19 +281,11 @@ struct BatchRunner::Impl {
 
   void on_reply(std::map<std::uint64_t, Job>::iterator it, const std::string& body) {
     CompileOutcome& o = it->second.outcome;
-    ModelReply reply;
-    try {
-      reply = parse_reply(settings.provider, body);
-    } catch (const Error& e) {
-      fail(it, e.what());
-      return;
-    }
-    // The whole call is paid for, whatever survives validation.
-    o.tokens_in += reply.tokens_in;
-    o.tokens_out += reply.tokens_out;
-    o.cost_usd += call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out);
-    judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions);
-    o.error = redact(o.error, settings.api_key);
+    for_this_session_only(o, [&] {
+      const ModelReply reply = parse_reply(settings.provider, body, cancel);
+      pay_and_judge(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
+                    settings.prompt.max_questions, &it->second.seen, settings.quality, cancel);
+    });
     finish(it);
   }
 
@@ -260,17 +327,32 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
 
 void BatchRunner::start(const Trajectory& t, Prepared& p) {
   Impl& m = *impl_;
-  CompileOutcome o = new_outcome(t, p.trajectory_hash);
+  Impl::Job job;
+  // The outcome keeps the log's own hash and agent: pairs are stored beside
+  // the log, on this server; only what leaves it is redacted.
+  job.outcome = new_outcome(t, p.trajectory_hash);
+  job.seen = t;
+  if (m.settings.redact_pii) {
+    PiiRedactor redactor;  // one per session: one placeholder per value
+    redactor.redact(job.seen);
+    job.outcome.redacted = true;
+    job.outcome.redactions = redactor.counts();
+  }
   if (m.settings.provider == Provider::Offline) {
+    CompileOutcome& o = job.outcome;
     o.attempts = 1;
-    judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
-    o.finished_unix_ms = unix_ms_now();
+    const int max_questions = m.settings.prompt.max_questions;
+    for_this_session_only(o, [&] {
+      judge_text(o, offline_compile(job.seen, max_questions, m.cancel), false, max_questions,
+                 &job.seen, m.settings.quality, m.cancel);
+    });
+    seal(o, m.settings.api_key);
     m.ready.push_back(std::move(o));
     return;
   }
-  Impl::Job job;
-  job.outcome = std::move(o);
-  job.prompt = std::move(p.prompt);
+  // The prepared prompt is the one to send, unless redaction changed the
+  // text it shows.
+  job.prompt = m.settings.redact_pii ? build_prompt(job.seen, m.settings.prompt) : std::move(p.prompt);
   job.estimate_usd = p.estimate.cost_usd;
   job.json_schema = !m.json_mode_only;
   const std::uint64_t tag = m.next_tag++;

@@ -107,14 +107,28 @@ bool claim(Claims* claims, const char* session_id) {
   return true;
 }
 
-void release_claim(Claims* claims, const char* session_id) {
-  uint64 key = claim_key(session_id);
+namespace {
+
+// Takes the key out of the claims held; false if it was not held.
+bool forget(Claims* claims, uint64 key) {
   for (int i = 0; i < claims->count; i++) {
     if (claims->keys[i] != key) continue;
-    release_key(claims, key);
     claims->keys[i] = claims->keys[--claims->count];
-    return;
+    return true;
   }
+  return false;
+}
+
+}  // namespace
+
+void release_claim(Claims* claims, const char* session_id) {
+  uint64 key = claim_key(session_id);
+  if (forget(claims, key)) release_key(claims, key);
+}
+
+void release_claim_at_commit(Claims* claims, const char* session_id) {
+  uint64 key = claim_key(session_id);
+  if (forget(claims, key) && claims->session_level) release_key(claims, key);
 }
 
 void release_all_claims(Claims* claims) {

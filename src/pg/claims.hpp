@@ -51,9 +51,15 @@ void claims_init(Claims* claims, bool session_level);
 // compile of it that is not committed yet. Claiming a session this run (or
 // transaction) already holds succeeds; its own rows never stop it.
 bool claim(Claims* claims, const char* session_id);
-// Releases a claim once the session's rows are stored (and, in a procedure,
-// committed).
+// Releases a claim once the session's compile_log row is stored (and, in a
+// procedure, committed): at once in either mode, since from then on an
+// uncommitted ok row protects the session (and a failed, empty or skipped
+// one needs no protection).
 void release_claim(Claims* claims, const char* session_id);
+// Releases a claim whose protection is a row claim() does not look at (an
+// open provider batch request): a session-level claim at once (its row is
+// committed), a transaction-level one only at the transaction's end.
+void release_claim_at_commit(Claims* claims, const char* session_id);
 // Releases every session-level claim still held (after an error; the abort
 // releases transaction-level ones).
 void release_all_claims(Claims* claims);

@@ -40,9 +40,12 @@
 #include "trajc/ascii.hpp"
 #include "trajc/audit_rows.hpp"
 #include "trajc/compile.hpp"
+#include "trajc/dedup.hpp"
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"
+#include "trajc/vendor_batch.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -65,6 +68,7 @@ extern "C" {
 #include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"

@@ -46,13 +46,12 @@ void add_elapsed(instr_time* total, instr_time start) {
 // The core polls this between transfers: plain flag reads, never raising.
 bool cancel_requested() { return QueryCancelPending || ProcDiePending; }
 
-// CALL outside a transaction block: the procedure may commit.
+}  // namespace
+
 bool nonatomic_call(FunctionCallInfo fcinfo) {
   return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
          !castNode(CallContext, fcinfo->context)->atomic;
 }
-
-}  // namespace
 
 // Everything one run needs, as plain data in a context that survives the
 // commits of the procedure form.
@@ -77,11 +76,15 @@ struct Run {
   bool has_next;
   const char* next_session;   // its id, as listed (an entry of `sessions`)
   char next_hash[kHashSize];  // its hash, once computed ("" before)
+  int64 next_batch;           // the open provider batch job holding it (InOpenBatch)
   std::vector<trajc::CompileOutcome>* finished;
   // where results go
   ReturnSetInfo* rsinfo;
   RunTotals totals;
   Timers time;
+  // where loaded sessions go instead of the runner (provider batch mode)
+  SessionSink sink;
+  void* sink_state;
 };
 
 namespace {
@@ -165,7 +168,7 @@ void fail(Run* run, const char* session_id, const char* hash, const char* what,
 }
 
 // What reading a session found.
-enum class Loaded { Ready, NoTurns, Unchanged };
+enum class Loaded { Ready, NoTurns, Unchanged, InOpenBatch };
 
 // Phase 1 (read rows) and 2 (trajectory, hash, prompt and estimate) for one
 // claimed session: into run->next and run->prepared, its hash also into
@@ -195,6 +198,13 @@ Loaded read_session(Run* run, const char* session_id) {
   if (compiles && !run->force && compiled_before(run->store, session_id, hash)) {
     add_elapsed(&run->time.render, t0);
     return Loaded::Unchanged;
+  }
+  // Sent in a provider batch job and not yet collected: the job owns it, so
+  // neither an online compile nor another job compiles it meanwhile (force
+  // or not: its result is coming and would be stored twice).
+  if (compiles && (run->next_batch = open_batch_of(run->store, session_id)) != 0) {
+    add_elapsed(&run->time.render, t0);
+    return Loaded::InOpenBatch;
   }
   const trajc::CompileSettings* settings = run->settings;
   run_cpp([&] { trajc::prepare_request(*next, *settings, *prepared); });
@@ -235,6 +245,11 @@ bool load_session(Run* run, const char* session_id) {
       return false;
     case Loaded::Unchanged:
       skip(run, session_id, run->next_hash, "unchanged since its last successful compile");
+      release_claim(&run->claims, session_id);
+      return false;
+    case Loaded::InOpenBatch:
+      skip(run, session_id, run->next_hash,
+           psprintf("waiting for provider batch %lld", static_cast<long long>(run->next_batch)));
       release_claim(&run->claims, session_id);
       return false;
   }
@@ -333,6 +348,16 @@ bool start_next(Run* run) {
 
 bool more_to_load(const Run* run) { return run->next_index < run->totals.sessions; }
 
+// Hands the loaded session to the run's sink; its per-session garbage goes
+// with `scratch`, like a stored session's.
+void hand_over(Run* run) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  run->sink(run, run->next_session, run->next_hash, *run->next, run->sink_state);
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+  run->has_next = false;
+}
+
 // Loads and starts sessions while the runner takes them.
 void start_what_fits(Run* run) {
   while (run->has_next || more_to_load(run)) {
@@ -340,6 +365,8 @@ void start_what_fits(Run* run) {
     if (!run->has_next) continue;
     if (!run->policy.compiles)
       count_estimate(run);
+    else if (run->sink != nullptr)
+      hand_over(run);
     else if (!start_next(run))
       return;
   }
@@ -401,12 +428,25 @@ void snapshot_settings(Run* run) {
     s->prompt.budget_chars = static_cast<std::size_t>(g.prompt_budget_chars);
     s->prompt.max_value_chars = static_cast<std::size_t>(g.max_value_chars);
     s->max_response_bytes = static_cast<std::size_t>(g.max_response_kb) * 1024;
+    s->quality.verify = static_cast<trajc::VerifyMode>(g.verify);
+    s->quality.dedup_threshold = g.dedup_threshold;
+    s->redact_pii = g.redact == kRedactPii;
   });
+}
+
+// The model verifier (trajc.verify = 'model') is part of the contract but
+// not built yet: refuse it rather than quietly verify less than asked.
+void check_verify_mode(const RunPolicy& policy) {
+  if (!policy.compiles || gucs.verify != static_cast<int>(trajc::VerifyMode::Model)) return;
+  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                  errmsg("trajc.verify = 'model' is not available yet"),
+                  errhint("Use trajc.verify = 'literal' (the default) or 'off'.")));
 }
 
 }  // namespace
 
 Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
+  check_verify_mode(policy);
   const bool commit_each = nonatomic_call(fcinfo);
   MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
   MemoryContext cxt = AllocSetContextCreate(parent, "trajc run", ALLOCSET_DEFAULT_SIZES);
@@ -423,7 +463,7 @@ Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tie
   run->model = choose_model(tier, policy.compiles);
   run->src = resolve_audit_source();
   run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
-  run->store = open_store(cxt, &run->model, commit_each);
+  run->store = open_store(cxt, &run->model, commit_each, gucs.dedup_threshold);
   claims_init(&run->claims, commit_each);
 
   run->settings = box_new<trajc::CompileSettings>(cxt);
@@ -460,6 +500,22 @@ void list_sessions(Run* run, int min_turns, int limit) {
   SPI_freetuptable(SPI_tuptable);
   // A procedure starts compiling in a transaction of its own.
   commit_if_procedure(run);
+}
+
+void set_sink(Run* run, SessionSink sink, void* state) {
+  run->sink = sink;
+  run->sink_state = state;
+}
+
+const ModelChoice& run_model(const Run* run) { return run->model; }
+const trajc::CompileSettings& run_settings(const Run* run) { return *run->settings; }
+const Store* run_store(const Run* run) { return run->store; }
+bool run_commits(const Run* run) { return run->commit_each; }
+void run_commit(Run* run) { commit_if_procedure(run); }
+// A sink's sessions are protected by rows of its own (open batch requests),
+// which claims do not read: a transaction-level claim stays to the commit.
+void release_session(Run* run, const char* session_id) {
+  release_claim_at_commit(&run->claims, session_id);
 }
 
 void drive(Run* run) {
