@@ -115,7 +115,7 @@ for n in ${BENCH_BATCH_SIZES:-1000 5000 20000 100000}; do
     -c "$mem" -c '\timing on' \
     -c "SELECT count(*) FILTER (WHERE status IN ('ok', 'empty')) FROM trajc_compile_batch(1, $n, force => true)" \
     -c '\timing off' -c "$mem" 2>&1) || true
-  if ! printf '%s\n' "$out" | grep -q '^Time:'; then
+  if printf '%s\n' "$out" | grep -q 'ERROR' || ! printf '%s\n' "$out" | grep -q '^Time:'; then
     printf '%-26s %10s %12s %12s %14s %8s  %s\n' "batch of $n" "$n" - - - 0 \
       "$(printf '%s\n' "$out" | grep -m1 ERROR || echo failed)"
     continue

@@ -49,8 +49,10 @@ def destroy():
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
-atexit.register(destroy)
 tap = Tap()
+# After Tap: atexit runs handlers last-registered first, and Tap's ends the
+# process (os._exit) when a test failed.
+atexit.register(destroy)
 started = cluster("start")
 if started.returncode != 0:
     tap.bail("the small cluster did not start: " + started.stderr)
