@@ -15,8 +15,17 @@
 #    mock with the prompt budget in force; the backend's peak RSS growth
 #    (VmHWM), side by side with reading the same rows by hand. Target: < 128 MB.
 #
+# 4. CPU: the backend's CPU time (/proc/self/schedstat) per session of a
+#    batch of the top BENCH_CPU_SESSIONS sessions of that log against the mock
+#    answering at once (gemini wire format, concurrency 8), side by side in the
+#    same backend with reading and rendering the same sessions' rows by hand
+#    (the listing query, then each session's turns with concat_ws), and the
+#    driver's split of the batch's time. Issue 16's target: half of the
+#    0.31 ms of CPU per session measured before it (compare the ratio).
+#
 # Environment: BENCH_SESSIONS_TP (200), BENCH_DELAY_MS (250), BENCH_CONCURRENCY (16),
-# BENCH_TOP (5000), BENCH_ONLY (throughput|overhead|memory: one part), and those of bench/lib.sh.
+# BENCH_TOP (5000), BENCH_CPU_SESSIONS (2000), BENCH_CPU_RUNS (3),
+# BENCH_ONLY (throughput|overhead|memory|cpu: one part), and those of bench/lib.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -129,5 +138,57 @@ printf '%-26s %12s %20s %7s %8s  %s\n' "compile 20,000 turns" "$trajc_mb" "$base
   "$(bench_ratio "$trajc_mb" "$base_mb")" "128 MB" \
   "$(awk -v m="$trajc_mb" 'BEGIN { print (m < 128) ? "ok" : "MISSED" }')"
 echo "(session text: $text_mb MB)"
+fi
+
+# ------------------------------------------------------------ 4. cpu
+if want cpu; then
+CPU_N=${BENCH_CPU_SESSIONS:-2000}
+CPU_RUNS=${BENCH_CPU_RUNS:-3}
+echo
+echo "== cpu: backend CPU per session, $CPU_N sessions of bench_audit_log, mock answering at once"
+if [ "$(bench_scalar "SELECT to_regclass('bench_audit_log') IS NOT NULL")" != t ]; then
+  bench_log "bench_audit_log missing: generating it as bench/extract.sh does"
+  bench_psql -q -v table=bench_audit_log -v sessions=50000 -v total_rows=2000000 \
+    -v long_session_turns=5000 -f "$REPO/scripts/sample_audit_log.sql" >/dev/null
+fi
+# CPU nanoseconds this backend has run (the first field of schedstat).
+CPU_NS="SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint AS ns"
+CPU_TRAJC="SELECT count(*) FROM trajc_compile_batch(10, $CPU_N, force => true)"
+# By hand: the same listing, then every listed session's rows rendered as
+# text (what trajc reads before it builds a prompt).
+CPU_BASE="DO \$\$ DECLARE s text; total bigint := 0; BEGIN
+  FOR s IN SELECT session_id FROM bench_audit_log WHERE session_id IS NOT NULL GROUP BY session_id
+            HAVING count(*) >= 10 ORDER BY count(*) DESC, max(created_at) DESC, 1 LIMIT $CPU_N LOOP
+    SELECT total + sum(length(c)) INTO total FROM (SELECT concat_ws(E'\\n', 'id: ' || id, 'agent: ' || agent,
+      'tool: ' || tool, 'action: ' || action, 'actor: ' || actor, 'category: ' || category,
+      'success: ' || success, 'arguments: ' || arguments::text, 'response: ' || response,
+      'cost_usd: ' || cost_usd, 'duration_ms: ' || duration_ms) AS c
+      FROM bench_audit_log WHERE session_id = s ORDER BY created_at, id) r;
+  END LOOP; END \$\$"
+script=$(mktemp)
+{
+  mock_settings "$MOCK_URL"
+  printf "SET trajc.source = 'bench_audit_log'; SET trajc.concurrency = 8; SET jit = off;\n"
+  printf "SET client_min_messages = debug1;\n"
+  for ((i = 0; i < CPU_RUNS; i++)); do
+    for side in trajc base; do
+      [ "$side" = trajc ] && sql=$CPU_TRAJC || sql=$CPU_BASE
+      printf '%s \\gset a_\n%s;\n%s \\gset b_\n\\echo cpu %s :b_ns :a_ns\n' "$CPU_NS" "$sql" "$CPU_NS" "$side"
+    done
+  done
+} >"$script"
+out=$(bench_psql -q -f "$script" 2>&1) || { printf '%s\n' "$out" >&2; rm -f "$script"; bench_die "cpu runs failed"; }
+rm -f "$script"
+per_session() {  # side -> median CPU ms per session
+  printf '%s\n' "$out" | awk -v side="$1" -v n="$CPU_N" '$1 == "cpu" && $2 == side { printf "%.4f\n", ($3 - $4) / 1e6 / n }' | bench_median
+}
+trajc_ms=$(per_session trajc)
+base_ms=$(per_session base)
+printf '%-26s %12s %20s %7s\n' name cpu_ms_session baseline_cpu_ms_session ratio
+printf '%-26s %12s %20s %7s\n' "batch vs reading by hand" "$trajc_ms" "$base_ms" "$(bench_ratio "$trajc_ms" "$base_ms")"
+printf '%s\n' "$out" | grep 'trajc run timing' | tail -1 | sed 's/.*timing: //' |
+  awk -v n="$CPU_N" '{ gsub(/,/, ""); printf "driver split of the last batch, ms per session: extract %.3f  render %.3f  compile %.3f  store %.3f\n", $2 / n, $5 / n, $8 / n, $11 / n }'
+[ -z "${BENCH_RESULTS:-}" ] || printf '%s\t%s\t%s\t%s\t%s\t\n' "$(date -u +%FT%TZ)" cpu_ms_per_session \
+  "$trajc_ms" "$base_ms" "$(bench_ratio "$trajc_ms" "$base_ms")" >>"$BENCH_RESULTS"
 fi
 bench_finish

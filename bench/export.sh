@@ -3,7 +3,7 @@
 # side by side with the shell baseline of the same rows:
 #   psql -c "\copy (SELECT ...) TO file csv"  then  sqlite3 file '.import --csv'
 # into the same schema (migrations/sqlite). Prints wall times, the ratio and
-# the tool's peak RSS. Targets: SQLite export <= 1.2 x baseline, peak < 64 MB.
+# the tool's peak RSS. Targets: SQLite export <= 0.5 x baseline, peak < 64 MB.
 #
 #   bench/export.sh            (as root or the cluster owner, from anywhere)
 #
@@ -11,8 +11,9 @@
 # $BENCH_DB (INSERT ... SELECT generate_series, no compile), once; later runs
 # reuse them. Environment: BENCH_PAIRS (1000000), BENCH_DB (trajc_bench_export),
 # BENCH_EXPORT_RUNS (3, alternating tool/baseline, medians reported),
-# BENCH_EXPORT_TARGET (1.2), BENCH_RSS_TARGET_MB (64), BENCH_REGENERATE=1,
-# TRAJC_BIN (build/trajc); and those of bench/lib.sh (BENCH_INSTALL,
+# BENCH_EXPORT_TARGET (0.5, issue 16), BENCH_RSS_TARGET_MB (64), BENCH_REGENERATE=1,
+# TRAJC_BIN (build/trajc), BENCH_BEFORE_BIN (another build of the tool, e.g.
+# main's, timed the same way in the same runs: before and after side by side); and those of bench/lib.sh (BENCH_INSTALL,
 # BENCH_RESULTS, BENCH_STRICT, TRAJC_PGROOT, TRAJC_PGPORT).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ set -euo pipefail
 PAIRS=${BENCH_PAIRS:-1000000}
 DB=${BENCH_DB:-trajc_bench_export}
 RUNS=${BENCH_EXPORT_RUNS:-3}
-TARGET=${BENCH_EXPORT_TARGET:-1.2}
+TARGET=${BENCH_EXPORT_TARGET:-0.5}
 RSS_TARGET_MB=${BENCH_RSS_TARGET_MB:-64}
 TRAJC_BIN=${TRAJC_BIN:-$REPO/build/trajc}
 
@@ -69,11 +70,11 @@ bench_log "$(bench_scalar "SELECT pg_size_pretty(pg_total_relation_size('trajc.q
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trajc-bench-export.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 # The baseline exports the rows exactly as the tool writes them, in the same
-# order (by id, which keeps SQLite's primary-key index appending).
+# order (as stored: created_at, id; see src/cli/sink_sqlite.cpp).
 SELECT_SQL="SELECT id, session_id, agent, turn_count, question, answer, supporting_turns, qa_type,
   source_model, cost_usd, raw_extraction,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
-  FROM trajc.qa_pairs ORDER BY id"
+  FROM trajc.qa_pairs ORDER BY created_at, id"
 SELECT_SQL=$(printf '%s' "$SELECT_SQL" | tr '\n' ' ')  # \copy takes one line
 SCHEMA=$(ls "$REPO"/migrations/sqlite/[0-9]*.sql)
 
@@ -86,6 +87,10 @@ timed() {
 }
 
 tool_sqlite() { rm -f "$WORK/tool.sqlite"; timed tool_sqlite "$TRAJC_BIN" export --out "$WORK/tool.sqlite"; }
+tool_before() {
+  rm -f "$WORK/before.sqlite"
+  timed tool_before "$BENCH_BEFORE_BIN" export --out "$WORK/before.sqlite"
+}
 tool_rerun() { timed tool_rerun "$TRAJC_BIN" export --out "$WORK/tool.sqlite"; }
 tool_jsonl() { timed tool_jsonl "$TRAJC_BIN" export --format jsonl --out "$WORK/tool.jsonl"; }
 baseline() {
@@ -102,6 +107,7 @@ baseline() {
 for ((i = 0; i < RUNS; i++)); do
   bench_log "run $((i + 1))/$RUNS"
   if ((i % 2 == 0)); then tool_sqlite; baseline; else baseline; tool_sqlite; fi
+  [ -z "${BENCH_BEFORE_BIN:-}" ] || tool_before
   tool_rerun
   tool_jsonl
 done
@@ -131,6 +137,8 @@ echo
 echo "trajc export of $PAIRS pairs ($RUNS runs each, medians; file sizes: sqlite $(du -h "$WORK/tool.sqlite" | cut -f1), jsonl $(du -h "$WORK/tool.jsonl" | cut -f1))"
 bench_header
 bench_report "export_sqlite_vs_baseline" "$(ms "$t_sqlite")" "$(ms "$t_base")" "$TARGET"
+[ -z "${BENCH_BEFORE_BIN:-}" ] ||
+  bench_report "export_sqlite_before_vs_base" "$(ms "$(median_col tool_before 1)")" "$(ms "$t_base")"
 bench_report "export_jsonl_vs_copy_csv" "$(ms "$t_jsonl")" "$(ms "$t_copy")"
 bench_report "export_rerun_vs_baseline" "$(ms "$t_rerun")" "$(ms "$t_base")"
 echo "baseline = psql \\copy csv ($(ms "$t_copy") ms) + sqlite3 .import ($(ms "$(median_col base_import 1)") ms, peak RSS $import_rss_mb MB)"

@@ -6,7 +6,8 @@
 #   scripts/pgcluster.sh start | stop | restart | status | destroy | env | psql [args]
 #
 # TRAJC_PGROOT (default <repo>/.pgcluster) and TRAJC_PGPORT (default 54329)
-# choose where and on which port; `eval "$(scripts/pgcluster.sh env)"` exports
+# choose where and on which port; TRAJC_PGCONF, lines added to a new
+# cluster's postgresql.conf (a test's small lock table, for example); `eval "$(scripts/pgcluster.sh env)"` exports
 # PGHOST/PGPORT/PGUSER/PGDATABASE for psql, pg_prove, pg_regress and the tool.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +65,7 @@ work_mem = 64MB
 max_wal_size = 4GB
 log_min_messages = warning
 log_line_prefix = '%m [%p] %u@%d '
+${TRAJC_PGCONF:-}
 CONF
   fi
   if as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then

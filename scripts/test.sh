@@ -9,6 +9,8 @@
 #            UTF8 and LATIN1 (test/upgrade/*.py)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   scale    limits that need a cluster of their own (test/scale/: a batch
+#            larger than a small lock table)
 #   supabase a cluster set up like Supabase's, with the real Vault and
 #            supautils built from ../shared/vendor (test/supabase/run.sh)
 #   packaging META.json (PGXN) and LICENSE (test/packaging/)
@@ -63,6 +65,9 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part scale \
+  prove --exec python3 --ext .py test/scale/
 
 PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
 

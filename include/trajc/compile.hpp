@@ -94,6 +94,17 @@ struct Estimate {
 };
 Estimate estimate_compile(const Trajectory& t, const CompileSettings& s);
 
+// A session ready to start, rendered once: its hash (set by the caller, who
+// needs it first to decide whether to compile at all), the prompt its request
+// carries, and the estimate measured on that same prompt.
+struct Prepared {
+  std::string trajectory_hash;
+  std::string prompt;  // empty for the offline compiler, which sends nothing
+  Estimate estimate;
+};
+// Renders the prompt (none offline) into out.prompt and estimates from it.
+void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& out);
+
 // Runs session compiles with up to `concurrency` requests in flight on the
 // calling thread. The caller loads trajectories and stores outcomes between
 // calls (SPI stays on its own path); this object only redacts, builds
@@ -111,7 +122,10 @@ class BatchRunner {
   // is busy (or the rate limiter / a 429 cooldown says so), OverBudget when
   // spent + in-flight estimates + this one would pass max_cost_usd.
   Admission admit(const Estimate& e) const;
-  // Starts a compile (offline completes at once, returned by the next wait()).
+  // Starts a compile (offline completes at once, returned by the next wait()),
+  // sending the prepared prompt (moved out of p) as it is.
+  void start(const Trajectory& t, Prepared& p);
+  // The same, preparing the session first (hash and prompt) with estimate e.
   void start(const Trajectory& t, const Estimate& e);
   // Drives transfers (retries included) for up to max_wait_ms; returns the
   // sessions that finished. Throws Error(kQueryCanceled) on cancel.

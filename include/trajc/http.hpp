@@ -51,7 +51,7 @@ class HttpMulti {
   HttpMulti(const HttpMulti&) = delete;
   HttpMulti& operator=(const HttpMulti&) = delete;
 
-  void add(std::uint64_t tag, const HttpRequest& req);
+  void add(std::uint64_t tag, HttpRequest req);  // its body is moved into the transfer
   // Drives transfers for up to max_wait_ms and returns the finished ones.
   // Throws Error(kQueryCanceled) as soon as cancel() returns true (checked at
   // least every 100 ms), after aborting every transfer.

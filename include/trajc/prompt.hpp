@@ -35,5 +35,7 @@ void append_turn_heading(std::string& out, int number, std::string_view at,
 std::string render_trajectory(const Trajectory& t, const PromptOptions& opt);
 // Instructions + `Session: <id>` line + rendered trajectory.
 std::string build_prompt(const Trajectory& t, const PromptOptions& opt);
+// The same, appended to `out` (a buffer the caller reuses).
+void build_prompt_into(std::string& out, const Trajectory& t, const PromptOptions& opt);
 
 }  // namespace trajc

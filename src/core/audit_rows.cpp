@@ -15,21 +15,28 @@ void render_row(const RawRows& rows, int r, std::string& out) {
     if (!row[c].is_null()) append_field(out, rows.columns[c].name, row[c].view(), rows.columns[c].is_json);
 }
 
+// `out` is reused from session to session: its turns, fields and strings
+// keep their buffers, so a run allocates as much as its largest session once
+// instead of every value of every session.
 void to_trajectory(const RawRows& rows, std::string_view session_id, Trajectory& out) {
-  out.session_id = session_id;
-  out.turns.clear();
-  out.turns.reserve(rows.nturns);
+  out.session_id.assign(session_id);
+  out.turns.resize(static_cast<std::size_t>(rows.nturns));
   for (int r = 0; r < rows.nturns; r++) {
-    Turn turn;
+    Turn& turn = out.turns[r];
     turn.number = r + 1;
-    turn.at = rows.at[r].view();
-    turn.agent = rows.agent[r].view();
+    turn.at.assign(rows.at[r].view());
+    turn.agent.assign(rows.agent[r].view());
     const RawValue* row = rows.values + static_cast<std::size_t>(r) * rows.ncols;
+    std::size_t n = 0;
     for (int c = 0; c < rows.ncols; c++) {
       if (row[c].is_null()) continue;
-      turn.fields.push_back({rows.columns[c].name, std::string(row[c].view()), rows.columns[c].is_json});
+      if (n == turn.fields.size()) turn.fields.emplace_back();
+      Field& f = turn.fields[n++];
+      f.name.assign(rows.columns[c].name);
+      f.value.assign(row[c].view());
+      f.is_json = rows.columns[c].is_json;
     }
-    out.turns.push_back(std::move(turn));
+    turn.fields.resize(n);
   }
   out.agent = session_agent(out.turns);
 }

@@ -35,10 +35,10 @@ long ms_until(steady::time_point when, steady::time_point now) {
 
 int turn_count(const Trajectory& t) { return static_cast<int>(t.turns.size()); }
 
-CompileOutcome new_outcome(const Trajectory& t) {
+CompileOutcome new_outcome(const Trajectory& t, const std::string& hash) {
   CompileOutcome o;
   o.session_id = t.session_id;
-  o.trajectory_hash = trajectory_hash(t);
+  o.trajectory_hash = hash;
   o.agent = t.agent;
   o.turn_count = turn_count(t);
   o.started_unix_ms = unix_ms_now();
@@ -137,12 +137,26 @@ std::string redactions_json(const std::map<std::string, int>& redactions) {
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
 
-Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
-  if (s.provider == Provider::Offline) return {};
+namespace {
+Estimate estimate_from_prompt(const std::string& prompt, const CompileSettings& s) {
   Estimate e;
-  e.tokens_in = static_cast<long>((build_prompt(t, s.prompt).size() + 3) / 4);  // ~4 bytes a token
+  e.tokens_in = static_cast<long>((prompt.size() + 3) / 4);  // ~4 bytes a token
   e.cost_usd = call_cost_usd(s.prices, e.tokens_in, s.expected_output_tokens);
   return e;
+}
+}  // namespace
+
+void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& out) {
+  out.prompt.clear();
+  out.estimate = {};
+  if (s.provider == Provider::Offline) return;
+  build_prompt_into(out.prompt, t, s.prompt);
+  out.estimate = estimate_from_prompt(out.prompt, s);
+}
+
+Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
+  if (s.provider == Provider::Offline) return {};
+  return estimate_from_prompt(build_prompt(t, s.prompt), s);
 }
 
 struct BatchRunner::Impl {
@@ -304,11 +318,19 @@ BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
 }
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
+  Prepared p;
+  p.trajectory_hash = trajectory_hash(t);
+  prepare_request(t, impl_->settings, p);
+  p.estimate = e;
+  start(t, p);
+}
+
+void BatchRunner::start(const Trajectory& t, Prepared& p) {
   Impl& m = *impl_;
   Impl::Job job;
   // The outcome keeps the log's own hash and agent: pairs are stored beside
   // the log, on this server; only what leaves it is redacted.
-  job.outcome = new_outcome(t);
+  job.outcome = new_outcome(t, p.trajectory_hash);
   job.seen = t;
   if (m.settings.redact_pii) {
     PiiRedactor redactor;  // one per session: one placeholder per value
@@ -328,8 +350,10 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
     m.ready.push_back(std::move(o));
     return;
   }
-  job.prompt = build_prompt(job.seen, m.settings.prompt);
-  job.estimate_usd = e.cost_usd;
+  // The prepared prompt is the one to send, unless redaction changed the
+  // text it shows.
+  job.prompt = m.settings.redact_pii ? build_prompt(job.seen, m.settings.prompt) : std::move(p.prompt);
+  job.estimate_usd = p.estimate.cost_usd;
   job.json_schema = !m.json_mode_only;
   const std::uint64_t tag = m.next_tag++;
   auto it = m.jobs.emplace(tag, std::move(job)).first;

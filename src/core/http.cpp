@@ -122,11 +122,11 @@ struct HttpMulti::Impl {
     trajc::throw_canceled();
   }
 
-  std::unique_ptr<Transfer> prepare(std::uint64_t tag, const HttpRequest& req) {
+  std::unique_ptr<Transfer> prepare(std::uint64_t tag, HttpRequest& req) {
     auto t = std::make_unique<Transfer>();
     t->tag = tag;
     t->max_bytes = limits.max_response_bytes;
-    t->request_body = req.body;
+    t->request_body = std::move(req.body);  // a prompt can be megabytes: no copy
     t->easy = curl_easy_init();
     if (!t->easy) throw Error(sqlstate::kOutOfMemory, "curl_easy_init failed");
     for (const std::string& h : req.headers) append_header(*t, h.c_str());
@@ -222,7 +222,7 @@ HttpMulti::HttpMulti(HttpLimits limits, CancelCheck cancel) : impl_(std::make_un
 
 HttpMulti::~HttpMulti() = default;
 
-void HttpMulti::add(std::uint64_t tag, const HttpRequest& req) {
+void HttpMulti::add(std::uint64_t tag, HttpRequest req) {
   std::unique_ptr<Transfer> t = impl_->prepare(tag, req);
   CURL* easy = t->easy;
   impl_->transfers.emplace(easy, std::move(t));

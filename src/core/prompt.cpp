@@ -240,15 +240,24 @@ std::string render_trajectory(const Trajectory& t, const PromptOptions& opt) {
   return out;
 }
 
-std::string build_prompt(const Trajectory& t, const PromptOptions& opt) {
+void build_prompt_into(std::string& out, const Trajectory& t, const PromptOptions& opt) {
   if (opt.max_questions < 1) {
     throw Error(sqlstate::kInvalidParameter, "max_questions must be at least 1");
   }
   const Plan plan = make_plan(t, opt);
-  std::string prompt = instructions(opt, plan);
-  prompt += "\nSession: " + t.session_id + "\nTurns: " + std::to_string(t.turns.size()) + "\n\n";
-  prompt.reserve(prompt.size() + plan.size);
-  render_into(prompt, t, plan);
+  out += instructions(opt, plan);
+  out += "\nSession: ";
+  out += t.session_id;
+  out += "\nTurns: ";
+  out += std::to_string(t.turns.size());
+  out += "\n\n";
+  out.reserve(out.size() + plan.size);
+  render_into(out, t, plan);
+}
+
+std::string build_prompt(const Trajectory& t, const PromptOptions& opt) {
+  std::string prompt;
+  build_prompt_into(prompt, t, opt);
   return prompt;
 }
 

@@ -289,6 +289,86 @@ const char* api_key_env_var(Provider p) {
   return "";
 }
 
+namespace {
+
+// Whether text is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF), as JSON text must be.
+bool is_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    if (c < 0xC2 || c > 0xF4 || end - p <= n) return false;
+    const unsigned char c1 = p[1];
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 > 0x8F))
+      return false;
+    for (int i = 1; i <= n; ++i)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+// Appends s as a JSON string (quotes included); s must be valid UTF-8, which
+// is copied as is. Runs of plain bytes are appended at once.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+  }
+  out.append(s, run, std::string::npos);
+  out += '"';
+}
+
+// The body as JSON text, with the prompt in `slot`. nlohmann's dump decodes
+// and re-encodes every character of the prompt, which was the largest single
+// cost of a compile in the backend; so the body is dumped with a marker in the
+// slot and the prompt, escaped by append_json_string, replaces it. When that
+// cannot be done safely (the prompt is not valid UTF-8, or the marker shows
+// up anywhere else, say in a model name) the plain dump does it all.
+std::string dump_with_prompt(json& body, json& slot, const std::string& prompt) {
+  const std::string marker = "\x01trajc prompt\x01";
+  slot = marker;
+  std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string dumped = json(marker).dump();
+  const std::size_t at = text.find(dumped);
+  if (at == std::string::npos || text.find(dumped, at + 1) != std::string::npos || !is_utf8(prompt)) {
+    slot = prompt;
+    // Invalid UTF-8 in the log must not make the request unbuildable.
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  std::string out;
+  out.reserve(text.size() + prompt.size() + prompt.size() / 16);
+  out.append(text, 0, at);
+  append_json_string(out, prompt);
+  out.append(text, at + dumped.size(), std::string::npos);
+  return out;
+}
+
+}  // namespace
+
 void check_model_name(Provider p, const std::string& model) {
   // OpenAI and Anthropic take the model in the body, where any name is safe
   // (and OpenAI-compatible servers name models "org/model").
@@ -303,12 +383,14 @@ void check_model_name(Provider p, const std::string& model) {
 std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema) {
   require_network_provider(p);
   json body;
+  json* slot = nullptr;  // where the prompt goes
   switch (p) {
     case Provider::Gemini: {
       json config = {{"responseMimeType", "application/json"}};
       if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
-      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", prompt}}})}}})},
+      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", ""}}})}}})},
               {"generationConfig", std::move(config)}};
+      slot = &body["contents"][0]["parts"][0]["text"];
       break;
     }
     case Provider::OpenAI: {
@@ -319,8 +401,9 @@ std::string request_body(Provider p, const std::string& model, const std::string
         format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
       }
       body = {{"model", model},
-              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})},
+              {"messages", json::array({{{"role", "user"}, {"content", ""}}})},
               {"response_format", std::move(format)}};
+      slot = &body["messages"][0]["content"];
       break;
     }
     case Provider::Anthropic: {
@@ -328,13 +411,13 @@ std::string request_body(Provider p, const std::string& model, const std::string
       // extract_json tolerates fences and prose around it.
       body = {{"model", model},
               {"max_tokens", kAnthropicMaxTokens},
-              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+              {"messages", json::array({{{"role", "user"}, {"content", ""}}})}};
+      slot = &body["messages"][0]["content"];
       break;
     }
     case Provider::Offline: break;  // rejected above
   }
-  // Invalid UTF-8 in the log must not make the request unbuildable.
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return dump_with_prompt(body, *slot, prompt);
 }
 
 std::string gemini_model_path(const std::string& model) {

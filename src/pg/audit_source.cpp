@@ -114,7 +114,7 @@ const char* primary_key_order(Relation rel, TupleDesc desc) {
     Relation index = index_open(pk, AccessShareLock);
     for (int i = 0; i < index->rd_index->indnkeyatts; i++) {
       AttrNumber attnum = index->rd_index->indkey.values[i];
-      appendStringInfo(&buf, ", %s",
+      appendStringInfo(&buf, ", l.%s",
                        quote_identifier(NameStr(TupleDescAttr(desc, attnum - 1)->attname)));
     }
     index_close(index, AccessShareLock);
@@ -142,11 +142,11 @@ const char* tiebreak_order(const AuditSource* src, Relation rel, TupleDesc desc)
   const char* pk = primary_key_order(rel, desc);
   char kind = rel->rd_rel->relkind;
   if (pk[0] != '\0') return pk;
-  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", ctid";
+  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", l.ctid";
   StringInfoData stable;
   initStringInfo(&stable);
   for (int i = 0; i < src->ncontent; i++)
-    appendStringInfo(&stable, ", %s::text", src->content_quoted[i]);
+    appendStringInfo(&stable, ", l.%s::text", src->content_quoted[i]);
   return stable.data;
 }
 
@@ -189,20 +189,37 @@ void check_listing_args(int min_turns, int limit) {
                     errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
 }
 
-char* sessions_query(const AuditSource* src) {
-  const char* agent = src->agent_col
-                          ? psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY %s)::text",
-                                     src->agent_col)
-                          : "NULL::text";
-  return psprintf(
-      "SELECT %1$s::text AS session_id, %2$s AS agent, pg_catalog.count(*)::int AS turn_count,"
-      " pg_catalog.min(%3$s)::timestamptz AS first_at,"
-      " pg_catalog.max(%3$s)::timestamptz AS last_at"
-      " FROM %4$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
+// The listing counts turns with one pass over the log (a hash aggregate of
+// four plain aggregates) and keeps the top `limit` sessions; only then, and
+// only for those, is the agent computed. mode() in the same GROUP BY would
+// need every row sorted by session, which from a few million rows on becomes
+// a full index scan or an external sort: super-linear where this stays
+// linear. The join picks the kept sessions' rows back up (an index scan when
+// the session column has one, a hash join otherwise), and the outer query
+// repeats the order, so the rows are exactly those of the one-query form.
+char* sessions_query(const AuditSource* src, bool with_agent) {
+  const char* top = psprintf(
+      "SELECT %1$s AS k, pg_catalog.count(*)::int AS turn_count,"
+      " pg_catalog.min(%2$s)::timestamptz AS first_at,"
+      " pg_catalog.max(%2$s)::timestamptz AS last_at"
+      " FROM %3$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
       " HAVING pg_catalog.count(*) >= $1"
-      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%3$s)::timestamptz >= $3)"
-      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT CASE WHEN $2 > 0 THEN $2 END",
-      src->session_col, agent, src->time_col, src->relation);
+      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%2$s)::timestamptz >= $3)"
+      " ORDER BY 2 DESC, 4 DESC, %1$s::text LIMIT CASE WHEN $2 > 0 THEN $2 END",
+      src->session_col, src->time_col, src->relation);
+  if (!with_agent || src->agent_col == nullptr)
+    return psprintf(
+        "SELECT k::text AS session_id, NULL::text AS agent, turn_count, first_at, last_at"
+        " FROM (%s) top ORDER BY 3 DESC, 5 DESC, 1",
+        top);
+  return psprintf(
+      "SELECT top.k::text AS session_id,"
+      " pg_catalog.mode() WITHIN GROUP (ORDER BY l.%1$s)::text AS agent,"
+      " top.turn_count, top.first_at, top.last_at"
+      " FROM (%2$s) top JOIN %3$s l ON l.%4$s = top.k"
+      " GROUP BY top.k, top.turn_count, top.first_at, top.last_at"
+      " ORDER BY 3 DESC, 5 DESC, 1",
+      src->agent_col, top, src->relation, src->session_col);
 }
 
 char* turns_query(const AuditSource* src, bool with_iso_time) {
@@ -216,10 +233,27 @@ char* turns_query(const AuditSource* src, bool with_iso_time) {
                    src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
   for (int i = 0; i < src->ncontent; i++)
     appendStringInfo(&buf, ", %s::text", src->content_quoted[i]);
-  appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,
+  // The sort keys are the relation's columns, qualified: a bare name would
+  // mean the output column of that name, the text form, and an integer key
+  // would sort '10' before '9'.
+  appendStringInfo(&buf, " FROM %s l WHERE l.%s%s = $1 ORDER BY l.%s::timestamptz%s", src->relation,
                    src->session_col, src->session_is_text ? "" : "::text", src->time_col,
                    src->tiebreak);
   return buf.data;
+}
+
+void read_turn_row(const AuditSource* src, const Datum* datums, const bool* nulls,
+                   trajc::RawValue* at, trajc::RawValue* agent, trajc::RawValue* values) {
+  auto read = [&](int attno) -> trajc::RawValue {
+    if (nulls[attno]) return trajc::RawValue{nullptr, -1};
+    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
+    int len;
+    const char* utf8 = to_core_text(VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)), &len);
+    return trajc::RawValue{utf8, len};
+  };
+  *at = read(1);
+  *agent = read(2);
+  for (int c = 0; c < src->ncontent; c++) values[c] = read(3 + c);
 }
 
 SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples) {
@@ -231,18 +265,9 @@ SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint6
   TupleDesc desc = tuples->tupdesc;
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
   bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-  auto read = [&](int attno) -> trajc::RawValue {
-    if (nulls[attno]) return trajc::RawValue{nullptr, -1};
-    text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
-    int len;
-    const char* utf8 = to_core_text(VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)), &len);
-    return trajc::RawValue{utf8, len};
-  };
   for (int r = 0; r < nturns; r++) {
     heap_deform_tuple(tuples->vals[r], desc, datums, nulls);  // one pass, not one per column
-    at[r] = read(1);
-    agent[r] = read(2);
-    for (int c = 0; c < ncols; c++) values[r * ncols + c] = read(3 + c);
+    read_turn_row(src, datums, nulls, &at[r], &agent[r], &values[r * ncols]);
   }
   return SessionRows{trajc::RawRows{nturns, ncols, src->content, at, agent, values}, tuples};
 }

@@ -18,7 +18,7 @@ struct AuditSource {
   bool session_is_text;        // text/varchar: compared directly (index usable)
   const char* time_col;        // quoted
   const char* agent_col;       // quoted, or NULL when trajc.agent_column is empty
-  const char* tiebreak;        // ", pk..." / ", ctid" / ""
+  const char* tiebreak;        // ", l.pk..." / ", l.ctid" / ", l.col::text..." (l: the relation)
   int ncontent;
   trajc::RawColumn* content;    // [ncontent] label (as stored) and json flag
   const char** content_quoted;  // [ncontent] quote_identifier(label)
@@ -32,8 +32,9 @@ AuditSource* resolve_audit_source(void);
 void check_listing_args(int min_turns, int limit);
 
 // SELECT session_id, agent, turn_count, first_at, last_at ... with $1 min_turns,
-// $2 limit (0 = none), $3 since (timestamptz, NULL = any).
-char* sessions_query(const AuditSource* src);
+// $2 limit (0 = none), $3 since (timestamptz, NULL = any); agent is NULL
+// unless with_agent (a compile needs the ids only).
+char* sessions_query(const AuditSource* src, bool with_agent);
 
 // One session's rows in turn order: at (timestamptz), at (ISO UTC text, for
 // the core; NULL without with_iso_time), agent (text), then every content
@@ -47,6 +48,11 @@ struct SessionRows {
   SPITupleTable* tuples;
 };
 
+// One turns-query row (its values deformed) as the core's views: its time,
+// its agent, and values[0 .. ncontent). Detoasted copies go to the current
+// memory context.
+void read_turn_row(const AuditSource* src, const Datum* datums, const bool* nulls,
+                   trajc::RawValue* at, trajc::RawValue* agent, trajc::RawValue* values);
 // Plain views of a batch of turns-query rows (the bytes stay in `tuples`).
 SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples);
 // Runs the prepared turns query for one session (SPI connected): all its rows.

@@ -1,8 +1,9 @@
 // trajc_extract() and trajc_turns(): reading the audit log in place, with
 // the caller's rights.
 //
-// Must never: materialize a whole session in memory at once (trajc_turns
-// streams through a cursor), or render a turn itself (the core does).
+// Must never: hold a whole session's rows at once (trajc_turns takes them
+// from the executor row by row, and its result spills past work_mem), or
+// render a turn itself (the core does).
 #include "audit_source.hpp"
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
@@ -30,7 +31,7 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
   Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit),
                    PG_ARGISNULL(2) ? 0 : PG_GETARG_DATUM(2)};
   char nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
-  spi_check(SPI_execute_with_args(sessions_query(src), 3, types, args, nulls, true, 0),
+  spi_check(SPI_execute_with_args(sessions_query(src, true), 3, types, args, nulls, true, 0),
             SPI_OK_SELECT, "listing sessions");
   for (uint64 i = 0; i < SPI_processed; i++)
     tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
@@ -40,22 +41,62 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
 
 namespace {
 
-// Phases 2 and 3 for one batch of rows: each turn's content rendered by the
-// core into one reused buffer, then stored as a result row.
-void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* content, int* turn) {
-  const trajc::RawRows& rows = batch.rows;
-  TupleDesc desc = batch.tuples->tupdesc;
-  for (int r = 0; r < rows.nturns; r++) {
-    run_cpp([&] { trajc::render_row(rows, r, *content); });
-    HeapTuple row = batch.tuples->vals[r];
-    Datum values[4];
-    bool nulls[4] = {false, false, false, false};
-    values[0] = Int32GetDatum(++*turn);
-    values[1] = SPI_getbinval(row, desc, 1, &nulls[1]);
-    values[2] = SPI_getbinval(row, desc, 3, &nulls[2]);
-    values[3] = from_core_text(*content);
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+// The turns query's rows come from the executor one at a time, straight to
+// this receiver: no tuple table is filled and copied (the rows stay where the
+// executor made them), so a call costs what the query costs plus rendering.
+// Each row is read into the core's views, rendered by the core into one
+// reused buffer, and stored as a result row at once; its garbage (detoasted
+// values) goes with a per-row reset.
+struct TurnsReceiver {
+  DestReceiver pub;  // first: the executor sees only this
+  const AuditSource* src;
+  ReturnSetInfo* rsinfo;
+  MemoryContext row_cxt;
+  std::string* content;     // boxed, reused
+  StringInfo datum;         // the content column's value, reused
+  trajc::RawValue* values;  // [ncontent], reused
+  int turn;
+};
+
+bool receive_turn(TupleTableSlot* slot, DestReceiver* self) {
+  auto* r = reinterpret_cast<TurnsReceiver*>(self);
+  slot_getallattrs(slot);
+  MemoryContext caller = MemoryContextSwitchTo(r->row_cxt);
+  trajc::RawValue at, agent;
+  read_turn_row(r->src, slot->tts_values, slot->tts_isnull, &at, &agent, r->values);
+  const trajc::RawRows row{1, r->src->ncontent, r->src->content, &at, &agent, r->values};
+  std::string* content = r->content;
+  run_cpp([&] { trajc::render_row(row, 0, *content); });
+  Datum values[4] = {Int32GetDatum(++r->turn), slot->tts_values[0], slot->tts_values[2],
+                     from_core_rendered(*content, r->datum)};
+  bool nulls[4] = {false, slot->tts_isnull[0], slot->tts_isnull[2], false};
+  tuplestore_putvalues(r->rsinfo->setResult, r->rsinfo->setDesc, values, nulls);
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(r->row_cxt);
+  return true;
+}
+
+void receiver_startup(DestReceiver*, int, TupleDesc) {}
+void receiver_noop(DestReceiver*) {}
+
+// The turns query's plan, kept from call to call while its text (the source
+// and column settings) stays the same: on a short session, parsing and
+// planning it was a tenth of a call. The plan cache revalidates a kept plan
+// when the table, search_path or role changes what it would be.
+SPIPlanPtr cached_turns_plan(const char* query) {
+  static SPIPlanPtr plan = nullptr;  // plain pointers: no constructor, no destructor
+  static char* plan_query = nullptr;
+  if (plan != nullptr && strcmp(plan_query, query) == 0) return plan;
+  SPIPlanPtr fresh = spi_prepare(query, TEXTOID);
+  char* copy = MemoryContextStrdup(TopMemoryContext, query);
+  if (SPI_keepplan(fresh) != 0) return fresh;  // not kept: freed with SPI_finish
+  if (plan != nullptr) {
+    SPI_freeplan(plan);
+    pfree(plan_query);
   }
+  plan = fresh;
+  plan_query = copy;
+  return plan;
 }
 
 }  // namespace
@@ -68,26 +109,31 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
 
   spi_connect();
   AuditSource* src = resolve_audit_source();
-  SPIPlanPtr plan = spi_prepare(turns_query(src, false), TEXTOID);
-  Datum arg = CStringGetTextDatum(session_id);
-  Portal cursor = SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
+  SPIPlanPtr plan = cached_turns_plan(turns_query(src, false));
 
-  // Rows stream through in batches (phase 1), rendered and stored by
-  // put_turns (phases 2 and 3); each batch's memory is reset after it.
-  auto* content = box_new<std::string>(CurrentMemoryContext);
-  MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns batch",
-                                                  ALLOCSET_DEFAULT_SIZES);
-  int turn = 0;
-  for (;;) {
-    SPI_cursor_fetch(cursor, true, 1000);
-    if (SPI_processed == 0) break;
-    MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
-    put_turns(rsinfo, session_rows_of(src, SPI_tuptable, SPI_processed), content, &turn);
-    MemoryContextSwitchTo(caller);
-    MemoryContextReset(batch_cxt);
-    SPI_freetuptable(SPI_tuptable);
-  }
-  SPI_cursor_close(cursor);
+  TurnsReceiver receiver{};
+  receiver.pub.receiveSlot = receive_turn;
+  receiver.pub.rStartup = receiver_startup;
+  receiver.pub.rShutdown = receiver_noop;
+  receiver.pub.rDestroy = receiver_noop;
+  receiver.pub.mydest = DestNone;  // a receiver of our own
+  receiver.src = src;
+  receiver.rsinfo = rsinfo;
+  receiver.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns row",
+                                           ALLOCSET_SMALL_SIZES);
+  receiver.content = box_new<std::string>(CurrentMemoryContext);
+  receiver.datum = makeStringInfo();
+  receiver.values =
+      static_cast<trajc::RawValue*>(palloc(sizeof(trajc::RawValue) * (src->ncontent + 1)));
+
+  ParamListInfo params = makeParamList(1);
+  params->params[0] = ParamExternData{CStringGetTextDatum(session_id), false, PARAM_FLAG_CONST, TEXTOID};
+  SPIExecuteOptions options{};
+  options.params = params;
+  options.read_only = true;
+  options.dest = &receiver.pub;
+  // With a receiver of type DestNone, SPI reports a SELECT as SPI_OK_UTILITY.
+  spi_check(SPI_execute_plan_extended(plan, &options), SPI_OK_UTILITY, "reading turns");
   SPI_finish();
   return (Datum)0;
 }

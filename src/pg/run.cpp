@@ -72,7 +72,7 @@ struct Run {
   trajc::CompileSettings* settings;
   trajc::BatchRunner* runner;
   trajc::Trajectory* next;  // loaded, waiting for a free slot
-  trajc::Estimate* next_estimate;
+  trajc::Prepared* prepared;  // its hash, prompt and estimate, rendered once
   bool has_next;
   const char* next_session;   // its id, as listed (an entry of `sessions`)
   char next_hash[kHashSize];  // its hash, once computed ("" before)
@@ -177,8 +177,11 @@ void fail(Run* run, const char* session_id, const char* hash, const char* what,
 // What reading a session found.
 enum class Loaded { Ready, NoTurns, Unchanged, InOpenBatch };
 
-// Phase 1 (read rows) and 2 (trajectory, hash, estimate) for one claimed
-// session: into run->next, its hash into run->next_hash.
+// Phase 1 (read rows) and 2 (trajectory, hash, prompt and estimate) for one
+// claimed session: into run->next and run->prepared, its hash also into
+// run->next_hash. The session is rendered once: the hash over every turn,
+// the prompt (and the estimate measured on it) once it is to be compiled;
+// the runner sends that very prompt.
 Loaded read_session(Run* run, const char* session_id) {
   instr_time t0 = clock_now();
   SessionRows rows = load_session_rows(run->src, run->turns_plan, session_id);
@@ -186,24 +189,33 @@ Loaded read_session(Run* run, const char* session_id) {
   t0 = clock_now();
   char* hash = run->next_hash;
   trajc::Trajectory* next = run->next;
+  trajc::Prepared* prepared = run->prepared;
   const char* core_id = to_core_text(session_id);
+  const bool compiles = run->policy.compiles;
   run_cpp([&] {
     trajc::to_trajectory(rows.rows, core_id, *next);
-    std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), kHashSize - 1);
+    prepared->trajectory_hash = compiles ? trajc::trajectory_hash(*next) : std::string();
+    std::strncpy(hash, prepared->trajectory_hash.c_str(), kHashSize - 1);
   });
   SPI_freetuptable(rows.tuples);
-  add_elapsed(&run->time.render, t0);
-  if (rows.rows.nturns == 0) return Loaded::NoTurns;
-  if (run->policy.compiles && !run->force && compiled_before(run->store, session_id, hash))
+  if (rows.rows.nturns == 0) {
+    add_elapsed(&run->time.render, t0);
+    return Loaded::NoTurns;
+  }
+  if (compiles && !run->force && compiled_before(run->store, session_id, hash)) {
+    add_elapsed(&run->time.render, t0);
     return Loaded::Unchanged;
+  }
   // Sent in a provider batch job and not yet collected: the job owns it, so
   // neither an online compile nor another job compiles it meanwhile (force
   // or not: its result is coming and would be stored twice).
-  if (run->policy.compiles && (run->next_batch = open_batch_of(run->store, session_id)) != 0)
+  if (compiles && (run->next_batch = open_batch_of(run->store, session_id)) != 0) {
+    add_elapsed(&run->time.render, t0);
     return Loaded::InOpenBatch;
+  }
   const trajc::CompileSettings* settings = run->settings;
-  trajc::Estimate* estimate = run->next_estimate;
-  run_cpp([&] { *estimate = trajc::estimate_compile(*next, *settings); });
+  run_cpp([&] { trajc::prepare_request(*next, *settings, *prepared); });
+  add_elapsed(&run->time.render, t0);
   return Loaded::Ready;
 }
 
@@ -307,8 +319,8 @@ void not_started(Run* run, ErrorData* error) {
 
 // An estimate adds the loaded session to its totals instead of starting it.
 void count_estimate(Run* run) {
-  run->totals.tokens_in += run->next_estimate->tokens_in;
-  run->totals.cost_usd += run->next_estimate->cost_usd;
+  run->totals.tokens_in += run->prepared->estimate.tokens_in;
+  run->totals.cost_usd += run->prepared->estimate.cost_usd;
   run->has_next = false;
 }
 
@@ -317,11 +329,11 @@ void count_estimate(Run* run) {
 bool start_next(Run* run) {
   using Admission = trajc::BatchRunner::Admission;
   trajc::BatchRunner* runner = run->runner;
-  const trajc::Estimate* estimate = run->next_estimate;
+  trajc::Prepared* prepared = run->prepared;
   Admission admission = Admission::Wait;
   std::size_t in_flight = 0;
   run_cpp([&] {
-    admission = runner->admit(*estimate);
+    admission = runner->admit(prepared->estimate);
     in_flight = runner->active();
   });
   // Over budget while requests are in flight: they may cost less than
@@ -334,7 +346,7 @@ bool start_next(Run* run) {
   }
   const trajc::Trajectory* next = run->next;
   instr_time t0 = clock_now();
-  ErrorData* error = in_subtransaction([&] { run_cpp([&] { runner->start(*next, *estimate); }); });
+  ErrorData* error = in_subtransaction([&] { run_cpp([&] { runner->start(*next, *prepared); }); });
   add_elapsed(&run->time.compile, t0);
   run->has_next = false;
   if (error != nullptr) not_started(run, error);
@@ -467,7 +479,7 @@ Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo,
   run->runner = box_new<trajc::BatchRunner>(
       cxt, [&] { return new trajc::BatchRunner(*s, cancel_requested); });
   run->next = box_new<trajc::Trajectory>(cxt);
-  run->next_estimate = box_new<trajc::Estimate>(cxt);
+  run->prepared = box_new<trajc::Prepared>(cxt);
   run->finished = box_new<std::vector<trajc::CompileOutcome>>(cxt);
   MemoryContextSwitchTo(spi_cxt);
   return run;
@@ -502,7 +514,7 @@ void list_sessions(Run* run, int min_turns, int limit) {
   Oid types[3] = {INT4OID, INT4OID, TIMESTAMPTZOID};
   Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit), (Datum)0};
   char nulls[3] = {' ', ' ', 'n'};
-  spi_check(SPI_execute_with_args(sessions_query(run->src), 3, types, args, nulls, true, 0),
+  spi_check(SPI_execute_with_args(sessions_query(run->src, false), 3, types, args, nulls, true, 0),
             SPI_OK_SELECT, "listing sessions");
   run->totals.sessions = static_cast<int>(SPI_processed);
   run->sessions =
@@ -526,7 +538,11 @@ const trajc::CompileSettings& run_settings(const Run* run) { return *run->settin
 const Store* run_store(const Run* run) { return run->store; }
 bool run_commits(const Run* run) { return run->commit_each; }
 void run_commit(Run* run) { commit_if_procedure(run); }
-void release_session(Run* run, const char* session_id) { release_claim(&run->claims, session_id); }
+// A sink's sessions are protected by rows of its own (open batch requests),
+// which claims do not read: a transaction-level claim stays to the commit.
+void release_session(Run* run, const char* session_id) {
+  release_claim_at_commit(&run->claims, session_id);
+}
 
 void drive(Run* run) {
   PG_TRY();

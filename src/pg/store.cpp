@@ -378,9 +378,10 @@ HeapTuple insert_pair(const Store* store, const PairRow& row) {
 
 bool compiled_before(const Store* store, const char* session_id, const char* hash) {
   Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
-  // Asked under the session's claim, which another run holds until its rows
-  // are committed: so every earlier compile has committed by now, but maybe
-  // after this statement's snapshot (a batch that waited behind a slow
+  // Asked under the session's claim, which no other run holds and which is
+  // refused while another run's ok compile of it is uncommitted (claims.hpp):
+  // so every earlier compile has committed by now, but maybe after this
+  // statement's snapshot (a batch that waited behind a slow
   // session) or this transaction's (REPEATABLE READ). Compiling again would
   // pay twice for duplicate pairs, so the check reads the latest committed
   // state, as foreign-key checks do, whatever the caller's snapshot.

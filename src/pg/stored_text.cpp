@@ -121,6 +121,16 @@ Datum from_core_text(std::string_view utf8, std::size_t max_bytes) {
   return PointerGetDatum(cstring_to_text_with_len(s.data, s.len));
 }
 
+Datum from_core_rendered(std::string_view utf8, StringInfo buf) {
+  if (GetDatabaseEncoding() != PG_UTF8) return from_core_text(utf8);
+  static constexpr char kHeader[VARHDRSZ] = {};
+  resetStringInfo(buf);  // palloc'd data: aligned for a varlena
+  appendBinaryStringInfo(buf, kHeader, VARHDRSZ);
+  appendBinaryStringInfo(buf, utf8.data(), static_cast<int>(utf8.size()));
+  SET_VARSIZE(buf->data, buf->len);
+  return PointerGetDatum(buf->data);
+}
+
 Datum from_core_json(std::string_view utf8) {
   StringInfoData s = storable(utf8, kUnbounded);
   // jsonb refuses \u0000; any other \u escape it takes. The replacement must

@@ -26,6 +26,12 @@ inline constexpr std::size_t kUnbounded = static_cast<std::size_t>(-1);
 char* from_core_cstring(std::string_view utf8, std::size_t max_bytes = kUnbounded);
 // The same as a text datum.
 Datum from_core_text(std::string_view utf8, std::size_t max_bytes = kUnbounded);
+// Text the core rendered from database text alone (trajc_turns' content), for
+// a value the caller copies at once (a tuplestore row). In a UTF8 database it
+// is valid and NUL-free by construction, so it is copied once into `buf` (a
+// buffer reused row after row, which then holds the text datum) with no
+// second pass; in any other database it takes from_core_text's way.
+Datum from_core_rendered(std::string_view utf8, StringInfo buf);
 // JSON text from the core, for a jsonb parameter: as from_core_text, never
 // cut, and \u0000 escapes (which jsonb refuses) replaced.
 Datum from_core_json(std::string_view utf8);

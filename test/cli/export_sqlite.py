@@ -36,6 +36,14 @@ t.eq(sqlite_scalar(out, "SELECT count(*) FROM qa_pairs WHERE created_at GLOB "
                         "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'"),
      n, "created_at is ISO 8601 UTC")
 
+# Into a new file the session index is built after the load (issue 16), as
+# the migration defines it, in the same transaction.
+INDEX_SQL = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'qa_pairs_session_id'"
+t.eq(sqlite_scalar(out, INDEX_SQL), "CREATE INDEX qa_pairs_session_id ON qa_pairs (session_id)",
+     "the session index is there after the first export, as migration 001 defines it")
+t.eq(sqlite_scalar(out, "SELECT count(*) FROM qa_pairs INDEXED BY qa_pairs_session_id "
+                        "WHERE session_id >= ''"), n, "... and indexes every pair")
+
 # ------------------------------------------------------------ idempotent, incremental
 rc, so, se = run_tool(["export", "--out", out, "--json"], db=db.name)
 summary = json.loads(so) if rc == 0 else {}
@@ -48,6 +56,9 @@ summary = json.loads(so) if rc == 0 else {}
 t.eq((rc, summary.get("pairs_written"), summary.get("total")), (0, 7, n + 7),
      "after 7 new pairs, the next run adds exactly those 7")
 t.eq(sqlite_pairs(out), pg_pairs(db.name), "the file still equals trajc.qa_pairs")
+t.eq(sqlite_scalar(out, "SELECT count(*) FROM qa_pairs INDEXED BY qa_pairs_session_id "
+                        "WHERE session_id >= ''"), n + 7,
+     "an export into a file with pairs keeps the index (and adds to it)")
 
 # ------------------------------------------------------------ interrupted
 db.add_pairs(300000, session_prefix="bulk")

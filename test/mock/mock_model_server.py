@@ -1081,7 +1081,9 @@ HOSTILE = {"deep": hostile_deep, "deep_envelope": hostile_deep_envelope,
 
 class MockServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # many clients connect at once in benchmarks
+    # Many clients connect at once in benchmarks: 256 requests in flight
+    # overflowed a backlog of 128 (connections reset, retried, timed out).
+    request_queue_size = 1024
 
     def __init__(self, port, delay_ms, verbose):
         super().__init__(("127.0.0.1", port), Handler)

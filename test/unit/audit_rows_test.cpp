@@ -66,6 +66,38 @@ TEST(AuditRows, MakesTheTrajectory) {
   EXPECT_EQ(render_turn(t.turns[0].fields), "tool: search\narguments: {\"q\":\"retry\"}");
 }
 
+// The boundary reuses one Trajectory for every session of a run (its
+// buffers are kept): a smaller session after a larger one must leave nothing
+// of the larger behind, and the hash must be the fresh one's.
+TEST(AuditRows, AReusedTrajectoryEqualsAFreshOne) {
+  Fixture f;
+  RawColumn one_column[1] = {{"note", false}};
+  RawValue at[2] = {v("2026-02-01T00:00:00.000000Z"), v("2026-02-01T00:00:01.000000Z")};
+  RawValue agent[2] = {kNull, v("reviewer")};
+  RawValue values[2] = {v("looks good"), kNull};
+  const RawRows small{2, 1, one_column, at, agent, values};
+
+  Trajectory reused;
+  to_trajectory(f.rows(), "s-big", reused);
+  to_trajectory(small, "s-small", reused);
+  Trajectory fresh;
+  to_trajectory(small, "s-small", fresh);
+  EXPECT_EQ(reused.session_id, "s-small");
+  EXPECT_EQ(reused.agent, "reviewer");
+  ASSERT_EQ(reused.turns.size(), 2u);
+  ASSERT_EQ(reused.turns[0].fields.size(), 1u);
+  EXPECT_EQ(reused.turns[0].fields[0].name, "note");
+  EXPECT_FALSE(reused.turns[0].fields[0].is_json);
+  EXPECT_TRUE(reused.turns[1].fields.empty());
+  EXPECT_EQ(reused.turns[0].agent, "");
+  EXPECT_EQ(trajectory_hash(reused), trajectory_hash(fresh));
+  to_trajectory(f.rows(), "s-big", reused);
+  Trajectory big;
+  to_trajectory(f.rows(), "s-big", big);
+  EXPECT_EQ(trajectory_hash(reused), trajectory_hash(big));
+  EXPECT_EQ(reused.turns[0].fields[1].value, "{ \"q\" : \"retry\" }");
+}
+
 TEST(AuditRows, SessionAgentIsTheMostFrequent) {
   std::vector<Turn> turns;
   for (const char* a : {"reviewer", "coder", "", "coder", "reviewer", "coder"})

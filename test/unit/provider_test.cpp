@@ -133,6 +133,38 @@ TEST(Provider, AnthropicRequest) {
   EXPECT_EQ(body["messages"][0]["content"], kPrompt);
 }
 
+// The prompt is escaped by hand into the body (issue 16: nlohmann's dump was
+// the largest cost per session): every character must survive the trip, as
+// nlohmann would have written it, for every vendor.
+TEST(Provider, PromptTextSurvivesTheBodyExactly) {
+  const std::string tricky = std::string("quote \" backslash \\ slash / tab \t cr \r nl \n ") +
+                             "nul " + std::string(1, '\0') + " bell \x07 esc \x1b del \x7f " +
+                             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\u0041 end";
+  for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic}) {
+    const HttpRequest r = build_request(p, "http://h", "m", kKey, tricky);
+    const json body = json::parse(r.body);
+    const json& text = p == Provider::Gemini ? body["contents"][0]["parts"][0]["text"]
+                                             : body["messages"][0]["content"];
+    EXPECT_EQ(text.get<std::string>(), tricky) << provider_name(p);
+  }
+}
+
+TEST(Provider, PromptWithInvalidUtf8OrAModelNamedLikeTheMarkerStillBuilds) {
+  // Invalid UTF-8 (a cut character, a lone continuation byte, an overlong
+  // form) is replaced, as before, and the body stays valid JSON.
+  const std::string invalid = "cut \xe2\x82 lone \x80 overlong \xc0\xaf end";
+  const json body = json::parse(build_request(Provider::OpenAI, "", "m", kKey, invalid).body);
+  const json replaced =
+      json::parse(json(invalid).dump(-1, ' ', false, json::error_handler_t::replace));
+  EXPECT_EQ(body["messages"][0]["content"], replaced);
+  EXPECT_NE(replaced.get<std::string>(), invalid);
+  // A model name that holds the prompt's marker leaves both in place.
+  const std::string model = "\x01trajc prompt\x01";
+  const json odd = json::parse(build_request(Provider::OpenAI, "", model, kKey, kPrompt).body);
+  EXPECT_EQ(odd["model"].get<std::string>(), model);
+  EXPECT_EQ(odd["messages"][0]["content"].get<std::string>(), kPrompt);
+}
+
 TEST(Provider, OfflineHasNoWireFormat) {
   EXPECT_THROW(build_request(Provider::Offline, "", "", "", kPrompt), Error);
   EXPECT_THROW(parse_reply(Provider::Offline, "{}"), Error);
