@@ -31,8 +31,12 @@ INSERT INTO trajc.models VALUES
   ('offline',   'standard', 'offline',               0,      0),
   ('offline',   'premium',  'offline',               0,      0);
 
+-- Keys: every unique constraint of a per-session table includes session_id,
+-- so that trajc_distribute() can distribute the table by it on Citus (a
+-- distributed table's unique constraints must include its distribution
+-- column). Ids stay unique on their own: an identity, a random uuid.
 CREATE TABLE trajc.compile_log (
-  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id                bigint GENERATED ALWAYS AS IDENTITY,
   session_id        text        NOT NULL,
   trajectory_hash   text,
   provider          text        NOT NULL,
@@ -49,7 +53,8 @@ CREATE TABLE trajc.compile_log (
   attempts          int         NOT NULL DEFAULT 0,
   error             text,
   started_at        timestamptz NOT NULL DEFAULT now(),
-  finished_at       timestamptz NOT NULL DEFAULT now()
+  finished_at       timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT compile_log_pkey PRIMARY KEY (session_id, id)
 );
 CREATE INDEX compile_log_session_idx ON trajc.compile_log (session_id, trajectory_hash)
   WHERE status = 'ok';
@@ -57,7 +62,7 @@ CREATE INDEX compile_log_finished_idx ON trajc.compile_log (finished_at);
 COMMENT ON TABLE trajc.compile_log IS 'One row per session compile attempt.';
 
 CREATE TABLE trajc.qa_pairs (
-  id                uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+  id                uuid        NOT NULL DEFAULT gen_random_uuid(),
   session_id        text        NOT NULL,
   agent             text,
   turn_count        int         NOT NULL CHECK (turn_count >= 3),
@@ -72,10 +77,15 @@ CREATE TABLE trajc.qa_pairs (
   raw_extraction    jsonb,
   created_at        timestamptz NOT NULL DEFAULT now(),
   trajectory_hash   text        NOT NULL,
-  compile_id        bigint      REFERENCES trajc.compile_log (id)
+  compile_id        bigint,
+  CONSTRAINT qa_pairs_pkey PRIMARY KEY (session_id, id),
+  CONSTRAINT qa_pairs_compile_id_fkey FOREIGN KEY (session_id, compile_id)
+    REFERENCES trajc.compile_log (session_id, id)
 );
-CREATE INDEX qa_pairs_session_idx ON trajc.qa_pairs (session_id);
 CREATE INDEX qa_pairs_created_idx ON trajc.qa_pairs (created_at, id);
+-- Pairs are looked up by id alone too (eval, recall, verify): not unique by
+-- itself as a constraint, so an index of its own.
+CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id);
 COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-adjacent turns.';
 
 -- pg_dump keeps the generated data (the extension recreates the seeds).
