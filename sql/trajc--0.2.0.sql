@@ -175,3 +175,308 @@ CREATE FUNCTION @extschema@.trajc_sample("limit" int DEFAULT 5, qa_type text DEF
        ORDER BY random() LIMIT $1;
   END
   $$;
+
+-- ===========================================================================
+-- Citus (issue 14): trajc on a cluster whose audit log is distributed by
+-- session. Begin of the Citus block; identical in trajc--0.2.0.sql and
+-- trajc--0.1.0--0.2.0.sql. Design: docs/citus.md. Everything here is plain
+-- PL/pgSQL that names Citus's catalogs only when Citus is there, so the
+-- extension installs and works the same without it.
+-- The rule: a session is read, compiled and stored only on the node holding
+-- its shard (claims are advisory locks, which are per server).
+-- ===========================================================================
+
+-- True when trajc's tables are distributed (trajc_distribute() ran): then
+-- batches fan out and a compile runs only where its session is.
+CREATE FUNCTION trajc.citus_distributed() RETURNS boolean
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+      RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                    WHERE logicalrelid = 'trajc.qa_pairs'::regclass);
+  END
+  $$;
+
+-- The node holding each session's shard (the first placement when a shard
+-- has several), and whether that is this node; in the order given.
+CREATE FUNCTION trajc.citus_placements(sessions text[])
+  RETURNS TABLE(session_id text, node_name text, node_port int, here boolean, ord bigint)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN QUERY
+      SELECT s.id, n.nodename::text, n.nodeport::int,
+             n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g), s.ord
+        FROM unnest(sessions) WITH ORDINALITY AS s(id, ord)
+       CROSS JOIN LATERAL (
+               SELECT p.groupid FROM pg_catalog.pg_dist_placement p
+                WHERE p.shardid = pg_catalog.get_shard_id_for_distribution_column(
+                                    'trajc.qa_pairs', s.id)
+                ORDER BY p.groupid LIMIT 1) AS pl
+        JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary'
+       ORDER BY s.ord;
+  END
+  $$;
+
+-- Each given session with NULL when this node may compile it (trajc is not
+-- distributed, or the session's shard is here), else the node holding it as
+-- host:port; in the order given.
+CREATE FUNCTION trajc.citus_split(sessions text[])
+  RETURNS TABLE(session_id text, elsewhere text)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT trajc.citus_distributed() THEN
+      RETURN QUERY SELECT s, NULL::text FROM unnest(sessions) s;
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT p.session_id, CASE WHEN NOT p.here THEN p.node_name || ':' || p.node_port END
+        FROM trajc.citus_placements(sessions) p ORDER BY p.ord;
+  END
+  $$;
+
+-- One node's share of a batch: compiles the given sessions there with that
+-- node's own keys and trajc.concurrency, committing after each session when
+-- called with CALL outside a transaction block, and returns one status row
+-- per session as a json array. `settings` are the caller's user-level
+-- settings (never a key or a base URL), applied to this session only.
+-- Called by the fan-out over a fresh connection per node; revoked from
+-- PUBLIC like the batch (grant it on every node to a role that may compile).
+CREATE PROCEDURE trajc.compile_sessions(sessions text[], tier text, force boolean,
+                                        settings jsonb, INOUT outcome jsonb DEFAULT NULL)
+  AS 'MODULE_PATHNAME', 'trajc_compile_sessions' LANGUAGE C;
+REVOKE ALL ON PROCEDURE trajc.compile_sessions(text[], text, boolean, jsonb, jsonb) FROM PUBLIC;
+
+-- The fan-out behind trajc_compile_batch and CALL trajc_compile_pending on a
+-- distributed trajc: the sessions trajc_extract lists, grouped by the node
+-- holding them, one CALL trajc.compile_sessions per node, all nodes at once
+-- (master_run_on_worker: Citus's parallel primitive behind
+-- run_command_on_workers, one new connection per node). A node that fails
+-- has each of its sessions reported failed with the reason; the others go
+-- on. Budgets of the whole batch (trajc.max_cost_usd,
+-- trajc.max_requests_per_minute) are shared out by each node's share of the
+-- sessions.
+-- No SET search_path here, nor in trajc_distribute(): trajc.source is the
+-- caller's name, resolved with the caller's search_path (which is passed on
+-- to the nodes); everything else is schema-qualified.
+CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force boolean)
+  RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
+                error text)
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    listed text[];
+    settings jsonb;
+    names text[] := '{}';
+    ports int[] := '{}';
+    commands text[] := '{}';
+    groups text[] := '{}';  -- each node's sessions, as text of a text[]
+    node record;
+    share float8;
+    r record;
+  BEGIN
+    SELECT pg_catalog.array_agg(e.session_id ORDER BY e.ord) INTO listed
+      FROM @extschema@.trajc_extract(min_turns, "limit")
+             WITH ORDINALITY AS e(session_id, agent, turn_count, first_at, last_at, ord);
+    IF listed IS NULL THEN
+      RETURN;
+    END IF;
+    -- What the caller chose for this session, minus anything secret (keys and
+    -- base URLs are superuser-only settings: each node uses its own). The
+    -- connection check stops a node's work soon after the coordinator's call
+    -- is cancelled (its finished sessions are committed there).
+    SELECT coalesce(pg_catalog.jsonb_object_agg(s.name, s.setting), '{}')
+           || pg_catalog.jsonb_build_object('search_path', pg_catalog.current_setting('search_path'),
+                                 'client_connection_check_interval', '1000')
+      INTO settings
+      FROM pg_catalog.pg_settings s
+     WHERE s.name LIKE 'trajc.%' AND s.context = 'user';
+    FOR node IN
+      SELECT p.node_name, p.node_port, pg_catalog.array_agg(p.session_id ORDER BY p.ord) AS ids
+        FROM trajc.citus_placements(listed) p
+       GROUP BY p.node_name, p.node_port ORDER BY p.node_name, p.node_port
+    LOOP
+      share := pg_catalog.cardinality(node.ids)::float8 / pg_catalog.cardinality(listed);
+      names := names || node.node_name;
+      ports := ports || node.node_port;
+      groups := groups || node.ids::text;
+      commands := commands || pg_catalog.format(
+        'CALL trajc.compile_sessions(%L::text[], %L, %L, %L::jsonb)', node.ids, tier, force,
+        settings
+          || pg_catalog.jsonb_build_object('trajc.max_cost_usd',
+                                ((settings->>'trajc.max_cost_usd')::float8 * share)::text)
+          || pg_catalog.jsonb_build_object('trajc.max_requests_per_minute',
+                                CASE WHEN (settings->>'trajc.max_requests_per_minute')::int > 0
+                                     THEN greatest(1, pg_catalog.floor((settings->>'trajc.max_requests_per_minute')::int
+                                                            * share))::int::text
+                                     ELSE '0' END));
+    END LOOP;
+    FOR r IN
+      SELECT m.success, m.result, m.node_name, m.node_port, groups[m.i]::text[] AS ids
+        FROM pg_catalog.master_run_on_worker(names, ports, commands, true)
+               WITH ORDINALITY AS m(node_name, node_port, success, result, i)
+    LOOP
+      IF r.success THEN
+        -- A session the node left out no longer has its shard there (moved
+        -- since the listing): not compiled, reported failed.
+        RETURN QUERY
+          WITH got AS (
+            SELECT x.* FROM pg_catalog.jsonb_to_recordset(r.result::jsonb)
+                              AS x(session_id text, status text, pairs int, rejected int,
+                                   cost_usd numeric, error text))
+          SELECT got.session_id, got.status, got.pairs, got.rejected, got.cost_usd, got.error
+            FROM got
+          UNION ALL
+          SELECT s, 'failed'::text, 0, 0, 0::numeric,
+                 pg_catalog.format('not compiled: node %s:%s no longer holds it',
+                                   r.node_name, r.node_port)
+            FROM pg_catalog.unnest(r.ids) AS s
+           WHERE s NOT IN (SELECT got.session_id FROM got);
+      ELSE
+        RETURN QUERY
+          SELECT s, 'failed'::text, 0, 0, 0::numeric,
+                 pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
+                        coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given'))
+            FROM pg_catalog.unnest(r.ids) AS s;
+      END IF;
+    END LOOP;
+  END
+  $$;
+
+-- trajc_distribute(): makes trajc's tables and compile functions follow the
+-- distributed audit log (see docs/citus.md and the README, "Beyond one
+-- machine"). Run on the coordinator by the extension's owner, after
+-- create_distributed_table(<trajc.source>, <trajc.session_column>).
+-- Idempotent: every step checks first and says what it did.
+CREATE FUNCTION @extschema@.trajc_distribute()
+  RETURNS TABLE(object text, action text)
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    src regclass;
+    col text := pg_catalog.current_setting('trajc.session_column');
+    src_coloc int;
+    t regclass;
+    f regprocedure;
+    method "char";
+    dist_col text;
+    coloc int;
+    moved regclass[] := '{}';
+    failed text;
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+      RAISE EXCEPTION 'trajc_distribute() needs Citus' USING ERRCODE = '55000',
+        HINT = 'CREATE EXTENSION citus, add the workers, and distribute the audit log by its '
+               'session column first.';
+    END IF;
+    src := pg_catalog.to_regclass(pg_catalog.current_setting('trajc.source'));
+    IF src IS NULL THEN
+      RAISE EXCEPTION 'trajc.source "%" does not exist', pg_catalog.current_setting('trajc.source')
+        USING ERRCODE = '42P01';
+    END IF;
+    SELECT p.partmethod, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), p.colocationid
+      INTO method, dist_col, src_coloc
+      FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = src;
+    IF method IS DISTINCT FROM 'h' OR dist_col IS DISTINCT FROM col THEN
+      RAISE EXCEPTION 'the audit log % is not distributed by its session column "%"', src, col
+        USING ERRCODE = '55000',
+        HINT = pg_catalog.format('SELECT create_distributed_table(%L, %L);', src::text, col);
+    END IF;
+    IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = src AND a.attname = col) <> 'text'::regtype THEN
+      RAISE EXCEPTION 'the session column "%" of % must be of type text to be colocated with '
+                      'trajc''s tables', col, src USING ERRCODE = '42804';
+    END IF;
+
+    -- Each node inserts compile_log rows with its own sequence: give each
+    -- worker its own range (2^48 ids per node group, as Citus does for
+    -- bigserial) so that ids stay unique cluster-wide. Done first, on
+    -- connections of their own, while this transaction holds no lock.
+    -- The coordinator (group 0) keeps 1 .. 2^48 - 1.
+    SELECT pg_catalog.string_agg(w.nodename || ':' || w.nodeport || ': ' || w.result, '; ')
+      INTO failed
+      FROM pg_catalog.run_command_on_workers($cmd$
+      DO $range$
+      DECLARE
+        lo bigint := (SELECT groupid FROM pg_catalog.pg_dist_local_group) * 281474976710656 + 1;
+        seq regclass := pg_catalog.pg_get_serial_sequence('trajc.compile_log', 'id')::regclass;
+      BEGIN
+        IF (SELECT seqmin FROM pg_catalog.pg_sequence WHERE seqrelid = seq) <> lo THEN
+          -- Citus refuses to alter a distributed table's sequence cluster-wide;
+          -- this is one node's own sequence.
+          PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+          EXECUTE pg_catalog.format('ALTER SEQUENCE %s MINVALUE %s MAXVALUE %s START %s RESTART',
+                                    seq, lo, lo + 281474976710654, lo);
+        END IF;
+      END
+      $range$
+    $cmd$) w
+     WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'could not give the workers their compile_log id ranges: %', failed
+        USING ERRCODE = '55000', HINT = 'Every worker must be up; call trajc_distribute() again.';
+    END IF;
+    object := 'compile_log ids';
+    action := 'a range per node';
+    RETURN NEXT;
+
+    -- compile_log before qa_pairs: qa_pairs references it.
+    FOREACH t IN ARRAY ARRAY['trajc.compile_log'::regclass, 'trajc.qa_pairs'::regclass] LOOP
+      object := t::text;
+      SELECT p.colocationid INTO coloc FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t;
+      IF NOT FOUND THEN
+        PERFORM pg_catalog.create_distributed_table(t, 'session_id', colocate_with => src::text);
+        moved := t || moved;
+        action := pg_catalog.format('distributed by session_id, colocated with %s', src);
+      ELSIF coloc = src_coloc THEN
+        action := 'already distributed';
+      ELSE
+        RAISE EXCEPTION '% is distributed but not colocated with the audit log %', t, src
+          USING ERRCODE = '55000',
+          HINT = pg_catalog.format('SELECT undistribute_table(%L); then call trajc_distribute() again.', t);
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+    -- The rows were copied into the shards; the coordinator's own copy would
+    -- only take space (referencing table first).
+    FOREACH t IN ARRAY moved LOOP
+      PERFORM pg_catalog.truncate_local_data_after_distributing_table(t);
+    END LOOP;
+
+    object := 'trajc.models';
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                WHERE p.logicalrelid = 'trajc.models'::regclass) THEN
+      action := 'already a reference table';
+    ELSE
+      PERFORM pg_catalog.create_reference_table('trajc.models');
+      PERFORM pg_catalog.truncate_local_data_after_distributing_table('trajc.models');
+      action := 'reference table';
+    END IF;
+    RETURN NEXT;
+
+    FOR f IN
+      SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+       WHERE p.oid IN (pg_catalog.to_regprocedure('@extschema@.trajc_compile(text,text,boolean)'),
+                       pg_catalog.to_regprocedure('@extschema@.trajc_compile_session(text,text,boolean)'))
+       ORDER BY p.proname
+    LOOP
+      object := f::text;
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object o
+                  WHERE o.classid = 'pg_catalog.pg_proc'::regclass AND o.objid = f
+                    AND o.distribution_argument_index = 0 AND o.colocationid = src_coloc) THEN
+        action := 'already delegated by session_id';
+      ELSE
+        PERFORM pg_catalog.create_distributed_function(f, 'session_id',
+                                                      colocate_with => src::text);
+        action := 'delegated by session_id';
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+  END
+  $$;
+REVOKE ALL ON FUNCTION @extschema@.trajc_distribute() FROM PUBLIC;
+-- End of the Citus block.
