@@ -8,6 +8,8 @@
 #            and pg_dump compared (test/upgrade/)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   citus    a coordinator + two workers (Citus built once from ../shared/vendor
+#            and cached), the audit log distributed: test/citus/run.sh
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +56,9 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part citus \
+  env TRAJC_BIN="$REPO/build/trajc" test/citus/run.sh
 
 echo
 printf '%s\n' "${SUMMARY[@]}"
