@@ -16,7 +16,7 @@
 #    workers each with 8 in flight; 400 x 0.5 s / 8 = 25 s on one node).
 # 2. trajc_extract(10, 20) over 4,000,000 rows / 100,000 sessions: a local
 #    table on one node vs the same rows distributed by session (32 shards on
-#    the 2 workers); medians of BENCH_RUNS alternating runs. No target (the
+#    the 2 workers); medians of BENCH_RUNS runs each, after a warm-up. No target (the
 #    issue asks for the comparison); on a 2-core machine the three servers
 #    share the cores.
 #
@@ -83,14 +83,18 @@ copy_distributed() {
   bench_psql -q -c "ANALYZE $table" >&2
 }
 
-rows_in() { PGDATABASE=$1 bench_scalar "SELECT CASE WHEN to_regclass('$2') IS NULL THEN -1 ELSE (SELECT count(*) FROM $2) END"; }
+# rows_in DB TABLE: its row count, -1 when it does not exist.
+rows_in() {
+  if [ "$(PGDATABASE=$1 bench_scalar "SELECT to_regclass('$2') IS NULL")" = t ]; then echo -1
+  else PGDATABASE=$1 bench_scalar "SELECT count(*) FROM $2"; fi
+}
 
 # ms DB SETUP SQL: one timed run.
 ms() { PGDATABASE=$1 bench_time_runs "$2" "$3"; }
 
 # ------------------------------------------------------------ 1. throughput
 if want throughput; then
-  if [ "$(rows_in "$SINGLE" bench_tp_log)" -le 0 ] ||
+  if [ "$(rows_in "$SINGLE" bench_tp_log)" -le 0 ] || [ "$(rows_in trajc bench_tp_log)" -le 0 ] ||
      [ "$(PGDATABASE=$SINGLE bench_scalar "SELECT count(DISTINCT session_id) FROM bench_tp_log")" != "$TP_SESSIONS" ]; then
     bench_log "generating bench_tp_log: $TP_SESSIONS sessions"
     generate "$SINGLE" bench_tp_log -v sessions="$TP_SESSIONS" -v min_turns=12 -v max_turns=40 \
