@@ -295,32 +295,17 @@ bool all_done(Run* run) {
   return active == 0 && !run->has_next && !more_to_load(run);
 }
 
-// Waits up to one slice for replies; the finished sessions are in run->finished.
-void wait_for_replies(Run* run) {
+// Waits up to one slice for replies, then stores every finished session.
+void store_what_finished(Run* run) {
   trajc::BatchRunner* runner = run->runner;
   std::vector<trajc::CompileOutcome>* finished = run->finished;
   instr_time t0 = clock_now();
   run_cpp([&] { *finished = runner->wait(kWaitSliceMs); });
   add_elapsed(&run->time.compile, t0);
   CHECK_FOR_INTERRUPTS();
-}
-
-// Stores every finished session. Before each store, the slots of what has
-// finished so far are refilled, and after it, what finished meanwhile is
-// collected (a poll, no waiting): storing (a few ms a session, more on a
-// Citus node) then overlaps the next requests instead of delaying them.
-void store_what_finished(Run* run) {
-  std::vector<trajc::CompileOutcome>* finished = run->finished;
-  trajc::BatchRunner* runner = run->runner;
-  for (std::size_t i = 0; i < finished->size(); i++) {
-    start_what_fits(run);
-    instr_time t0 = clock_now();
-    store_and_commit(run, (*finished)[i]);
-    add_elapsed(&run->time.store, t0);
-    run_cpp([&] {
-      for (trajc::CompileOutcome& more : runner->wait(0)) finished->push_back(std::move(more));
-    });
-  }
+  t0 = clock_now();
+  for (const trajc::CompileOutcome& outcome : *finished) store_and_commit(run, outcome);
+  add_elapsed(&run->time.store, t0);
   run_cpp([&] { finished->clear(); });
 }
 
@@ -329,7 +314,6 @@ void drive_loop(Run* run) {
   for (;;) {
     start_what_fits(run);
     if (all_done(run)) return;
-    wait_for_replies(run);
     store_what_finished(run);
   }
 }
