@@ -10,12 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from citus_tap import (PORTS, REPO, Tap, cluster, holders, load_audit_log, max_overlap,  # noqa: E402
                        mock_requests, mock_reset, psql, rows, sender, shard_of, sql_array,
-                       start_psql, stored_at)
+                       start_psql, stored_at, wait_for)
 
 SESSIONS = 24
 t = Tap()
@@ -178,9 +177,7 @@ psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
 mock_reset()
 p = start_psql("SET trajc.model = 'mock:slow=1000'; SET trajc.concurrency = 3; "
                "SELECT session_id, status, coalesce(error, '') FROM trajc_compile_batch(10, 0);")
-deadline = time.time() + 60
-while time.time() < deadline and not any(sender(e) == "worker2" for e in mock_requests()):
-    time.sleep(0.05)  # polling for a condition (worker2 busy), not a timing assumption
+wait_for(lambda: any(sender(e) == "worker2" for e in mock_requests()))  # worker2 busy
 cluster("stop-node", "worker2")
 rc, out, err = p.finish()
 result = {r[0]: r[1:] for r in rows(out)}
@@ -230,3 +227,17 @@ with_settings = psql("""CALL trajc.compile_sessions(ARRAY['x'], NULL, false,
                         '{"trajc.openai_api_key": "k"}')""", check=False)
 t.ok(with_settings.returncode != 0 and "cannot be passed" in with_settings.stderr,
      "trajc.compile_sessions refuses to apply a key passed as a setting", with_settings.stderr)
+
+# ------------------------------------------- a cancelled batch stops every node
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+mock_reset()
+p = start_psql("SET trajc.model = 'mock:slow=5000'; SET trajc.concurrency = 2; "
+               "SELECT count(*) FROM trajc_compile_batch(10, 0);", name="trajc_citus_cancel")
+wait_for(lambda: {sender(e) for e in mock_requests()} == {"worker1", "worker2"})
+busy = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CALL trajc.compile_sessions%'"
+psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'trajc_citus_cancel'")
+rc, out, err = p.finish()
+t.ok(rc != 0 and "canceling statement" in err, "a batch cancelled on the coordinator ends (57014)",
+     err)
+t.ok(wait_for(lambda: psql(busy, "worker1") == "0" and psql(busy, "worker2") == "0", 4),
+     "... and the workers' shares stop too, before their 5 s requests are answered")

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,19 +38,30 @@ def psql(sql, node="coordinator", check=True, options=""):
 class Background:
     """psql running SQL in the background; finish() waits for (stdout, stderr)."""
 
-    def __init__(self, sql, node="coordinator"):
+    def __init__(self, sql, node="coordinator", name="trajc_citus_test"):
         self.p = subprocess.Popen(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
                                    "-h", "127.0.0.1", "-p", str(PORTS[node]), "-d", "trajc",
                                    "-c", sql],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, PGAPPNAME=name))
 
     def finish(self, timeout=120):
         out, err = self.p.communicate(timeout=timeout)
         return self.p.returncode, out, err
 
 
-def start_psql(sql, node="coordinator"):
-    return Background(sql, node)
+def start_psql(sql, node="coordinator", name="trajc_citus_test"):
+    return Background(sql, node, name)
+
+
+def wait_for(condition, seconds=60):
+    """Polls `condition` until it holds (True) or the deadline passes (False)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def rows(text):
