@@ -92,6 +92,49 @@ COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-a
 SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pairs', '');
 SELECT pg_catalog.pg_extension_config_dump('trajc.compile_log', '');
 
+-- The identity sequence's position as well: without it a restored database
+-- numbers from 1 again, and its first compile takes an id a restored row holds.
+SELECT pg_catalog.pg_extension_config_dump('trajc.compile_log_id_seq', '');
+
+-- trajc.models is dumped whole, so that edited and added prices survive a
+-- dump and restore. A restore runs CREATE EXTENSION first, which seeds the
+-- table, and then loads the dumped rows: each replaces the seed row of its
+-- (provider, tier) while that row is exactly as seeded (trajc.model_seeds
+-- keeps the seeds to compare with), so an edited price comes back edited.
+-- Any other duplicate stays an error. (A seed row deleted before the dump
+-- comes back with its list price.)
+CREATE TABLE trajc.model_seeds (
+  provider          text    NOT NULL,
+  tier              text    NOT NULL,
+  model             text    NOT NULL,
+  usd_per_mtok_in   numeric NOT NULL,
+  usd_per_mtok_out  numeric NOT NULL,
+  PRIMARY KEY (provider, tier)
+);
+COMMENT ON TABLE trajc.model_seeds IS
+  'The rows the install gave trajc.models; a restored row replaces its seed row while that'
+  ' is unedited.';
+INSERT INTO trajc.model_seeds SELECT * FROM trajc.models;
+CREATE FUNCTION trajc.models_replace_seed() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    -- The table the trigger fires on: trajc.models, or, once trajc_distribute()
+    -- made it a Citus reference table, its placement on this node (where a
+    -- query on trajc.models itself would be a distributed query from a shard).
+    EXECUTE pg_catalog.format(
+      'DELETE FROM %I.%I m USING trajc.model_seeds s
+        WHERE m.provider = $1 AND m.tier = $2
+          AND (s.provider, s.tier, s.model, s.usd_per_mtok_in, s.usd_per_mtok_out)
+            = (m.provider, m.tier, m.model, m.usd_per_mtok_in, m.usd_per_mtok_out)',
+      TG_TABLE_SCHEMA, TG_TABLE_NAME) USING NEW.provider, NEW.tier;
+    RETURN NEW;
+  END
+  $$;
+CREATE TRIGGER models_replace_seed BEFORE INSERT ON trajc.models
+  FOR EACH ROW EXECUTE FUNCTION trajc.models_replace_seed();
+SELECT pg_catalog.pg_extension_config_dump('trajc.models', '');
+
 -- Reading the audit log in place (caller's rights: GRANTs and RLS apply).
 CREATE FUNCTION @extschema@.trajc_extract(min_turns int DEFAULT 10, "limit" int DEFAULT 20,
                                           since timestamptz DEFAULT NULL)
@@ -452,6 +495,10 @@ CREATE FUNCTION @extschema@.trajc_distribute()
                 WHERE p.logicalrelid = 'trajc.models'::regclass) THEN
       action := 'already a reference table';
     ELSE
+      -- Citus distributes a table with triggers only when told to: the one
+      -- trigger (models_replace_seed, for restores) acts on the placement it
+      -- fires on, never on another node.
+      PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
       PERFORM pg_catalog.create_reference_table('trajc.models');
       PERFORM pg_catalog.truncate_local_data_after_distributing_table('trajc.models');
       action := 'reference table';
