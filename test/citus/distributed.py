@@ -228,6 +228,35 @@ with_settings = psql("""CALL trajc.compile_sessions(ARRAY['x'], NULL, false,
 t.ok(with_settings.returncode != 0 and "cannot be passed" in with_settings.stderr,
      "trajc.compile_sessions refuses to apply a key passed as a setting", with_settings.stderr)
 
+# ------------------------------------- a role that is not a superuser, as the README says
+psql("""DROP ROLE IF EXISTS trajc_citus_analyst; CREATE ROLE trajc_citus_analyst LOGIN;
+        GRANT SELECT ON audit_log, trajc.models TO trajc_citus_analyst;
+        GRANT SELECT, INSERT ON trajc.qa_pairs, trajc.compile_log TO trajc_citus_analyst;""",
+     options="-c client_min_messages=warning")
+denied = psql("SET ROLE trajc_citus_analyst; SELECT count(*) FROM trajc_compile_batch(10, 2, force => true)",
+              check=False)
+t.ok(denied.returncode != 0 and "permission denied" in denied.stderr,
+     "without the grants, the role may not run a batch", denied.stderr)
+grants = psql("""SELECT string_agg(result, ',') FROM run_command_on_all_nodes($cmd$
+  DO $grant$ BEGIN
+    PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
+    GRANT USAGE ON SCHEMA trajc TO trajc_citus_analyst;
+    GRANT EXECUTE ON FUNCTION trajc_compile(text, text, boolean),
+                              trajc_compile_session(text, text, boolean),
+                              trajc_compile_batch(int, int, text, boolean) TO trajc_citus_analyst;
+    GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text),
+                               trajc.compile_sessions(text[], text, boolean, jsonb, jsonb)
+                            TO trajc_citus_analyst;
+  END $grant$ $cmd$)""")
+out = psql("SET ROLE trajc_citus_analyst; "
+           "SELECT status, count(*) FROM trajc_compile_batch(10, 0, force => true) GROUP BY 1; "
+           "SELECT count(*) FROM trajc_compile('%s');" % ALL[2])
+t.eq(grants + "/" + out, "DO,DO,DO/ok|%d\n2" % SESSIONS,
+     "granted on every node as the README shows, the role compiles through the coordinator, "
+     "batch and delegated call alike")
+psql("DROP OWNED BY trajc_citus_analyst; DROP ROLE trajc_citus_analyst;",
+     options="-c client_min_messages=warning")
+
 # ------------------------------------------- a cancelled batch stops every node
 psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
 mock_reset()
