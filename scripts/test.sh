@@ -11,6 +11,9 @@
 #   cli      the companion tool via prove (test/cli/)
 #   citus    a coordinator + two workers (Citus built once from ../shared/vendor
 #            and cached), the audit log distributed: test/citus/run.sh
+#   supabase a cluster set up like Supabase's, with the real Vault and
+#            supautils built from ../shared/vendor (test/supabase/run.sh)
+#   packaging META.json (PGXN) and LICENSE (test/packaging/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +60,10 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
+
+PART_EVIDENCE='^Result: PASS' part packaging prove --exec python3 --ext .py test/packaging/
 
 PART_EVIDENCE='^Result: PASS' part citus \
   env TRAJC_BIN="$REPO/build/trajc" test/citus/run.sh

@@ -86,6 +86,99 @@ ALTER TABLE trajc.qa_pairs ADD CONSTRAINT qa_pairs_compile_id_fkey FOREIGN KEY (
 DROP INDEX trajc.qa_pairs_session_idx;
 CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id);
 
+-- Keys without a superuser (Supabase Vault): where a provider's key comes
+-- from, never the key. Revoked from PUBLIC: it reads Vault as the owner.
+CREATE FUNCTION @extschema@.trajc_key_source(provider text) RETURNS text
+  AS 'MODULE_PATHNAME', 'trajc_key_source' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION @extschema@.trajc_key_source(text) FROM PUBLIC;
+
+-- Provider batch mode (0.2.0): jobs sent to a vendor's batch API at its
+-- batch price, and the sessions each one carries.
+-- batch_discount: the share of the list price a vendor charges in batch mode
+-- (all three sell batch processing at half price); 1 = no discount known,
+-- the default for rows added later. Added at 0.5 and set back to 1 for the
+-- offline rows only: an UPDATE moves the rows it touches to the table's end,
+-- and the offline rows are last already, so the rows keep the fresh
+-- install's order (trajc.models is dumped; the upgrade test compares dumps).
+ALTER TABLE trajc.models ADD COLUMN batch_discount numeric NOT NULL DEFAULT 0.5
+  CHECK (batch_discount > 0 AND batch_discount <= 1);
+UPDATE trajc.models SET batch_discount = 1 WHERE provider NOT IN ('gemini', 'openai', 'anthropic');
+ALTER TABLE trajc.models ALTER COLUMN batch_discount SET DEFAULT 1;
+
+CREATE TABLE trajc.batches (
+  id                bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  provider          text        NOT NULL,
+  model             text        NOT NULL,
+  remote_id         text,       -- the vendor's id; NULL until the vendor accepted the job
+  status            text        NOT NULL DEFAULT 'submitting'
+                    CHECK (status IN ('submitting', 'pending', 'running', 'finalizing', 'cancelling',
+                                      'ended', 'failed', 'expired', 'cancelled')),
+  sessions          int         NOT NULL DEFAULT 0,
+  requests          int         NOT NULL DEFAULT 0,
+  submitted_at      timestamptz NOT NULL DEFAULT now(),
+  finished_at       timestamptz,
+  cost_usd          numeric     NOT NULL DEFAULT 0,
+  error             text,
+  -- beyond the contract: prices as of submission, progress, and collection
+  usd_per_mtok_in   numeric     NOT NULL DEFAULT 0,
+  usd_per_mtok_out  numeric     NOT NULL DEFAULT 0,
+  batch_discount    numeric     NOT NULL DEFAULT 1,
+  tokens_in         bigint      NOT NULL DEFAULT 0,
+  tokens_out        bigint      NOT NULL DEFAULT 0,
+  polls             int         NOT NULL DEFAULT 0,
+  polled_at         timestamptz,
+  collected_at      timestamptz  -- every request's outcome stored; NULL = open
+);
+CREATE INDEX batches_open_idx ON trajc.batches (id) WHERE collected_at IS NULL;
+COMMENT ON TABLE trajc.batches IS
+  'Provider batch jobs: one row per job sent to a vendor''s batch API (open while collected_at IS NULL).';
+
+CREATE TABLE trajc.batch_requests (
+  batch_id          bigint      NOT NULL REFERENCES trajc.batches (id) ON DELETE CASCADE,
+  custom_id         text        NOT NULL,
+  session_id        text        NOT NULL,
+  trajectory_hash   text        NOT NULL,  -- what was sent; pairs are stored against it
+  agent             text,
+  turn_count        int         NOT NULL,
+  status            text        NOT NULL DEFAULT 'open'
+                    CHECK (status IN ('open', 'ok', 'empty', 'failed')),
+  compile_id        bigint,
+  -- session_id in every key, as for compile_log and qa_pairs (issue 14), so
+  -- that the table can follow its sessions on Citus; custom_id is still
+  -- unique per job (submit numbers them).
+  PRIMARY KEY (batch_id, custom_id, session_id),
+  FOREIGN KEY (session_id, compile_id) REFERENCES trajc.compile_log (session_id, id)
+);
+-- The pending filter's check: a session in an open request is the batch's.
+CREATE INDEX batch_requests_open_idx ON trajc.batch_requests (session_id) WHERE status = 'open';
+COMMENT ON TABLE trajc.batch_requests IS
+  'One row per session sent in a provider batch job; open until its outcome is stored.';
+
+-- Every compile asks this before it compiles a session. It reads with the
+-- extension owner's rights, so a role that may compile needs no privilege on
+-- trajc.batch_requests (nor a new GRANT after the upgrade) to respect an open
+-- job; it tells no more than that job's id.
+CREATE FUNCTION trajc.open_batch_of(session_id text) RETURNS bigint
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT batch_id FROM trajc.batch_requests WHERE session_id = $1 AND status = 'open' LIMIT 1 $$;
+
+SELECT pg_catalog.pg_extension_config_dump('trajc.batches', '');
+SELECT pg_catalog.pg_extension_config_dump('trajc.batch_requests', '');
+-- The identity's position too, as compile_log's: a restored database must not
+-- number its next job from 1 again.
+SELECT pg_catalog.pg_extension_config_dump('trajc.batches_id_seq', '');
+
+-- Batch mode: nightly submit, collect every few minutes (README, "Provider
+-- batch mode"). Procedures, as they commit as they go when CALLed outside a
+-- transaction block.
+CREATE PROCEDURE @extschema@.trajc_batch_submit(min_turns int DEFAULT 10, "limit" int DEFAULT 500,
+                                                tier text DEFAULT NULL)
+  AS 'MODULE_PATHNAME', 'trajc_batch_submit' LANGUAGE C;
+CREATE PROCEDURE @extschema@.trajc_batch_collect()
+  AS 'MODULE_PATHNAME', 'trajc_batch_collect' LANGUAGE C;
+REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_submit(int, int, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
+
 -- ===========================================================================
 -- Citus (issue 14): trajc on a cluster whose audit log is distributed by
 -- session. Begin of the Citus block; identical in trajc--0.2.0.sql and
@@ -277,6 +370,9 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     coloc int;
     moved regclass[] := '{}';
     failed text;
+    fk record;
+    set_aside text[] := '{}';
+    ddl text;
   BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
       RAISE EXCEPTION 'trajc_distribute() needs Citus' USING ERRCODE = '55000',
@@ -334,8 +430,43 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     action := 'a range per node';
     RETURN NEXT;
 
-    -- compile_log before qa_pairs: qa_pairs references it.
-    FOREACH t IN ARRAY ARRAY['trajc.compile_log'::regclass, 'trajc.qa_pairs'::regclass] LOOP
+    -- One connection per node for the whole transaction: Citus needs it once
+    -- a foreign key to a reference table is involved (batch_requests).
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+
+    -- A per-session table's foreign key to a table that becomes a reference
+    -- table (batch_requests -> batches) is set aside while both change kind
+    -- (Citus would otherwise turn the local tables of the whole foreign-key
+    -- graph into Citus local tables) and added back, the same, afterwards.
+    FOR fk IN
+      SELECT c.conrelid::regclass AS rel, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def
+        FROM pg_catalog.pg_constraint c
+       WHERE c.contype = 'f'
+         AND c.conrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
+                                     pg_catalog.to_regclass('trajc.qa_pairs'),
+                                     pg_catalog.to_regclass('trajc.batch_requests')])
+         AND c.confrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.models'),
+                                      pg_catalog.to_regclass('trajc.batches')])
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                          WHERE p.logicalrelid = c.confrelid)
+    LOOP
+      -- On every node: each has the table, and Citus adds the key back to all.
+      PERFORM pg_catalog.run_command_on_workers(pg_catalog.format(
+        $cmd$DO $drop$ BEGIN
+           PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+           ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I;
+         END $drop$ $cmd$, fk.rel, fk.conname));
+      EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', fk.rel, fk.conname);
+      set_aside := set_aside || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                  fk.rel, fk.conname, fk.def);
+    END LOOP;
+
+    -- Tables per session, colocated with the audit log; compile_log first:
+    -- the others refer to it.
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
+                             pg_catalog.to_regclass('trajc.qa_pairs'),
+                             pg_catalog.to_regclass('trajc.batch_requests')] LOOP
+      CONTINUE WHEN t IS NULL;
       object := t::text;
       SELECT p.colocationid INTO coloc FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t;
       IF NOT FOUND THEN
@@ -351,26 +482,34 @@ CREATE FUNCTION @extschema@.trajc_distribute()
       END IF;
       RETURN NEXT;
     END LOOP;
+
+    -- Tables every node reads whole: reference tables (a copy on each node).
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.models'),
+                             pg_catalog.to_regclass('trajc.batches')] LOOP
+      CONTINUE WHEN t IS NULL;
+      object := t::text;
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t) THEN
+        action := 'already a reference table';
+      ELSE
+        -- Citus distributes a table with triggers only when told to: the one
+        -- trigger (models_replace_seed, for restores) acts on the placement
+        -- it fires on, never on another node.
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+        PERFORM pg_catalog.create_reference_table(t);
+        moved := moved || t;
+        action := 'reference table';
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+
+    FOREACH ddl IN ARRAY set_aside LOOP
+      EXECUTE ddl;
+    END LOOP;
     -- The rows were copied into the shards; the coordinator's own copy would
-    -- only take space (referencing table first).
+    -- only take space (referencing tables first).
     FOREACH t IN ARRAY moved LOOP
       PERFORM pg_catalog.truncate_local_data_after_distributing_table(t);
     END LOOP;
-
-    object := 'trajc.models';
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
-                WHERE p.logicalrelid = 'trajc.models'::regclass) THEN
-      action := 'already a reference table';
-    ELSE
-      -- Citus distributes a table with triggers only when told to: the one
-      -- trigger (models_replace_seed, for restores) acts on the placement it
-      -- fires on, never on another node.
-      PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
-      PERFORM pg_catalog.create_reference_table('trajc.models');
-      PERFORM pg_catalog.truncate_local_data_after_distributing_table('trajc.models');
-      action := 'reference table';
-    END IF;
-    RETURN NEXT;
 
     FOR f IN
       SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
@@ -394,3 +533,55 @@ CREATE FUNCTION @extschema@.trajc_distribute()
   $$;
 REVOKE ALL ON FUNCTION @extschema@.trajc_distribute() FROM PUBLIC;
 -- End of the Citus block.
+
+-- Keep this block last: it covers every object the script created.
+-- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the
+-- objects of this script to other roles as they are created; Supabase's give
+-- every new function in public to anon and authenticated, which its HTTP API
+-- exposes, and REVOKE ... FROM PUBLIC does not take that back. So every
+-- privilege that a role other than the owner and PUBLIC holds only because
+-- this installation gave it is revoked: the privileges an object of this
+-- extension got at creation, as recorded in pg_init_privs (present once the
+-- script ran GRANT or REVOKE on it) or, with no record, in its ACL when its
+-- catalog row was written by this very transaction (age(xmin) <= 0: this
+-- transaction's xid or one of its subtransactions'). A grant made by a person
+-- since (GRANT ... TO analyst, or Supabase's after-create script, which adds
+-- WITH GRANT OPTION) differs from that record or predates this transaction,
+-- and is kept: ALTER EXTENSION UPDATE never removes deliberate grants.
+DO $lockdown$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT DISTINCT
+           CASE o.type WHEN 'view' THEN 'TABLE' ELSE pg_catalog.upper(o.type) END
+             || ' ' || o.identity AS target,
+           i.privilege_type, i.grantee::pg_catalog.regrole AS grantee
+      FROM pg_catalog.pg_depend d
+      LEFT JOIN pg_catalog.pg_init_privs ip
+        ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
+     CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+     CROSS JOIN LATERAL (
+             SELECT p.proacl, p.proowner, p.xmin FROM pg_catalog.pg_proc p
+              WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid
+             UNION ALL
+             SELECT c.relacl, c.relowner, c.xmin FROM pg_catalog.pg_class c
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objid
+             UNION ALL
+             SELECT n.nspacl, n.nspowner, n.xmin FROM pg_catalog.pg_namespace n
+              WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = d.objid
+           ) AS cur(acl, owner, row_xmin)
+     CROSS JOIN LATERAL pg_catalog.aclexplode(
+             coalesce(ip.initprivs,
+                      CASE WHEN pg_catalog.age(cur.row_xmin) <= 0 THEN cur.acl END)) i
+     WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'trajc')
+       AND d.deptype = 'e'
+       AND i.grantee <> 0 AND i.grantee <> cur.owner
+       AND (i.grantor, i.grantee, i.privilege_type, i.is_grantable)
+           IN (SELECT * FROM pg_catalog.aclexplode(cur.acl))
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s', g.privilege_type, g.target, g.grantee);
+  END LOOP;
+END
+$lockdown$;

@@ -54,20 +54,26 @@ actions = dict(rows(psql("SELECT object, action FROM trajc_distribute()",
 t.ok(actions.get("trajc.compile_log", "").startswith("distributed by session_id")
      and actions.get("trajc.qa_pairs", "").startswith("distributed by session_id")
      and actions.get("trajc.models") == "reference table"
+     and actions.get("trajc.batches") == "reference table"
+     and actions.get("trajc.batch_requests", "").startswith("distributed by session_id")
      and actions.get("trajc_compile(text,text,boolean)") == "delegated by session_id"
      and actions.get("trajc_compile_session(text,text,boolean)") == "delegated by session_id",
-     "trajc_distribute() distributes the log and the pairs, makes the models a reference table "
-     "and delegates trajc_compile and trajc_compile_session by session", actions)
+     "trajc_distribute() distributes the log, the pairs and the batch requests, makes the models "
+     "and the batch jobs reference tables and delegates trajc_compile and trajc_compile_session by "
+     "session", actions)
 colocated = psql("""SELECT count(DISTINCT colocationid) FROM pg_dist_partition
                      WHERE logicalrelid IN ('audit_log'::regclass, 'trajc.qa_pairs'::regclass,
-                                            'trajc.compile_log'::regclass)""")
-t.eq(colocated, "1", "audit_log, trajc.qa_pairs and trajc.compile_log are colocated")
+                                            'trajc.compile_log'::regclass,
+                                            'trajc.batch_requests'::regclass)""")
+t.eq(colocated, "1", "audit_log, trajc.qa_pairs, trajc.compile_log and trajc.batch_requests are "
+     "colocated")
 t.eq(psql("SELECT count(*) || '/' || count(DISTINCT compile_id) FROM trajc.qa_pairs"), before,
      "pairs compiled before distributing are all still there, with their compile ids")
 again = rows(psql("SELECT object, action FROM trajc_distribute()"))
-t.ok(all(a.startswith("already") or o == "compile_log ids" for o, a in again) and len(again) == 6,
+t.ok(all(a.startswith("already") or o == "compile_log ids" for o, a in again)
+     and sorted(o for o, _ in again) == sorted(actions),
      "trajc_distribute() again changes nothing and says so (idempotent)", again)
-psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 
 HOLDER = holders(ALL)
 t.ok(set(HOLDER.values()) == {"worker1", "worker2"},
@@ -139,7 +145,7 @@ t.eq(out, "skipped|%d" % SESSIONS, "run again, the batch skips every session (th
 t.eq(len(mock_requests()), 0, "... and sends nothing")
 
 # ------------------------------------------------------- two concurrent batches
-psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 mock_reset()
 batch = ("SET trajc.model = 'mock:slow=200'; SET trajc.concurrency = 3; "
          "SELECT session_id, status, coalesce(error, '') FROM trajc_compile_batch(10, 0);")
@@ -163,7 +169,7 @@ t.ok(sorted(sent) == ALL and all(v == 1 for v in sent.values()),
      sent)
 
 # ------------------------------------------------- the procedure, fanned out too
-psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 mock_reset()
 r = psql("CALL trajc_compile_pending(10, 0)", check=False)
 t.ok(r.returncode == 0 and "trajc_compile_pending: %d ok, 0 empty, 0 failed, 0 skipped" % SESSIONS
@@ -172,8 +178,29 @@ t.ok(r.returncode == 0 and "trajc_compile_pending: %d ok, 0 empty, 0 failed, 0 s
 t.eq(sorted({sender(e) for e in mock_requests()}), ["worker1", "worker2"],
      "... from both workers")
 
+# ------------------------------------------ provider batch mode over the cluster
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE; TRUNCATE trajc.batches CASCADE")
+r = psql("CALL trajc_batch_submit(10, 6)", check=False)
+sent = [x[0] for x in rows(psql("SELECT session_id FROM trajc.batch_requests ORDER BY 1"))]
+t.ok(r.returncode == 0 and len(sent) == 6, "trajc_batch_submit on the coordinator sends 6 sessions "
+     "in a provider batch job", r.stderr)
+online = dict((x[0], x[1:]) for x in rows(psql(
+    "SELECT session_id, status, coalesce(error, '') FROM trajc_compile_batch(10, 0)")))
+t.ok(all(online[s][0] == "skipped" and "provider batch" in online[s][1] for s in sent)
+     and all(online[s][0] == "ok" for s in ALL if s not in sent),
+     "while the job is open, the workers' online compiles leave its sessions alone (each worker "
+     "reads the session's batch_requests shard)", {s: online[s] for s in sent})
+t.ok(wait_for(lambda: psql("CALL trajc_batch_collect(); "
+                           "SELECT count(*) FROM trajc.batches WHERE collected_at IS NOT NULL",
+                           options="-c client_min_messages=warning") == "1", 60),
+     "trajc_batch_collect on the coordinator collects the job")
+where = stored_at("trajc.qa_pairs")
+t.ok(all(where.get(s) == [(HOLDER[s], shards[s])] for s in sent)
+     and psql("SELECT string_agg(DISTINCT status, ',') FROM trajc.batch_requests") == "ok",
+     "its pairs are stored in each session's own shard, every request ok")
+
 # --------------------------------------------------- a worker stopped mid-batch
-psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 mock_reset()
 p = start_psql("SET trajc.model = 'mock:slow=1000'; SET trajc.concurrency = 3; "
                "SELECT session_id, status, coalesce(error, '') FROM trajc_compile_batch(10, 0);")
@@ -258,7 +285,7 @@ psql("DROP OWNED BY trajc_citus_analyst; DROP ROLE trajc_citus_analyst;",
      options="-c client_min_messages=warning")
 
 # ------------------------------------------- a cancelled batch stops every node
-psql("TRUNCATE trajc.qa_pairs, trajc.compile_log")
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 mock_reset()
 p = start_psql("SET trajc.model = 'mock:slow=5000'; SET trajc.concurrency = 2; "
                "SELECT count(*) FROM trajc_compile_batch(10, 0);", name="trajc_citus_cancel")

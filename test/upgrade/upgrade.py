@@ -81,8 +81,7 @@ MUST_REPORT = [
      "DROP INDEX trajc.qa_pairs_id_idx; CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id, agent)",
      "btree (id, agent)"),
     ("a primary key's columns",
-     """ALTER TABLE trajc.qa_pairs DROP CONSTRAINT qa_pairs_compile_id_fkey;
-        ALTER TABLE trajc.compile_log DROP CONSTRAINT compile_log_pkey;
+     """ALTER TABLE trajc.compile_log DROP CONSTRAINT compile_log_pkey CASCADE;
         ALTER TABLE trajc.compile_log ADD CONSTRAINT compile_log_pkey PRIMARY KEY (id)""",
      "PRIMARY KEY (id)"),
     ("a table's grant", "GRANT SELECT ON trajc.models TO PUBLIC", "table trajc.models | acl"),
