@@ -106,8 +106,8 @@ if want throughput; then
 SET trajc.max_retries = 0; SET trajc.provider = 'gemini';"
   batch="SELECT count(*) FROM trajc_compile_batch(1, $TP_SESSIONS, force => true)"
   # Empty logs, so that the counts below are this run's.
-  bench_psql -q -c "TRUNCATE trajc.qa_pairs, trajc.compile_log" >&2
-  PGDATABASE=$SINGLE bench_psql -q -c "TRUNCATE trajc.qa_pairs, trajc.compile_log" >&2
+  bench_psql -q -c "TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE" >&2
+  PGDATABASE=$SINGLE bench_psql -q -c "TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE" >&2
   echo "== compile throughput: $TP_SESSIONS sessions, mock answers after $DELAY_MS ms," \
        "trajc.concurrency = $CONCURRENCY per node"
   one="" dist=""
