@@ -349,6 +349,9 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
     END LOOP;
   END
   $$;
+-- It runs batches as its caller: like them, not for PUBLIC (the compiling
+-- role's grant recipe is in the README, "Beyond one machine").
+REVOKE ALL ON FUNCTION trajc.citus_fan_out(int, int, text, boolean) FROM PUBLIC;
 
 -- trajc_distribute(): makes trajc's tables and compile functions follow the
 -- distributed audit log (see docs/citus.md and the README, "Beyond one
