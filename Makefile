@@ -14,7 +14,9 @@ REGRESS_OPTS = --inputdir=test/regress --load-extension=trajc
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Iinclude
-PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions
+# -MMD -MP: PGXS tracks no header dependencies (Debian's server is built
+# without --enable-depend), so a changed core header would leave stale objects.
+PG_CXXFLAGS = -std=c++17 -Wno-register -fexceptions -MMD -MP
 SHLIB_LINK = -lcurl -lstdc++
 
 # Debian's PGXS would also compile every .cpp to LLVM bitcode with clang and
@@ -23,3 +25,6 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)

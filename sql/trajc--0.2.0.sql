@@ -57,6 +57,7 @@ CREATE TABLE trajc.compile_log (
   error             text,
   started_at        timestamptz NOT NULL DEFAULT now(),
   finished_at       timestamptz NOT NULL DEFAULT now(),
+  redactions        jsonb,
   CONSTRAINT compile_log_pkey PRIMARY KEY (session_id, id)
 );
 CREATE INDEX compile_log_session_idx ON trajc.compile_log (session_id, trajectory_hash)
@@ -81,6 +82,9 @@ CREATE TABLE trajc.qa_pairs (
   created_at        timestamptz NOT NULL DEFAULT now(),
   trajectory_hash   text        NOT NULL,
   compile_id        bigint,
+  verified_by       text,
+  duplicate_of      uuid,
+  question_key      text,
   CONSTRAINT qa_pairs_pkey PRIMARY KEY (session_id, id),
   CONSTRAINT qa_pairs_compile_id_fkey FOREIGN KEY (session_id, compile_id)
     REFERENCES trajc.compile_log (session_id, id)
@@ -305,6 +309,78 @@ CREATE PROCEDURE @extschema@.trajc_batch_collect()
   AS 'MODULE_PATHNAME', 'trajc_batch_collect' LANGUAGE C;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_submit(int, int, text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
+
+-- Pair quality (see "Pair quality" in docs/sql-api.md): literal verification
+-- (verified_by), near-duplicates (question_key, duplicate_of, band keys) and
+-- redaction counts (compile_log.redactions).
+-- Exact repeats are found by key, the earliest first.
+CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
+-- ON DELETE SET NULL of duplicate_of looks pairs up by it.
+CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
+  WHERE duplicate_of IS NOT NULL;
+-- duplicate_of names a pair of another session, which no foreign key can
+-- say once pairs are distributed by session (Citus): a trigger clears it
+-- when the original goes. On a Citus node it fires on a shard and leaves
+-- the other shards alone (README, "Beyond one machine").
+CREATE FUNCTION trajc.qa_pairs_unmark_repeats() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF TG_TABLE_NAME = 'qa_pairs' THEN
+      UPDATE trajc.qa_pairs SET duplicate_of = NULL WHERE duplicate_of = OLD.id;
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+CREATE TRIGGER qa_pairs_unmark_repeats AFTER DELETE ON trajc.qa_pairs
+  FOR EACH ROW EXECUTE FUNCTION trajc.qa_pairs_unmark_repeats();
+
+-- MinHash/LSH band keys of every pair that is not itself a marked
+-- duplicate: a new question is compared only with the pairs sharing one of
+-- its 16 keys (the primary key's index), never with every pair.
+CREATE TABLE trajc.qa_pair_bands (
+  band_key    bigint NOT NULL,
+  pair_id     uuid   NOT NULL,
+  -- The pair's session: in every key of a per-session table (issue 14).
+  session_id  text   NOT NULL,
+  PRIMARY KEY (band_key, session_id, pair_id),
+  FOREIGN KEY (session_id, pair_id) REFERENCES trajc.qa_pairs (session_id, id) ON DELETE CASCADE
+);
+CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (session_id, pair_id);
+COMMENT ON TABLE trajc.qa_pair_bands IS
+  'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
+SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pair_bands', '');
+
+-- The core's fingerprint functions, the same ones the compiler stores with.
+CREATE FUNCTION trajc.question_key(question text) RETURNS text
+  AS 'MODULE_PATHNAME', 'trajc_question_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_bands(question text) RETURNS bigint[]
+  AS 'MODULE_PATHNAME', 'trajc_question_bands' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_similarity(a text, b text) RETURNS real
+  AS 'MODULE_PATHNAME', 'trajc_question_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Per qa_type, and in total: pairs, the share literally (or otherwise)
+-- verified, the pairs marked as repeating another session's, and the median
+-- distance between a pair's first and last cited turn.
+CREATE FUNCTION @extschema@.trajc_quality()
+  RETURNS TABLE(qa_type text, pairs bigint, verified_share real, duplicates bigint,
+                median_turn_distance real)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH types(qa_type, ord) AS (
+      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4)),
+    spans AS (
+      SELECT p.qa_type, p.verified_by, p.duplicate_of,
+             (p.supporting_turns -> -1)::int - (p.supporting_turns -> 0)::int AS distance
+        FROM trajc.qa_pairs p)
+    SELECT coalesce(t.qa_type, 'total'), count(s.qa_type),
+           (count(s.verified_by)::float8 / nullif(count(s.qa_type), 0))::real,
+           count(s.duplicate_of),
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY s.distance))::real
+      FROM types t LEFT JOIN spans s ON s.qa_type = t.qa_type
+     GROUP BY ROLLUP ((t.qa_type, t.ord))
+     ORDER BY t.ord IS NULL, t.ord
+  $$;
 
 -- ===========================================================================
 -- Citus (issue 14): trajc on a cluster whose audit log is distributed by
@@ -563,6 +639,10 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     -- One connection per node for the whole transaction: Citus needs it once
     -- a foreign key to a reference table is involved (batch_requests).
     PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- Tables with triggers (models_replace_seed, qa_pairs_unmark_repeats)
+    -- are distributed only when Citus is told it is safe: each acts on the
+    -- placement it fires on alone.
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
 
     -- A per-session table's foreign key to a table that becomes a reference
     -- table (batch_requests -> batches) is set aside while both change kind
@@ -574,6 +654,7 @@ CREATE FUNCTION @extschema@.trajc_distribute()
        WHERE c.contype = 'f'
          AND c.conrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                                      pg_catalog.to_regclass('trajc.qa_pairs'),
+                                     pg_catalog.to_regclass('trajc.qa_pair_bands'),
                                      pg_catalog.to_regclass('trajc.batch_requests')])
          AND c.confrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.models'),
                                       pg_catalog.to_regclass('trajc.batches')])
@@ -595,6 +676,7 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     -- the others refer to it.
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                              pg_catalog.to_regclass('trajc.qa_pairs'),
+                             pg_catalog.to_regclass('trajc.qa_pair_bands'),
                              pg_catalog.to_regclass('trajc.batch_requests')] LOOP
       CONTINUE WHEN t IS NULL;
       object := t::text;
@@ -621,10 +703,9 @@ CREATE FUNCTION @extschema@.trajc_distribute()
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t) THEN
         action := 'already a reference table';
       ELSE
-        -- Citus distributes a table with triggers only when told to: the one
-        -- trigger (models_replace_seed, for restores) acts on the placement
-        -- it fires on, never on another node.
-        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+        -- Citus distributes a table with triggers only when told to
+        -- (citus.enable_unsafe_triggers, on below): trajc's triggers act on
+        -- the placement they fire on, never on another node.
         PERFORM pg_catalog.create_reference_table(t);
         moved := moved || t;
         action := 'reference table';

@@ -38,6 +38,8 @@ inline constexpr const char* kEmptyText = "empty_question_or_answer";
 inline constexpr const char* kUnknownType = "unknown_qa_type";
 inline constexpr const char* kDuplicate = "duplicate_question";
 inline constexpr const char* kOverLimit = "over_question_limit";   // more than max_questions pairs
+inline constexpr const char* kUngrounded = "ungrounded";           // literal verification failed
+inline constexpr const char* kNearDuplicate = "near_duplicate";    // like an earlier pair of the session
 }  // namespace reject
 
 // The number of rejections in a reason -> count map.

@@ -15,6 +15,7 @@
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/rate_limiter.hpp"
+#include "trajc/redact.hpp"
 #include "trajc/retry.hpp"
 #include "trajc/safe_text.hpp"
 
@@ -68,9 +69,10 @@ void for_this_session_only(CompileOutcome& o, Fn&& handle) {
   o.pairs.clear();
 }
 
-// Validates a model's text into kept and rejected pairs and sets the status.
+// Validates a model's text into kept and rejected pairs, checks the kept
+// ones against `seen` (the trajectory as the model saw it) and sets the status.
 void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
-                CancelCheck cancel) {
+                const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
   nlohmann::json doc;
   try {
     doc = extract_json(text, cancel);
@@ -81,6 +83,7 @@ void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int 
     return;
   }
   Validation v = validate_pairs(doc, o.turn_count, max_questions, cancel);
+  o.quality = check_quality(v, *seen, quality);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
@@ -98,18 +101,25 @@ void seal(CompileOutcome& o, const std::string& secret) {
 
 // The whole call is paid for, whatever survives validation.
 void pay_and_judge(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                   CancelCheck cancel) {
+                   const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
   o.tokens_in += reply.tokens_in;
   o.tokens_out += reply.tokens_out;
   o.cost_usd += cost_usd;
-  judge_text(o, reply.text, reply.truncated, max_questions, cancel);
+  judge_text(o, reply.text, reply.truncated, max_questions, seen, quality, cancel);
 }
 }  // namespace
 
-// Batch collection's entry: the online runner's handling, then sealed.
+// Batch collection's entry: the online runner's handling, then sealed. The
+// trajectory as sent is not at hand there: no literal verification (pairs
+// stay unverified), but in-session near-duplicates and question keys as online.
 void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
                  const std::string& secret, CancelCheck cancel) {
-  for_this_session_only(o, [&] { pay_and_judge(o, reply, cost_usd, max_questions, cancel); });
+  static const Trajectory unseen;
+  QualitySettings unverified;
+  unverified.verify = VerifyMode::Off;
+  for_this_session_only(o, [&] {
+    pay_and_judge(o, reply, cost_usd, max_questions, &unseen, unverified, cancel);
+  });
   seal(o, secret);
 }
 
@@ -119,6 +129,10 @@ std::string source_model(const CompileSettings& s) {
 
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
   return nlohmann::json(rejected).dump();
+}
+
+std::string redactions_json(const std::map<std::string, int>& redactions) {
+  return nlohmann::json(redactions).dump();
 }
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
@@ -135,6 +149,7 @@ struct BatchRunner::Impl {
   // One session between start() and its outcome being returned.
   struct Job {
     CompileOutcome outcome;
+    Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
     std::string prompt;
     double estimate_usd = 0;
     bool json_schema = true;        // structured output requested
@@ -255,7 +270,7 @@ struct BatchRunner::Impl {
     for_this_session_only(o, [&] {
       const ModelReply reply = parse_reply(settings.provider, body, cancel);
       pay_and_judge(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
-                    settings.prompt.max_questions, cancel);
+                    settings.prompt.max_questions, &it->second.seen, settings.quality, cancel);
     });
     finish(it);
   }
@@ -290,20 +305,30 @@ BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   Impl& m = *impl_;
-  CompileOutcome o = new_outcome(t);
+  Impl::Job job;
+  // The outcome keeps the log's own hash and agent: pairs are stored beside
+  // the log, on this server; only what leaves it is redacted.
+  job.outcome = new_outcome(t);
+  job.seen = t;
+  if (m.settings.redact_pii) {
+    PiiRedactor redactor;  // one per session: one placeholder per value
+    redactor.redact(job.seen);
+    job.outcome.redacted = true;
+    job.outcome.redactions = redactor.counts();
+  }
   if (m.settings.provider == Provider::Offline) {
+    CompileOutcome& o = job.outcome;
     o.attempts = 1;
     const int max_questions = m.settings.prompt.max_questions;
     for_this_session_only(o, [&] {
-      judge_text(o, offline_compile(t, max_questions, m.cancel), false, max_questions, m.cancel);
+      judge_text(o, offline_compile(job.seen, max_questions, m.cancel), false, max_questions,
+                 &job.seen, m.settings.quality, m.cancel);
     });
     seal(o, m.settings.api_key);
     m.ready.push_back(std::move(o));
     return;
   }
-  Impl::Job job;
-  job.outcome = std::move(o);
-  job.prompt = build_prompt(t, m.settings.prompt);
+  job.prompt = build_prompt(job.seen, m.settings.prompt);
   job.estimate_usd = e.cost_usd;
   job.json_schema = !m.json_mode_only;
   const std::uint64_t tag = m.next_tag++;

@@ -88,7 +88,7 @@ void add_status(RunTotals* t, const char* status, int pairs, double cost) {
 
 }  // namespace
 
-bool citus_fans_out() {
+bool citus_distributed() {
   spi_connect();
   spi_check(SPI_execute("SELECT trajc.citus_distributed()", true, 1), SPI_OK_SELECT,
             "checking for Citus");

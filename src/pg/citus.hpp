@@ -12,8 +12,9 @@
 
 namespace trajc_pg {
 
-// True when trajc's tables are distributed: batches then fan out.
-bool citus_fans_out();
+// True when trajc's tables are distributed (trajc_distribute() ran): batches
+// then fan out, and lookups across sessions avoid generic plans.
+bool citus_distributed();
 // Raises 0A000 when the named session's shard is on another node (a call
 // Citus did not delegate, e.g. inside a transaction block on the coordinator).
 void citus_require_held_here(const char* session_id);

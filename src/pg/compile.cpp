@@ -86,7 +86,7 @@ extern "C" Datum trajc_compile_session(PG_FUNCTION_ARGS) {
 extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
   // Phase 1: result set, run, the listing.
   InitMaterializedSRF(fcinfo, 0);
-  if (citus_fans_out()) {  // each node compiles the sessions it holds (citus.hpp)
+  if (citus_distributed()) {  // each node compiles the sessions it holds (citus.hpp)
     citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
                   int_arg(fcinfo, 1, defaults::kCompileLimit), text_arg_or_null(fcinfo, 2),
                   bool_arg(fcinfo, 3, defaults::kForceBatch), true);
@@ -106,7 +106,7 @@ extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
 // keeps every finished session; inside a transaction block it behaves like
 // the batch. Ends with a NOTICE summing up the run.
 extern "C" Datum trajc_compile_pending(PG_FUNCTION_ARGS) {
-  if (citus_fans_out()) {  // each node compiles, and commits, the sessions it holds
+  if (citus_distributed()) {  // each node compiles, and commits, the sessions it holds
     notice_summary(citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
                                  int_arg(fcinfo, 1, defaults::kCompileLimit),
                                  text_arg_or_null(fcinfo, 2), false, false));

@@ -258,7 +258,7 @@ t.ok(with_settings.returncode != 0 and "cannot be passed" in with_settings.stder
 # ------------------------------------- a role that is not a superuser, as the README says
 psql("""DROP ROLE IF EXISTS trajc_citus_analyst; CREATE ROLE trajc_citus_analyst LOGIN;
         GRANT SELECT ON audit_log, trajc.models TO trajc_citus_analyst;
-        GRANT SELECT, INSERT ON trajc.qa_pairs, trajc.compile_log TO trajc_citus_analyst;""",
+        GRANT SELECT, INSERT ON trajc.qa_pairs, trajc.compile_log, trajc.qa_pair_bands TO trajc_citus_analyst;""",
      options="-c client_min_messages=warning")
 denied = psql("SET ROLE trajc_citus_analyst; SELECT count(*) FROM trajc_compile_batch(10, 2, force => true)",
               check=False)

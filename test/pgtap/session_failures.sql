@@ -126,12 +126,10 @@ SELECT is((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubi
 
 -- ---- a reply the core cannot handle: fails in the core, per session ---------------
 -- The core turns an exception while handling one reply into that session's
--- failure (harden-core, issue 9 item 3); until that is merged a wrong-typed
--- reply still escapes the core's batch runner, and these are TODO.
+-- failure (issue 9 item 3): a wrong-typed reply fails only its own session.
 CALL pg_temp.tap_forget('sf-%');
 TRUNCATE batch;
 SET trajc.source = 'sf_core_log';
-SELECT todo('a wrong-typed reply fails its session in the core: harden-core, issue 9 item 3', 10);
 SELECT lives_ok($$INSERT INTO batch SELECT * FROM trajc_compile_batch(3, 0)$$,
                 'a batch with a wrong-typed reply among good ones completes');
 SELECT set_eq($$SELECT session_id, status, pairs FROM batch WHERE session_id LIKE 'sf-core-good-%'$$,

@@ -126,7 +126,8 @@ public_fns = sorted(r[0] for r in sql("""
 # citus_split read Citus's metadata only (every compile asks the first). They
 # spend nothing and sit in schema trajc, which PUBLIC cannot use.
 t.eq(public_fns, ["citus_distributed", "citus_placements", "citus_split", "open_batch_of",
-                  "trajc_extract", "trajc_sample", "trajc_stats", "trajc_turns"],
+                  "question_bands", "question_key", "question_similarity", "trajc_extract",
+                  "trajc_quality", "trajc_sample", "trajc_stats", "trajc_turns"],
      "PUBLIC keeps only the functions that spend nothing (extract, turns, stats, sample, "
      "open_batch_of, the Citus metadata helpers)")
 for role in ("anon", "authenticated"):

@@ -87,8 +87,12 @@ class BatchTest : public ::testing::Test {
   }
 
   CompileOutcome run_one(const CompileSettings& s, const std::string& directive) {
+    return run_one_trajectory(s, trajectory("s-1", directive));
+  }
+
+  CompileOutcome run_one_trajectory(const CompileSettings& s, const Trajectory& t) {
     BatchRunner runner(s, cancel_at_deadline);
-    auto outcomes = run(runner, {trajectory("s-1", directive)});
+    auto outcomes = run(runner, {t});
     if (outcomes.size() != 1) throw std::runtime_error("no outcome");
     return outcomes[0];
   }
@@ -438,7 +442,11 @@ TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
 }
 
 TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
-  const CompileOutcome o = run_one(settings(GetParam()), "mock:echo_key");
+  // Verification off: an answer quoting the key is ungrounded, and this test
+  // is about what reaches the stored text when a pair is kept.
+  CompileSettings s = settings(GetParam());
+  s.quality.verify = VerifyMode::Off;
+  const CompileOutcome o = run_one(s, "mock:echo_key");
   EXPECT_EQ(o.status, Status::Ok) << o.error;
   ASSERT_EQ(o.pairs.size(), 2u);
   for (const QaPair& p : o.pairs) {
@@ -494,4 +502,89 @@ TEST_F(BatchTest, CancelDuringAnOfflineCompileStopsTheBatch) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), sqlstate::kQueryCanceled);  // not swallowed as a failed session
   }
+}
+
+// ---- pair quality in the runner ------------------------------------------------
+
+namespace {
+
+// A session whose turns hold planted PII of every kind (turn 2 carries the
+// mock directive, as in trajectory()).
+Trajectory planted(const std::string& session, const std::string& directive) {
+  Trajectory t = trajectory(session, directive, 6);
+  t.turns[0].fields.push_back({"user", "alice@example.com"});
+  t.turns[0].fields.push_back({"args", R"({"card": 4111111111111111, "ip": "203.0.113.9"})", true});
+  t.turns[2].fields.push_back({"user", "alice@example.com"});
+  t.turns[2].fields.push_back({"callback", "+1 415 555 0100"});
+  t.turns[3].fields.push_back({"api_key", "sk-proj-4f9Q2xLk8ZrT1mWv7BnC3yHd"});
+  return t;
+}
+
+const char* const kPlanted[] = {"alice@example.com", "4111111111111111", "203.0.113.9", "415 555 0100",
+                                "sk-proj-4f9Q2xLk8ZrT1mWv7BnC3yHd"};
+
+}  // namespace
+
+TEST_F(BatchTest, RedactsBeforeThePromptAndVerifiesAgainstWhatWasSent) {
+  CompileSettings s = settings();
+  s.redact_pii = true;
+  const CompileOutcome o = run_one_trajectory(s, planted("s-pii", "mock:record"));
+  ASSERT_EQ(o.status, Status::Ok) << o.error;
+  EXPECT_TRUE(o.redacted);
+  EXPECT_EQ(o.redactions, (std::map<std::string, int>{{"card", 1}, {"email", 2}, {"ip", 1}, {"phone", 1}, {"secret", 1}}));
+  const std::string body = mock_->requests().at(0)["body"].dump();
+  for (const char* value : kPlanted) EXPECT_EQ(body.find(value), std::string::npos) << value;
+  EXPECT_NE(body.find("[EMAIL_1]"), std::string::npos);
+  // The model's pair about a placeholder is grounded in the redacted turns.
+  ASSERT_EQ(o.pairs.size(), 3u);
+  EXPECT_EQ(o.pairs[2].answer, "\"[EMAIL_1]\" (turns 1 and 3).");
+  EXPECT_EQ(o.quality.at(2).verified_by, "literal");
+  EXPECT_TRUE(o.rejected.empty());
+  // The hash is the log's own, so an unchanged session is still recognized.
+  EXPECT_EQ(o.trajectory_hash, trajectory_hash(planted("s-pii", "mock:record")));
+}
+
+TEST_F(BatchTest, WithoutRedactionThePromptHoldsTheValues) {
+  const CompileOutcome o = run_one_trajectory(settings(), planted("s-raw", "mock:record"));
+  EXPECT_FALSE(o.redacted);
+  EXPECT_TRUE(o.redactions.empty());
+  EXPECT_NE(mock_->requests().at(0)["body"].dump().find("alice@example.com"), std::string::npos);
+}
+
+TEST_F(BatchTest, UngroundedAndNearDuplicatePairsAreCounted) {
+  const CompileOutcome u = run_one(settings(), "mock:ungrounded");
+  EXPECT_EQ(u.pairs.size(), 2u);
+  EXPECT_EQ(u.rejected, (std::map<std::string, int>{{"ungrounded", 1}}));
+  const CompileOutcome d = run_one(settings(), "mock:near_duplicate");
+  EXPECT_EQ(d.pairs.size(), 2u);
+  EXPECT_EQ(d.rejected, (std::map<std::string, int>{{"near_duplicate", 1}}));
+  ASSERT_EQ(d.quality.size(), 2u);
+  EXPECT_EQ(d.quality[0].fingerprint.key, "what was done in turn 1 and in turn 3");
+  CompileSettings off = settings();
+  off.quality.verify = VerifyMode::Off;
+  const CompileOutcome kept = run_one(off, "mock:ungrounded");
+  EXPECT_EQ(kept.pairs.size(), 3u);
+  EXPECT_EQ(kept.quality.at(2).verified_by, "");
+}
+
+TEST_F(BatchTest, OfflineCompilesTheRedactedTrajectory) {
+  CompileSettings s = settings(Provider::Offline);
+  s.redact_pii = true;
+  Trajectory t = planted("s-off-pii", "");
+  // A column whose repeated values are addresses: the offline compiler asks about them.
+  for (Turn& turn : t.turns) turn.fields.push_back({"customer", turn.number % 2 ? "bob@example.org" : "carol@example.net"});
+  const CompileOutcome o = run_one_trajectory(s, t);
+  ASSERT_EQ(o.status, Status::Ok) << o.error;
+  bool mentions_placeholder = false;
+  for (const QaPair& p : o.pairs) {
+    for (const std::string* text : {&p.question, &p.answer}) {
+      for (const char* value : {"alice@example.com", "bob@example.org", "carol@example.net"}) {
+        EXPECT_EQ(text->find(value), std::string::npos) << *text;
+      }
+      mentions_placeholder = mentions_placeholder || text->find("[EMAIL_") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(mentions_placeholder);
+  EXPECT_EQ(o.redactions.at("email"), 8);
+  EXPECT_TRUE(o.rejected.count("ungrounded") == 0);
 }

@@ -122,10 +122,8 @@ MUST_NOT_REPORT = [
     ("an index re-created (new OID, same definition)",
      "DROP INDEX trajc.qa_pairs_id_idx; CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id)"),
     ("the last column dropped and added again (a gap in attnum, same positions)",
-     """ALTER TABLE trajc.qa_pairs DROP COLUMN compile_id;
-        ALTER TABLE trajc.qa_pairs ADD COLUMN compile_id bigint;
-        ALTER TABLE trajc.qa_pairs ADD CONSTRAINT qa_pairs_compile_id_fkey
-          FOREIGN KEY (session_id, compile_id) REFERENCES trajc.compile_log (session_id, id)"""),
+     """ALTER TABLE trajc.compile_log DROP COLUMN redactions;
+        ALTER TABLE trajc.compile_log ADD COLUMN redactions jsonb"""),
 ]
 
 
