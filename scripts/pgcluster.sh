@@ -9,6 +9,9 @@
 # choose where and on which port; TRAJC_PGCONF, lines added to a new
 # cluster's postgresql.conf (a test's small lock table, for example); `eval "$(scripts/pgcluster.sh env)"` exports
 # PGHOST/PGPORT/PGUSER/PGDATABASE for psql, pg_prove, pg_regress and the tool.
+# A node of a multi-server cluster (scripts/citus-cluster.sh) also sets, before
+# its first start, TRAJC_PG_LISTEN (default empty: Unix socket only) and
+# TRAJC_PG_PRELOAD (default pg_cron,trajc).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${TRAJC_PGPORT:-54329}
@@ -27,6 +30,8 @@ DATA=$ROOT/data
 SOCK=$ROOT/socket
 LOG=$ROOT/postgres.log
 DB=trajc
+LISTEN=${TRAJC_PG_LISTEN:-}
+PRELOAD=${TRAJC_PG_PRELOAD:-pg_cron,trajc}
 
 as_owner() {
   # From /: the owner may not be allowed into the caller's directory.
@@ -50,12 +55,10 @@ cmd_start() {
     [ "$(id -u)" -ne 0 ] || chown "$OWNER" "$SOCK"
     cat >>"$DATA/postgresql.conf" <<CONF
 # trajc test cluster
-listen_addresses = ''
+listen_addresses = '$LISTEN'
 unix_socket_directories = '$SOCK'
 port = $PORT
-shared_preload_libraries = 'pg_cron,trajc'
-cron.database_name = '$DB'
-cron.use_background_workers = on
+shared_preload_libraries = '$PRELOAD'
 max_worker_processes = 16
 fsync = off
 synchronous_commit = off
@@ -67,6 +70,10 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %u@%d '
 ${TRAJC_PGCONF:-}
 CONF
+    case ",$PRELOAD," in
+      *,pg_cron,*) printf "cron.database_name = '%s'\ncron.use_background_workers = on\n" "$DB" \
+        >>"$DATA/postgresql.conf" ;;
+    esac
   fi
   if as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     echo "pgcluster: already running on port $PORT ($SOCK)"

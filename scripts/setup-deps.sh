@@ -9,6 +9,7 @@ PKGS=(
   libpq-dev libsqlite3-dev sqlite3 python3 perl
   libsodium-dev
   clang libclang-rt-14-dev  # ASan/UBSan and libFuzzer (scripts/test.sh parts asan, fuzz)
+  liblz4-dev libzstd-dev libkrb5-dev  # Citus, built from ../shared/vendor (scripts/citus-build.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

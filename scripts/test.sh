@@ -11,6 +11,8 @@
 #   cli      the companion tool via prove (test/cli/)
 #   scale    limits that need a cluster of their own (test/scale/: a batch
 #            larger than a small lock table)
+#   citus    a coordinator + two workers (Citus built once from ../shared/vendor
+#            and cached), the audit log distributed: test/citus/run.sh
 #   supabase a cluster set up like Supabase's, with the real Vault and
 #            supautils built from ../shared/vendor (test/supabase/run.sh)
 #   packaging META.json (PGXN) and LICENSE (test/packaging/)
@@ -100,6 +102,8 @@ PART_EVIDENCE='^Done [0-9]+ runs' part fuzz fuzz_parsers
 
 PART_EVIDENCE='^Result: PASS' part jobs \
   prove --exec python3 --ext .py test/jobs/
+PART_EVIDENCE='^Result: PASS' part citus \
+  env TRAJC_BIN="$REPO/build/trajc" test/citus/run.sh
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

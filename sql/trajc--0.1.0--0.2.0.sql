@@ -56,17 +56,35 @@ CREATE FUNCTION trajc.models_replace_seed() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
   BEGIN
-    DELETE FROM trajc.models m
-     USING trajc.model_seeds s
-     WHERE m.provider = NEW.provider AND m.tier = NEW.tier
-       AND (s.provider, s.tier, s.model, s.usd_per_mtok_in, s.usd_per_mtok_out)
-         = (m.provider, m.tier, m.model, m.usd_per_mtok_in, m.usd_per_mtok_out);
+    -- The table the trigger fires on: trajc.models, or, once trajc_distribute()
+    -- made it a Citus reference table, its placement on this node (where a
+    -- query on trajc.models itself would be a distributed query from a shard).
+    EXECUTE pg_catalog.format(
+      'DELETE FROM %I.%I m USING trajc.model_seeds s
+        WHERE m.provider = $1 AND m.tier = $2
+          AND (s.provider, s.tier, s.model, s.usd_per_mtok_in, s.usd_per_mtok_out)
+            = (m.provider, m.tier, m.model, m.usd_per_mtok_in, m.usd_per_mtok_out)',
+      TG_TABLE_SCHEMA, TG_TABLE_NAME) USING NEW.provider, NEW.tier;
     RETURN NEW;
   END
   $$;
 CREATE TRIGGER models_replace_seed BEFORE INSERT ON trajc.models
   FOR EACH ROW EXECUTE FUNCTION trajc.models_replace_seed();
 SELECT pg_catalog.pg_extension_config_dump('trajc.models', '');
+
+-- Keys (issue 14): every unique constraint of a per-session table includes
+-- session_id, so that trajc_distribute() can distribute the table by it on
+-- Citus. qa_pairs' own index on session_id is the primary key's prefix now;
+-- lookups by pair id alone (eval, recall, verify) get an index of their own.
+ALTER TABLE trajc.qa_pairs DROP CONSTRAINT qa_pairs_compile_id_fkey;
+ALTER TABLE trajc.qa_pairs DROP CONSTRAINT qa_pairs_pkey;
+ALTER TABLE trajc.compile_log DROP CONSTRAINT compile_log_pkey;
+ALTER TABLE trajc.compile_log ADD CONSTRAINT compile_log_pkey PRIMARY KEY (session_id, id);
+ALTER TABLE trajc.qa_pairs ADD CONSTRAINT qa_pairs_pkey PRIMARY KEY (session_id, id);
+ALTER TABLE trajc.qa_pairs ADD CONSTRAINT qa_pairs_compile_id_fkey FOREIGN KEY (session_id, compile_id)
+  REFERENCES trajc.compile_log (session_id, id);
+DROP INDEX trajc.qa_pairs_session_idx;
+CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id);
 
 -- Keys without a superuser (Supabase Vault): where a provider's key comes
 -- from, never the key. Revoked from PUBLIC: it reads Vault as the owner.
@@ -124,8 +142,12 @@ CREATE TABLE trajc.batch_requests (
   turn_count        int         NOT NULL,
   status            text        NOT NULL DEFAULT 'open'
                     CHECK (status IN ('open', 'ok', 'empty', 'failed')),
-  compile_id        bigint      REFERENCES trajc.compile_log (id),
-  PRIMARY KEY (batch_id, custom_id)
+  compile_id        bigint,
+  -- session_id in every key, as for compile_log and qa_pairs (issue 14), so
+  -- that the table can follow its sessions on Citus; custom_id is still
+  -- unique per job (submit numbers them).
+  PRIMARY KEY (batch_id, custom_id, session_id),
+  FOREIGN KEY (session_id, compile_id) REFERENCES trajc.compile_log (session_id, id)
 );
 -- The pending filter's check: a session in an open request is the batch's.
 CREATE INDEX batch_requests_open_idx ON trajc.batch_requests (session_id) WHERE status = 'open';
@@ -161,7 +183,7 @@ REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
 ALTER TABLE trajc.compile_log ADD COLUMN redactions jsonb;
 ALTER TABLE trajc.qa_pairs
   ADD COLUMN verified_by text,
-  ADD COLUMN duplicate_of uuid REFERENCES trajc.qa_pairs (id) ON DELETE SET NULL,
+  ADD COLUMN duplicate_of uuid,
   ADD COLUMN question_key text;
 
 -- Pair quality (see "Pair quality" in docs/sql-api.md): literal verification
@@ -172,16 +194,35 @@ CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_
 -- ON DELETE SET NULL of duplicate_of looks pairs up by it.
 CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
   WHERE duplicate_of IS NOT NULL;
+-- duplicate_of names a pair of another session, which no foreign key can
+-- say once pairs are distributed by session (Citus): a trigger clears it
+-- when the original goes. On a Citus node it fires on a shard and leaves
+-- the other shards alone (README, "Beyond one machine").
+CREATE FUNCTION trajc.qa_pairs_unmark_repeats() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF TG_TABLE_NAME = 'qa_pairs' THEN
+      UPDATE trajc.qa_pairs SET duplicate_of = NULL WHERE duplicate_of = OLD.id;
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+CREATE TRIGGER qa_pairs_unmark_repeats AFTER DELETE ON trajc.qa_pairs
+  FOR EACH ROW EXECUTE FUNCTION trajc.qa_pairs_unmark_repeats();
 
 -- MinHash/LSH band keys of every pair that is not itself a marked
 -- duplicate: a new question is compared only with the pairs sharing one of
 -- its 16 keys (the primary key's index), never with every pair.
 CREATE TABLE trajc.qa_pair_bands (
-  band_key  bigint NOT NULL,
-  pair_id   uuid   NOT NULL REFERENCES trajc.qa_pairs (id) ON DELETE CASCADE,
-  PRIMARY KEY (band_key, pair_id)
+  band_key    bigint NOT NULL,
+  pair_id     uuid   NOT NULL,
+  -- The pair's session: in every key of a per-session table (issue 14).
+  session_id  text   NOT NULL,
+  PRIMARY KEY (band_key, session_id, pair_id),
+  FOREIGN KEY (session_id, pair_id) REFERENCES trajc.qa_pairs (session_id, id) ON DELETE CASCADE
 );
-CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (pair_id);
+CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (session_id, pair_id);
 COMMENT ON TABLE trajc.qa_pair_bands IS
   'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
 SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pair_bands', '');
@@ -284,6 +325,369 @@ CREATE FUNCTION @extschema@.trajc_cancel(job_id bigint)
   AS 'MODULE_PATHNAME', 'trajc_cancel' LANGUAGE C VOLATILE PARALLEL UNSAFE STRICT;
 REVOKE ALL ON FUNCTION @extschema@.trajc_start(int, int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_cancel(bigint) FROM PUBLIC;
+
+-- ===========================================================================
+-- Citus (issue 14): trajc on a cluster whose audit log is distributed by
+-- session. Begin of the Citus block; identical in trajc--0.2.0.sql and
+-- trajc--0.1.0--0.2.0.sql. Design: docs/citus.md. Everything here is plain
+-- PL/pgSQL that names Citus's catalogs only when Citus is there, so the
+-- extension installs and works the same without it.
+-- The rule: a session is read, compiled and stored only on the node holding
+-- its shard (claims are advisory locks, which are per server).
+-- ===========================================================================
+
+-- True when trajc's tables are distributed (trajc_distribute() ran): then
+-- batches fan out and a compile runs only where its session is.
+CREATE FUNCTION trajc.citus_distributed() RETURNS boolean
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+      RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                    WHERE logicalrelid = 'trajc.qa_pairs'::regclass);
+  END
+  $$;
+
+-- The node holding each session's shard (the first placement when a shard
+-- has several), and whether that is this node; in the order given.
+CREATE FUNCTION trajc.citus_placements(sessions text[])
+  RETURNS TABLE(session_id text, node_name text, node_port int, here boolean, ord bigint)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    RETURN QUERY
+      SELECT s.id, n.nodename::text, n.nodeport::int,
+             n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g), s.ord
+        FROM unnest(sessions) WITH ORDINALITY AS s(id, ord)
+       CROSS JOIN LATERAL (
+               SELECT p.groupid FROM pg_catalog.pg_dist_placement p
+                WHERE p.shardid = pg_catalog.get_shard_id_for_distribution_column(
+                                    'trajc.qa_pairs', s.id)
+                ORDER BY p.groupid LIMIT 1) AS pl
+        JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary'
+       ORDER BY s.ord;
+  END
+  $$;
+
+-- Each given session with NULL when this node may compile it (trajc is not
+-- distributed, or the session's shard is here), else the node holding it as
+-- host:port; in the order given.
+CREATE FUNCTION trajc.citus_split(sessions text[])
+  RETURNS TABLE(session_id text, elsewhere text)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    IF NOT trajc.citus_distributed() THEN
+      RETURN QUERY SELECT s, NULL::text FROM unnest(sessions) s;
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT p.session_id, CASE WHEN NOT p.here THEN p.node_name || ':' || p.node_port END
+        FROM trajc.citus_placements(sessions) p ORDER BY p.ord;
+  END
+  $$;
+
+-- One node's share of a batch: compiles the given sessions there with that
+-- node's own keys and trajc.concurrency, committing after each session when
+-- called with CALL outside a transaction block, and returns one status row
+-- per session as a json array. `settings` are the caller's user-level
+-- settings (never a key or a base URL), applied to this session only.
+-- Called by the fan-out over a fresh connection per node; revoked from
+-- PUBLIC like the batch (grant it on every node to a role that may compile).
+CREATE PROCEDURE trajc.compile_sessions(sessions text[], tier text, force boolean,
+                                        settings jsonb, INOUT outcome jsonb DEFAULT NULL)
+  AS 'MODULE_PATHNAME', 'trajc_compile_sessions' LANGUAGE C;
+REVOKE ALL ON PROCEDURE trajc.compile_sessions(text[], text, boolean, jsonb, jsonb) FROM PUBLIC;
+
+-- The fan-out behind trajc_compile_batch and CALL trajc_compile_pending on a
+-- distributed trajc: the sessions trajc_extract lists, grouped by the node
+-- holding them, one CALL trajc.compile_sessions per node, all nodes at once
+-- (master_run_on_worker: Citus's parallel primitive behind
+-- run_command_on_workers, one new connection per node). A node that fails
+-- has each of its sessions reported failed with the reason; the others go
+-- on. Budgets of the whole batch (trajc.max_cost_usd,
+-- trajc.max_requests_per_minute) are shared out by each node's share of the
+-- sessions.
+-- No SET search_path here, nor in trajc_distribute(): trajc.source is the
+-- caller's name, resolved with the caller's search_path (which is passed on
+-- to the nodes); everything else is schema-qualified.
+CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force boolean)
+  RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
+                error text)
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    listed text[];
+    settings jsonb;
+    names text[] := '{}';
+    ports int[] := '{}';
+    commands text[] := '{}';
+    groups text[] := '{}';  -- each node's sessions, as text of a text[]
+    node record;
+    share float8;
+    r record;
+  BEGIN
+    SELECT pg_catalog.array_agg(e.session_id ORDER BY e.ord) INTO listed
+      FROM @extschema@.trajc_extract(min_turns, "limit")
+             WITH ORDINALITY AS e(session_id, agent, turn_count, first_at, last_at, ord);
+    IF listed IS NULL THEN
+      RETURN;
+    END IF;
+    -- What the caller chose for this session, minus anything secret (keys and
+    -- base URLs are superuser-only settings: each node uses its own). The
+    -- connection check stops a node's work soon after the coordinator's call
+    -- is cancelled (its finished sessions are committed there).
+    SELECT coalesce(pg_catalog.jsonb_object_agg(s.name, s.setting), '{}')
+           || pg_catalog.jsonb_build_object('search_path', pg_catalog.current_setting('search_path'),
+                                 'client_connection_check_interval', '1000')
+      INTO settings
+      FROM pg_catalog.pg_settings s
+     WHERE s.name LIKE 'trajc.%' AND s.context = 'user';
+    FOR node IN
+      SELECT p.node_name, p.node_port, pg_catalog.array_agg(p.session_id ORDER BY p.ord) AS ids
+        FROM trajc.citus_placements(listed) p
+       GROUP BY p.node_name, p.node_port ORDER BY p.node_name, p.node_port
+    LOOP
+      share := pg_catalog.cardinality(node.ids)::float8 / pg_catalog.cardinality(listed);
+      names := names || node.node_name;
+      ports := ports || node.node_port;
+      groups := groups || node.ids::text;
+      commands := commands || pg_catalog.format(
+        'CALL trajc.compile_sessions(%L::text[], %L, %L, %L::jsonb)', node.ids, tier, force,
+        settings
+          || pg_catalog.jsonb_build_object('trajc.max_cost_usd',
+                                ((settings->>'trajc.max_cost_usd')::float8 * share)::text)
+          || pg_catalog.jsonb_build_object('trajc.max_requests_per_minute',
+                                CASE WHEN (settings->>'trajc.max_requests_per_minute')::int > 0
+                                     THEN greatest(1, pg_catalog.floor((settings->>'trajc.max_requests_per_minute')::int
+                                                            * share))::int::text
+                                     ELSE '0' END));
+    END LOOP;
+    FOR r IN
+      SELECT m.success, m.result, m.node_name, m.node_port, groups[m.i]::text[] AS ids
+        FROM pg_catalog.master_run_on_worker(names, ports, commands, true)
+               WITH ORDINALITY AS m(node_name, node_port, success, result, i)
+    LOOP
+      IF r.success THEN
+        -- A session the node left out no longer has its shard there (moved
+        -- since the listing): not compiled, reported failed.
+        RETURN QUERY
+          WITH got AS (
+            SELECT x.* FROM pg_catalog.jsonb_to_recordset(r.result::jsonb)
+                              AS x(session_id text, status text, pairs int, rejected int,
+                                   cost_usd numeric, error text))
+          SELECT got.session_id, got.status, got.pairs, got.rejected, got.cost_usd, got.error
+            FROM got
+          UNION ALL
+          SELECT s, 'failed'::text, 0, 0, 0::numeric,
+                 pg_catalog.format('not compiled: node %s:%s no longer holds it',
+                                   r.node_name, r.node_port)
+            FROM pg_catalog.unnest(r.ids) AS s
+           WHERE s NOT IN (SELECT got.session_id FROM got);
+      ELSE
+        RETURN QUERY
+          SELECT s, 'failed'::text, 0, 0, 0::numeric,
+                 pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
+                        coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given'))
+            FROM pg_catalog.unnest(r.ids) AS s;
+      END IF;
+    END LOOP;
+  END
+  $$;
+-- It runs batches as its caller: like them, not for PUBLIC (the compiling
+-- role's grant recipe is in the README, "Beyond one machine").
+REVOKE ALL ON FUNCTION trajc.citus_fan_out(int, int, text, boolean) FROM PUBLIC;
+
+-- trajc_distribute(): makes trajc's tables and compile functions follow the
+-- distributed audit log (see docs/citus.md and the README, "Beyond one
+-- machine"). Run on the coordinator by the extension's owner, after
+-- create_distributed_table(<trajc.source>, <trajc.session_column>).
+-- Idempotent: every step checks first and says what it did.
+CREATE FUNCTION @extschema@.trajc_distribute()
+  RETURNS TABLE(object text, action text)
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    src regclass;
+    col text := pg_catalog.current_setting('trajc.session_column');
+    src_coloc int;
+    t regclass;
+    f regprocedure;
+    method "char";
+    dist_col text;
+    coloc int;
+    moved regclass[] := '{}';
+    failed text;
+    fk record;
+    set_aside text[] := '{}';
+    ddl text;
+  BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+      RAISE EXCEPTION 'trajc_distribute() needs Citus' USING ERRCODE = '55000',
+        HINT = 'CREATE EXTENSION citus, add the workers, and distribute the audit log by its '
+               'session column first.';
+    END IF;
+    src := pg_catalog.to_regclass(pg_catalog.current_setting('trajc.source'));
+    IF src IS NULL THEN
+      RAISE EXCEPTION 'trajc.source "%" does not exist', pg_catalog.current_setting('trajc.source')
+        USING ERRCODE = '42P01';
+    END IF;
+    SELECT p.partmethod, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), p.colocationid
+      INTO method, dist_col, src_coloc
+      FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = src;
+    IF method IS DISTINCT FROM 'h' OR dist_col IS DISTINCT FROM col THEN
+      RAISE EXCEPTION 'the audit log % is not distributed by its session column "%"', src, col
+        USING ERRCODE = '55000',
+        HINT = pg_catalog.format('SELECT create_distributed_table(%L, %L);', src::text, col);
+    END IF;
+    IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = src AND a.attname = col) <> 'text'::regtype THEN
+      RAISE EXCEPTION 'the session column "%" of % must be of type text to be colocated with '
+                      'trajc''s tables', col, src USING ERRCODE = '42804';
+    END IF;
+
+    -- Each node inserts compile_log rows with its own sequence: give each
+    -- worker its own range (2^48 ids per node group, as Citus does for
+    -- bigserial) so that ids stay unique cluster-wide. Done first, on
+    -- connections of their own, while this transaction holds no lock.
+    -- The coordinator (group 0) keeps 1 .. 2^48 - 1.
+    SELECT pg_catalog.string_agg(w.nodename || ':' || w.nodeport || ': ' || w.result, '; ')
+      INTO failed
+      FROM pg_catalog.run_command_on_workers($cmd$
+      DO $range$
+      DECLARE
+        lo bigint := (SELECT groupid FROM pg_catalog.pg_dist_local_group) * 281474976710656 + 1;
+        seq regclass := pg_catalog.pg_get_serial_sequence('trajc.compile_log', 'id')::regclass;
+      BEGIN
+        IF (SELECT seqmin FROM pg_catalog.pg_sequence WHERE seqrelid = seq) <> lo THEN
+          -- Citus refuses to alter a distributed table's sequence cluster-wide;
+          -- this is one node's own sequence.
+          PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+          EXECUTE pg_catalog.format('ALTER SEQUENCE %s MINVALUE %s MAXVALUE %s START %s RESTART',
+                                    seq, lo, lo + 281474976710654, lo);
+        END IF;
+      END
+      $range$
+    $cmd$) w
+     WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'could not give the workers their compile_log id ranges: %', failed
+        USING ERRCODE = '55000', HINT = 'Every worker must be up; call trajc_distribute() again.';
+    END IF;
+    object := 'compile_log ids';
+    action := 'a range per node';
+    RETURN NEXT;
+
+    -- One connection per node for the whole transaction: Citus needs it once
+    -- a foreign key to a reference table is involved (batch_requests).
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    -- Tables with triggers (models_replace_seed, qa_pairs_unmark_repeats)
+    -- are distributed only when Citus is told it is safe: each acts on the
+    -- placement it fires on alone.
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+
+    -- A per-session table's foreign key to a table that becomes a reference
+    -- table (batch_requests -> batches) is set aside while both change kind
+    -- (Citus would otherwise turn the local tables of the whole foreign-key
+    -- graph into Citus local tables) and added back, the same, afterwards.
+    FOR fk IN
+      SELECT c.conrelid::regclass AS rel, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def
+        FROM pg_catalog.pg_constraint c
+       WHERE c.contype = 'f'
+         AND c.conrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
+                                     pg_catalog.to_regclass('trajc.qa_pairs'),
+                                     pg_catalog.to_regclass('trajc.qa_pair_bands'),
+                                     pg_catalog.to_regclass('trajc.batch_requests')])
+         AND c.confrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.models'),
+                                      pg_catalog.to_regclass('trajc.batches')])
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                          WHERE p.logicalrelid = c.confrelid)
+    LOOP
+      -- On every node: each has the table, and Citus adds the key back to all.
+      PERFORM pg_catalog.run_command_on_workers(pg_catalog.format(
+        $cmd$DO $drop$ BEGIN
+           PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+           ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I;
+         END $drop$ $cmd$, fk.rel, fk.conname));
+      EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', fk.rel, fk.conname);
+      set_aside := set_aside || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s',
+                                                  fk.rel, fk.conname, fk.def);
+    END LOOP;
+
+    -- Tables per session, colocated with the audit log; compile_log first:
+    -- the others refer to it.
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
+                             pg_catalog.to_regclass('trajc.qa_pairs'),
+                             pg_catalog.to_regclass('trajc.qa_pair_bands'),
+                             pg_catalog.to_regclass('trajc.batch_requests')] LOOP
+      CONTINUE WHEN t IS NULL;
+      object := t::text;
+      SELECT p.colocationid INTO coloc FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t;
+      IF NOT FOUND THEN
+        PERFORM pg_catalog.create_distributed_table(t, 'session_id', colocate_with => src::text);
+        moved := t || moved;
+        action := pg_catalog.format('distributed by session_id, colocated with %s', src);
+      ELSIF coloc = src_coloc THEN
+        action := 'already distributed';
+      ELSE
+        RAISE EXCEPTION '% is distributed but not colocated with the audit log %', t, src
+          USING ERRCODE = '55000',
+          HINT = pg_catalog.format('SELECT undistribute_table(%L); then call trajc_distribute() again.', t);
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+
+    -- Tables every node reads whole: reference tables (a copy on each node).
+    FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.models'),
+                             pg_catalog.to_regclass('trajc.batches')] LOOP
+      CONTINUE WHEN t IS NULL;
+      object := t::text;
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t) THEN
+        action := 'already a reference table';
+      ELSE
+        -- Citus distributes a table with triggers only when told to
+        -- (citus.enable_unsafe_triggers, on below): trajc's triggers act on
+        -- the placement they fire on, never on another node.
+        PERFORM pg_catalog.create_reference_table(t);
+        moved := moved || t;
+        action := 'reference table';
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+
+    FOREACH ddl IN ARRAY set_aside LOOP
+      EXECUTE ddl;
+    END LOOP;
+    -- The rows were copied into the shards; the coordinator's own copy would
+    -- only take space (referencing tables first).
+    FOREACH t IN ARRAY moved LOOP
+      PERFORM pg_catalog.truncate_local_data_after_distributing_table(t);
+    END LOOP;
+
+    FOR f IN
+      SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+       WHERE p.oid IN (pg_catalog.to_regprocedure('@extschema@.trajc_compile(text,text,boolean)'),
+                       pg_catalog.to_regprocedure('@extschema@.trajc_compile_session(text,text,boolean)'))
+       ORDER BY p.proname
+    LOOP
+      object := f::text;
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object o
+                  WHERE o.classid = 'pg_catalog.pg_proc'::regclass AND o.objid = f
+                    AND o.distribution_argument_index = 0 AND o.colocationid = src_coloc) THEN
+        action := 'already delegated by session_id';
+      ELSE
+        PERFORM pg_catalog.create_distributed_function(f, 'session_id',
+                                                      colocate_with => src::text);
+        action := 'delegated by session_id';
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+  END
+  $$;
+REVOKE ALL ON FUNCTION @extschema@.trajc_distribute() FROM PUBLIC;
+-- End of the Citus block.
 
 -- Keep this block last: it covers every object the script created.
 -- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the

@@ -382,16 +382,24 @@ void note_poll(int64 id, const trajc::BatchStatus* s, const char* error) {
 }
 
 void close_job(int64 id) {
-  Oid types[1] = {INT8OID};
-  Datum values[1] = {Int64GetDatum(id)};
-  sql("UPDATE trajc.batches b SET finished_at = coalesce(b.finished_at, now()), collected_at = now(),"
+  // now() as a value: Citus refuses a volatile call inside coalesce() in an
+  // update of trajc.batches once trajc_distribute() made it a reference table.
+  Oid types[2] = {INT8OID, TIMESTAMPTZOID};
+  Datum values[2] = {Int64GetDatum(id), TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+  // On Citus, reading the distributed logs and then updating the reference
+  // table they refer to must share one connection per node; without Citus
+  // this only sets a placeholder for the transaction.
+  sql("SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)", 0,
+      nullptr, nullptr, nullptr, SPI_OK_SELECT, "choosing Citus's sequential mode");
+  sql("UPDATE trajc.batches b SET finished_at = coalesce(b.finished_at, $2), collected_at = $2,"
       " cost_usd = t.cost, tokens_in = t.tin, tokens_out = t.tout"
       " FROM (SELECT coalesce(sum(l.cost_usd), 0) AS cost, coalesce(sum(l.tokens_in), 0) AS tin,"
       "              coalesce(sum(l.tokens_out), 0) AS tout"
-      "         FROM trajc.batch_requests r JOIN trajc.compile_log l ON l.id = r.compile_id"
+      "         FROM trajc.batch_requests r JOIN trajc.compile_log l"
+      "           ON l.session_id = r.session_id AND l.id = r.compile_id"
       "        WHERE r.batch_id = $1) t"
       " WHERE b.id = $1",
-      1, types, values, nullptr, SPI_OK_UPDATE, "closing a provider batch");
+      2, types, values, nullptr, SPI_OK_UPDATE, "closing a provider batch");
 }
 
 // The core objects one job's collection uses, boxed in its context.

@@ -5,6 +5,7 @@
 //
 // Must never: hold anything but entry points, or read an argument after
 // the run has begun.
+#include "citus.hpp"
 #include "cpp_call.hpp"
 #include "run.hpp"
 
@@ -50,6 +51,7 @@ Datum compile_named_session(FunctionCallInfo fcinfo, const RunPolicy& policy) {
   // Phase 1: arguments, result set, run (settings, model, audit source).
   const char* session_id = session_id_arg(fcinfo);
   InitMaterializedSRF(fcinfo, 0);
+  citus_require_held_here(session_id);  // its claim is taken where its shard is
   Run* run = begin_run(policy, fcinfo, text_arg_or_null(fcinfo, 1),
                        bool_arg(fcinfo, 2, defaults::kForceNamedSession));
   name_session(run, session_id);
@@ -57,6 +59,13 @@ Datum compile_named_session(FunctionCallInfo fcinfo, const RunPolicy& policy) {
   drive(run);
   end_run(run);
   return (Datum)0;
+}
+
+// The procedure's closing line.
+void notice_summary(const RunTotals& t) {
+  ereport(NOTICE, (errmsg("trajc_compile_pending: %d ok, %d empty, %d failed, %d skipped;"
+                          " %d pairs, $%.6f",
+                          t.ok, t.empty, t.failed, t.skipped, t.pairs, t.cost_usd)));
 }
 
 }  // namespace
@@ -77,6 +86,12 @@ extern "C" Datum trajc_compile_session(PG_FUNCTION_ARGS) {
 extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
   // Phase 1: result set, run, the listing.
   InitMaterializedSRF(fcinfo, 0);
+  if (citus_distributed()) {  // each node compiles the sessions it holds (citus.hpp)
+    citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
+                  int_arg(fcinfo, 1, defaults::kCompileLimit), text_arg_or_null(fcinfo, 2),
+                  bool_arg(fcinfo, 3, defaults::kForceBatch), true);
+    return (Datum)0;
+  }
   Run* run = begin_run(kBatchPolicy, fcinfo, text_arg_or_null(fcinfo, 2),
                        bool_arg(fcinfo, 3, defaults::kForceBatch));
   list_sessions_of_args(run, fcinfo);
@@ -91,16 +106,19 @@ extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
 // keeps every finished session; inside a transaction block it behaves like
 // the batch. Ends with a NOTICE summing up the run.
 extern "C" Datum trajc_compile_pending(PG_FUNCTION_ARGS) {
+  if (citus_distributed()) {  // each node compiles, and commits, the sessions it holds
+    notice_summary(citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
+                                 int_arg(fcinfo, 1, defaults::kCompileLimit),
+                                 text_arg_or_null(fcinfo, 2), false, false));
+    PG_RETURN_VOID();
+  }
   // Phase 1: run and listing (committed before the first session).
   Run* run = begin_run(kPendingPolicy, fcinfo, text_arg_or_null(fcinfo, 2), false);
   list_sessions_of_args(run, fcinfo);
   // Phases 2 and 3, committing per session.
   drive(run);
   // Phase 3: the summary.
-  const RunTotals t = run_totals(run);
-  ereport(NOTICE, (errmsg("trajc_compile_pending: %d ok, %d empty, %d failed, %d skipped;"
-                          " %d pairs, $%.6f",
-                          t.ok, t.empty, t.failed, t.skipped, t.pairs, t.cost_usd)));
+  notice_summary(run_totals(run));
   end_run(run);
   PG_RETURN_VOID();
 }

@@ -82,6 +82,7 @@ struct Run {
   ReturnSetInfo* rsinfo;
   RunObserver observer;  // a background job's progress, or NULL
   void* observer_arg;
+  StringInfo json;  // Emit::StatusJson, in cxt: survives the procedure's commits
   RunTotals totals;
   Timers time;
   // where loaded sessions go instead of the runner (provider batch mode)
@@ -130,6 +131,21 @@ void put_status_row(ReturnSetInfo* rsinfo, const SessionResult& r) {
   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+// The json twin of put_status_row: {"session_id": ..., ..., "error": ...}.
+void put_status_json(StringInfo json, const SessionResult& r) {
+  appendStringInfoString(json, json->len > 1 ? ", {\"session_id\": " : "{\"session_id\": ");
+  escape_json(json, r.session_id);
+  appendStringInfoString(json, ", \"status\": ");
+  escape_json(json, trajc::status_name(r.status));
+  appendStringInfo(json, ", \"pairs\": %d, \"rejected\": %d, \"cost_usd\": %.15g, \"error\": ",
+                   r.pairs, r.rejected, r.cost_usd);
+  if (r.error)
+    escape_json(json, r.error);
+  else
+    appendStringInfoString(json, "null");
+  appendStringInfoChar(json, '}');
+}
+
 // Phase 3 for one session's result, as the policy says.
 void emit(Run* run, const SessionResult& r) {
   add_to_totals(&run->totals, r);
@@ -144,6 +160,7 @@ void emit(Run* run, const SessionResult& r) {
       break;
     }
     case Emit::StatusRows: put_status_row(run->rsinfo, r); break;
+    case Emit::StatusJson: put_status_json(run->json, r); break;
   }
 }
 
@@ -466,6 +483,10 @@ Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo,
   run->rsinfo = rsinfo;
   spi_connect(commit_each);
   MemoryContext spi_cxt = MemoryContextSwitchTo(cxt);
+  if (policy.emit == Emit::StatusJson) {
+    run->json = makeStringInfo();
+    appendStringInfoChar(run->json, '[');
+  }
 
   run->model = choose_model(tier, policy.compiles);
   run->src = resolve_audit_source();
@@ -488,9 +509,9 @@ Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo,
 }  // namespace
 
 Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
-  ReturnSetInfo* rsinfo = policy.emit != Emit::Nothing
-                              ? reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo)
-                              : nullptr;
+  const bool has_rows = policy.emit == Emit::Pairs || policy.emit == Emit::StatusRows;
+  ReturnSetInfo* rsinfo =
+      has_rows ? reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo) : nullptr;
   return start_run(policy, nonatomic_call(fcinfo), rsinfo, tier, force);
 }
 
@@ -507,6 +528,13 @@ void name_session(Run* run, const char* session_id) {
   run->sessions = static_cast<char**>(MemoryContextAlloc(run->cxt, sizeof(char*)));
   run->sessions[0] = MemoryContextStrdup(run->cxt, session_id);
   run->totals.sessions = 1;
+}
+
+void given_sessions(Run* run, const char* const* session_ids, int n) {
+  run->sessions = static_cast<char**>(MemoryContextAlloc(run->cxt, sizeof(char*) * (n + 1)));
+  for (int i = 0; i < n; i++) run->sessions[i] = MemoryContextStrdup(run->cxt, session_ids[i]);
+  run->totals.sessions = n;
+  commit_if_procedure(run);  // as after a listing
 }
 
 void list_sessions(Run* run, int min_turns, int limit) {
@@ -556,6 +584,10 @@ void drive(Run* run) {
 }
 
 const RunTotals& run_totals(const Run* run) { return run->totals; }
+
+const char* status_json(const Run* run) {
+  return psprintf("%s]", run->json != nullptr ? run->json->data : "[");
+}
 
 void end_run(Run* run) {
   ereport(DEBUG1,

@@ -26,6 +26,8 @@ enum class Emit {
   Nothing,     // a procedure, or an estimate (one totals row at the end)
   Pairs,       // the qa_pairs rows it inserted (trajc_compile)
   StatusRows,  // (session_id, status, pairs, rejected, cost_usd, error)
+  StatusJson,  // the same rows as one json array (status_json), for a
+               // procedure, which has no result set (trajc.compile_sessions)
 };
 
 struct RunPolicy {
@@ -46,6 +48,7 @@ inline constexpr RunPolicy kCompileSessionPolicy{Emit::StatusRows, true, true, f
 inline constexpr RunPolicy kBatchPolicy{Emit::StatusRows, false, true, false};
 inline constexpr RunPolicy kPendingPolicy{Emit::Nothing, false, true, false};
 inline constexpr RunPolicy kEstimatePolicy{Emit::Nothing, false, false, false};
+inline constexpr RunPolicy kSessionListPolicy{Emit::StatusJson, false, true, false};
 // CALL trajc_batch_submit: chooses sessions as trajc_compile_pending does,
 // then hands them to a sink (set_sink) instead of compiling them.
 inline constexpr RunPolicy kBatchSubmitPolicy{Emit::Nothing, false, true, false};
@@ -92,6 +95,8 @@ void observe_run(Run* run, RunObserver observer, void* arg);
 // The run's sessions: the one the caller named, or the listing's.
 void name_session(Run* run, const char* session_id);
 void list_sessions(Run* run, int min_turns, int limit);
+// ... or sessions another node listed (a batch fanned out on Citus).
+void given_sessions(Run* run, const char* const* session_ids, int n);
 // Sends every loaded session to `sink` instead of compiling it (before drive).
 void set_sink(Run* run, SessionSink sink, void* state);
 // Compiles (or estimates) every session; claims are released on any error.
@@ -105,6 +110,8 @@ bool run_commits(const Run* run);
 void run_commit(Run* run);
 void release_session(Run* run, const char* session_id);
 const RunTotals& run_totals(const Run* run);
+// Emit::StatusJson: the status rows so far, as a json array ("[]" if none).
+const char* status_json(const Run* run);
 // Frees the run: plans, boxed core objects (closing connections), memory.
 void end_run(Run* run);
 

@@ -11,6 +11,8 @@
 // after a cancel.
 #include "store.hpp"
 
+#include "citus.hpp"
+
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
 #include "stored_text.hpp"
@@ -158,12 +160,12 @@ const char* const kExactDuplicate =
 // similarity. Counted before the join, so only those few are fetched.
 const char* const kBandCandidates =
     "SELECT p.id::text, p.question_key"
-    " FROM (SELECT pair_id, count(*) AS shared FROM trajc.qa_pair_bands WHERE band_key = ANY($1)"
-    "        GROUP BY pair_id ORDER BY shared DESC LIMIT 32) b"
-    " JOIN trajc.qa_pairs p ON p.id = b.pair_id"
+    " FROM (SELECT session_id, pair_id, count(*) AS shared FROM trajc.qa_pair_bands"
+    "        WHERE band_key = ANY($1) GROUP BY session_id, pair_id ORDER BY shared DESC LIMIT 32) b"
+    " JOIN trajc.qa_pairs p ON p.session_id = b.session_id AND p.id = b.pair_id"
     " WHERE p.session_id <> $2 ORDER BY b.shared DESC, p.created_at, p.id LIMIT 16";
 const char* const kInsertBands =
-    "INSERT INTO trajc.qa_pair_bands (band_key, pair_id) SELECT unnest($1), $2::uuid"
+    "INSERT INTO trajc.qa_pair_bands (band_key, pair_id, session_id) SELECT unnest($1), $2::uuid, $3"
     " ON CONFLICT DO NOTHING";
 
 const char* const kCompiledCheck =
@@ -192,6 +194,7 @@ struct Store {
   const char* model_name;
   bool keep_plans;
   double dedup_threshold;
+  bool distributed;  // Citus: the duplicate lookup reads every node's shards
   SPIPlanPtr log_plan;
   SPIPlanPtr pair_plan;
   SPIPlanPtr compiled_plan;
@@ -285,8 +288,22 @@ const char* find_duplicate(const Store* store, const std::string& session_id,
 // An original pair's band keys, so later near-duplicates find it. Marked
 // duplicates have none: a bucket then holds one pair per kind of question,
 // however often it is repeated.
-void insert_bands(const Store* store, const char* pair_id, const trajc::QuestionFingerprint& f) {
-  Datum args[2] = {band_keys_datum(f), CStringGetTextDatum(pair_id)};
+// On Citus the earlier pairs of other sessions are on every node: a node
+// that cannot be reached costs this pair its duplicate mark (it is stored
+// unmarked, with a warning), not the session its pairs.
+const char* find_duplicate_across_nodes(const Store* store, const std::string& session_id,
+                                        const trajc::QuestionFingerprint& f) {
+  const char* found = nullptr;
+  ErrorData* e = in_subtransaction([&] { found = find_duplicate(store, session_id, f); });
+  if (e == nullptr) return found;
+  ereport(WARNING, (errmsg("trajc: near-duplicate lookup across the cluster failed, pair stored"
+                           " unmarked: %s", e->message)));
+  return nullptr;
+}
+
+void insert_bands(const Store* store, const char* pair_id, Datum session_id,
+                  const trajc::QuestionFingerprint& f) {
+  Datum args[3] = {band_keys_datum(f), CStringGetTextDatum(pair_id), session_id};
   spi_execute(store->bands_plan, args, nullptr, false, SPI_OK_INSERT, "storing a question's band keys");
 }
 
@@ -300,7 +317,9 @@ int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const c
   for (std::size_t i = 0; i < o.pairs.size(); i++) {
     const trajc::QaPair& p = o.pairs[i];
     const trajc::PairQuality& q = o.quality[i];
-    const char* duplicate_of = find_duplicate(store, o.session_id, q.fingerprint);
+    const char* duplicate_of = store->distributed
+                                   ? find_duplicate_across_nodes(store, o.session_id, q.fingerprint)
+                                   : find_duplicate(store, o.session_id, q.fingerprint);
     run_cpp([&] { *json = trajc::supporting_turns_json(p.supporting_turns); });
     PairRow row{};
     row.session_id = text_of(o.session_id);
@@ -322,7 +341,9 @@ int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const c
     const char* id = SPI_getvalue(inserted, SPI_tuptable->tupdesc, SPI_fnumber(SPI_tuptable->tupdesc, "id"));
     if (rows != nullptr) *rows = lappend(*rows, SPI_copytuple(inserted));
     SPI_freetuptable(SPI_tuptable);
-    if (duplicate_of == nullptr) insert_bands(store, id, q.fingerprint);
+    bool no_session;
+    if (duplicate_of == nullptr)
+      insert_bands(store, id, core_text(row.session_id, &no_session), q.fingerprint);
   }
   return log_id;
 }
@@ -343,9 +364,16 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans, 
   store->open_batch_plan = keep(store, spi_prepare(kOpenBatchCheck, TEXTOID));
   // Run for every pair: planning them anew each time (custom plans) would
   // cost more than running them.
-  store->exact_plan = keep(store, spi_prepare_generic(kExactDuplicate, TEXTOID, TEXTOID));
-  store->candidates_plan = keep(store, spi_prepare_generic(kBandCandidates, INT8ARRAYOID, TEXTOID));
-  store->bands_plan = keep(store, spi_prepare(kInsertBands, INT8ARRAYOID, TEXTOID));
+  // Generic plans are cheaper on one server; Citus cannot plan these
+  // lookups across shards generically ("could not create distributed plan").
+  store->distributed = citus_distributed();
+  const bool generic = !store->distributed;
+  store->exact_plan = keep(store, generic ? spi_prepare_generic(kExactDuplicate, TEXTOID, TEXTOID)
+                                          : spi_prepare(kExactDuplicate, TEXTOID, TEXTOID));
+  store->candidates_plan =
+      keep(store, generic ? spi_prepare_generic(kBandCandidates, INT8ARRAYOID, TEXTOID)
+                          : spi_prepare(kBandCandidates, INT8ARRAYOID, TEXTOID));
+  store->bands_plan = keep(store, spi_prepare(kInsertBands, INT8ARRAYOID, TEXTOID, TEXTOID));
   store->json = box_new<std::string>(cxt);
   store->redactions_json = box_new<std::string>(cxt);
   MemoryContextSwitchTo(caller);

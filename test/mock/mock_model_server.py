@@ -319,6 +319,7 @@ class BatchEndpoints:
                  "received_ms": self.server.now_ms(), "replied_ms": None}
         with self.server.lock:
             self.server.log.append(entry)
+        self.entry = entry
         key = self.api_key(vendor)
         if not key:
             self.send_error_body(vendor, 403 if vendor == "gemini" else 401, missing_key_message(vendor))
@@ -335,8 +336,7 @@ class BatchEndpoints:
                     self.send_bytes(status, answer, "application/jsonl")
                 else:
                     self.send_json(status, answer)
-        with self.server.lock:
-            entry["replied_ms"] = self.server.now_ms()
+        self.stamp_replied(entry)  # replies that never sent a status line (drop, hang)
 
     def logged_body(self, raw):
         if not raw:
@@ -686,6 +686,20 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "trajc-mock/1"
 
+    entry = None  # the logged request being answered on this connection
+
+    def stamp_replied(self, entry):
+        with self.server.lock:
+            if entry is not None and entry["replied_ms"] is None:
+                entry["replied_ms"] = self.server.now_ms()
+
+    def send_response(self, code, message=None):
+        # Stamped as the reply starts to leave, not after it has left: a
+        # client may read the log as soon as it has the reply, and must find
+        # replied_ms set (it raced with the stamp when it came afterwards).
+        self.stamp_replied(self.entry)
+        super().send_response(code, message)
+
     def log_message(self, fmt, *args):  # quiet unless asked
         if self.server.verbose:
             super().log_message(fmt, *args)
@@ -768,11 +782,11 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
                  "received_ms": self.server.now_ms(), "replied_ms": None}
         with self.server.lock:
             self.server.log.append(entry)
+        self.entry = entry
         if self.server.delay_ms:
             time.sleep(self.server.delay_ms / 1000)
         self.reply(vendor, model, body, prompt, session, directive)
-        with self.server.lock:
-            entry["replied_ms"] = self.server.now_ms()
+        self.stamp_replied(entry)  # replies that never sent a status line (drop, hang)
 
     def route(self):
         match = GEMINI_PATH.match(self.path)

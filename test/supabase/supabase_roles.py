@@ -122,10 +122,14 @@ public_fns = sorted(r[0] for r in sql("""
      AND p.prorettype <> 'trigger'::regtype  -- only ever called as a trigger
      AND has_function_privilege('public', p.oid, 'EXECUTE')"""))
 # trajc.open_batch_of: every compile asks it whether a session waits in an
-# open provider batch; it spends nothing and sits in schema trajc, which
-# PUBLIC cannot use.
-t.eq(public_fns, ["open_batch_of", "question_bands", "question_key", "question_similarity", "trajc_extract", "trajc_quality", "trajc_sample", "trajc_stats", "trajc_turns"],
-     "PUBLIC keeps only the functions that spend nothing (extract, turns, stats, sample, open_batch_of)")
+# open provider batch; trajc.citus_distributed / citus_placements /
+# citus_split read Citus's metadata only (every compile asks the first). They
+# spend nothing and sit in schema trajc, which PUBLIC cannot use.
+t.eq(public_fns, ["citus_distributed", "citus_placements", "citus_split", "open_batch_of",
+                  "question_bands", "question_key", "question_similarity", "trajc_extract",
+                  "trajc_quality", "trajc_sample", "trajc_stats", "trajc_turns"],
+     "PUBLIC keeps only the functions that spend nothing (extract, turns, stats, sample, "
+     "open_batch_of, the Citus metadata helpers)")
 for role in ("anon", "authenticated"):
     for call in ("SELECT * FROM trajc_compile('sb-vault-1')",
                  "SELECT * FROM trajc_compile_batch(3, 5)",

@@ -72,13 +72,18 @@ MUST_REPORT = [
      "'ultra'"),
     ("a foreign key",
      """ALTER TABLE trajc.qa_pairs DROP CONSTRAINT qa_pairs_compile_id_fkey;
-        ALTER TABLE trajc.qa_pairs ADD FOREIGN KEY (compile_id) REFERENCES trajc.compile_log (id)
+        ALTER TABLE trajc.qa_pairs ADD CONSTRAINT qa_pairs_compile_id_fkey
+          FOREIGN KEY (session_id, compile_id) REFERENCES trajc.compile_log (session_id, id)
           ON DELETE CASCADE""",
      "ON DELETE CASCADE"),
     ("an index", "CREATE INDEX ON trajc.qa_pairs (agent)", "btree (agent)"),
     ("an index's definition",
-     "DROP INDEX trajc.qa_pairs_session_idx; CREATE INDEX qa_pairs_session_idx ON trajc.qa_pairs (session_id, agent)",
-     "btree (session_id, agent)"),
+     "DROP INDEX trajc.qa_pairs_id_idx; CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id, agent)",
+     "btree (id, agent)"),
+    ("a primary key's columns",
+     """ALTER TABLE trajc.compile_log DROP CONSTRAINT compile_log_pkey CASCADE;
+        ALTER TABLE trajc.compile_log ADD CONSTRAINT compile_log_pkey PRIMARY KEY (id)""",
+     "PRIMARY KEY (id)"),
     ("a table's grant", "GRANT SELECT ON trajc.models TO PUBLIC", "table trajc.models | acl"),
     ("row-level security", "ALTER TABLE trajc.qa_pairs ENABLE ROW LEVEL SECURITY", "enabled t"),
     ("a policy", "CREATE POLICY mine ON trajc.qa_pairs USING (agent = current_user)", "policy mine"),
@@ -115,7 +120,7 @@ MUST_NOT_REPORT = [
     ("a generated constraint name's counter",
      "ALTER TABLE trajc.qa_pairs RENAME CONSTRAINT qa_pairs_answer_check TO qa_pairs_answer_check1"),
     ("an index re-created (new OID, same definition)",
-     "DROP INDEX trajc.qa_pairs_session_idx; CREATE INDEX qa_pairs_session_idx ON trajc.qa_pairs (session_id)"),
+     "DROP INDEX trajc.qa_pairs_id_idx; CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id)"),
     ("the last column dropped and added again (a gap in attnum, same positions)",
      """ALTER TABLE trajc.compile_log DROP COLUMN redactions;
         ALTER TABLE trajc.compile_log ADD COLUMN redactions jsonb"""),

@@ -1,0 +1,27 @@
+// trajc on a Citus cluster (docs/citus.md): what the compile entry points do
+// differently once trajc_distribute() has distributed trajc's tables. The
+// rule: a session is compiled only on the node holding its shard, where its
+// claim (an advisory lock, per server) and its hash-skip are.
+//
+// Must never: name a Citus symbol (Citus is optional; its catalogs are read
+// by the extension's SQL functions, trajc.citus_*), forward a key or a base
+// URL to another node, or compile a session another node holds.
+#pragma once
+
+#include "run.hpp"
+
+namespace trajc_pg {
+
+// True when trajc's tables are distributed (trajc_distribute() ran): batches
+// then fan out, and lookups across sessions avoid generic plans.
+bool citus_distributed();
+// Raises 0A000 when the named session's shard is on another node (a call
+// Citus did not delegate, e.g. inside a transaction block on the coordinator).
+void citus_require_held_here(const char* session_id);
+// The batch (emit_rows: its status rows into fcinfo's result set) or the
+// procedure, fanned out: each node compiles the listed sessions it holds,
+// all nodes at once (trajc.citus_fan_out). Returns the totals.
+RunTotals citus_fan_out(FunctionCallInfo fcinfo, int min_turns, int limit, const char* tier,
+                        bool force, bool emit_rows);
+
+}  // namespace trajc_pg
