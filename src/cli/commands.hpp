@@ -25,6 +25,7 @@ struct Command {
   const char* details;  // paragraph for `trajc help <command>`, may be empty
   std::vector<OptionSpec> options;
   CommandFn run;
+  std::vector<OptionSpec> more_options = {};  // appended to options (shared lists)
 };
 
 const std::vector<Command>& all_commands();
@@ -34,6 +35,7 @@ int run_stats(const GlobalOptions& g, const ParsedArgs& a);
 int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
+int run_init(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).

@@ -189,37 +189,43 @@ void check_listing_args(int min_turns, int limit) {
                     errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
 }
 
+namespace {
+
+// The core's view of the resolved source: the queries are built there, once
+// for the extension and the companion tool (trajc/audit_sql.hpp).
+void to_audit_sql(const AuditSource* src, trajc::AuditSql& q) {
+  q.relation = src->relation;
+  q.session_col = src->session_col;
+  q.session_is_text = src->session_is_text;
+  q.time_col = src->time_col;
+  q.agent_col = src->agent_col ? src->agent_col : "";
+  q.tiebreak = src->tiebreak;
+  for (int i = 0; i < src->ncontent; i++) q.content_quoted.emplace_back(src->content_quoted[i]);
+}
+
+template <typename Build>
+char* query_text(const AuditSource* src, Build build) {
+  char* out = nullptr;
+  std::string* text = nullptr;
+  run_cpp([&] {
+    trajc::AuditSql q;
+    to_audit_sql(src, q);
+    text = new std::string(build(q));
+  });
+  out = pstrdup(text->c_str());
+  run_cpp([&] { delete text; });
+  return out;
+}
+
+}  // namespace
+
 char* sessions_query(const AuditSource* src) {
-  const char* agent = src->agent_col
-                          ? psprintf("pg_catalog.mode() WITHIN GROUP (ORDER BY %s)::text",
-                                     src->agent_col)
-                          : "NULL::text";
-  return psprintf(
-      "SELECT %1$s::text AS session_id, %2$s AS agent, pg_catalog.count(*)::int AS turn_count,"
-      " pg_catalog.min(%3$s)::timestamptz AS first_at,"
-      " pg_catalog.max(%3$s)::timestamptz AS last_at"
-      " FROM %4$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
-      " HAVING pg_catalog.count(*) >= $1"
-      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%3$s)::timestamptz >= $3)"
-      " ORDER BY 3 DESC, 5 DESC, 1 LIMIT CASE WHEN $2 > 0 THEN $2 END",
-      src->session_col, agent, src->time_col, src->relation);
+  return query_text(src, [](const trajc::AuditSql& q) { return trajc::sessions_sql(q); });
 }
 
 char* turns_query(const AuditSource* src, bool with_iso_time) {
-  StringInfoData buf;
-  initStringInfo(&buf);
-  appendStringInfo(&buf, "SELECT %1$s::timestamptz, %2$s, %3$s", src->time_col,
-                   with_iso_time ? psprintf("pg_catalog.to_char(%s::timestamptz AT TIME ZONE 'UTC',"
-                                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                                            src->time_col)
-                                 : "NULL::text",
-                   src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
-  for (int i = 0; i < src->ncontent; i++)
-    appendStringInfo(&buf, ", %s::text", src->content_quoted[i]);
-  appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,
-                   src->session_col, src->session_is_text ? "" : "::text", src->time_col,
-                   src->tiebreak);
-  return buf.data;
+  return query_text(src,
+                    [&](const trajc::AuditSql& q) { return trajc::turns_sql(q, with_iso_time); });
 }
 
 SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples) {
