@@ -33,7 +33,7 @@ namespace {
 const char* const kClaimKey = "pg_catalog.hashtextextended($1, 8390876165306283569)";
 constexpr long kWaitSliceMs = 200;
 constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
-constexpr std::size_t kMaxErrorBytes = 8192;
+constexpr std::size_t kMaxErrorBytes = 2000;  // as src/pg/stored_text.hpp bounds errors
 
 std::string option_or_env(const ParsedArgs& a, const char* option, const char* env,
                           const std::string& fallback = {}) {
@@ -328,7 +328,7 @@ class ClientRun {
       db_.exec("COMMIT");
     } catch (const CliError& e) {
       PQclear(PQexec(db_.raw(), "ROLLBACK"));
-      failure = std::string("storing the session failed: ") + e.what();
+      failure = std::string("storing the result failed: ") + e.what();
       if (PQstatus(db_.raw()) != CONNECTION_OK) throw;
       insert_log(o, trajc::Status::Failed, failure);
     }
@@ -362,7 +362,6 @@ class ClientRun {
     trajc::CompileOutcome o;
     o.session_id = session_id;
     o.trajectory_hash = hash;
-    o.turn_count = static_cast<int>(next_.session_id == session_id ? next_.turns.size() : 0);
     insert_log(o, status, why);
     SessionResult r;
     r.session_id = session_id;

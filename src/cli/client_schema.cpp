@@ -14,10 +14,11 @@ const char* const kInitHint =
     "run `trajc init` as a role that may create schemas in this database (on Supabase: the "
     "postgres role), or ask its owner to: GRANT CREATE ON DATABASE <db> TO <role>";
 
+// From the catalog: to_regclass would need USAGE on the schema.
 bool tables_exist(Pg& db) {
-  return db.scalar("SELECT pg_catalog.to_regclass('trajc.qa_pairs') IS NOT NULL"
-                   " AND pg_catalog.to_regclass('trajc.compile_log') IS NOT NULL"
-                   " AND pg_catalog.to_regclass('trajc.models') IS NOT NULL") == "t";
+  return db.scalar("SELECT count(*) = 3 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+             " ON n.oid = c.relnamespace WHERE n.nspname = 'trajc'"
+             " AND c.relname IN ('qa_pairs', 'compile_log', 'models')") == "t";
 }
 
 }  // namespace
@@ -27,17 +28,23 @@ bool has_extension(Pg& db) {
 }
 
 void require_table_privileges(Pg& db) {
+  const char* const hint = "GRANT them, or run as the role that ran `trajc init`";
+  // Checked first: naming a table of the schema needs USAGE on it.
+  if (db.scalar("SELECT has_schema_privilege('trajc', 'USAGE')") != "t")
+    throw usage_error("this role lacks USAGE on schema trajc (and SELECT, INSERT on"
+                      " trajc.qa_pairs and trajc.compile_log, SELECT on trajc.models) in " +
+                          db.where(),
+                      hint);
   const std::string missing = db.scalar(
       "SELECT concat_ws(', ',"
-      " CASE WHEN NOT has_schema_privilege('trajc', 'USAGE') THEN 'USAGE on schema trajc' END,"
       " CASE WHEN NOT has_table_privilege('trajc.models', 'SELECT') THEN 'SELECT on trajc.models' END,"
-      " CASE WHEN NOT has_table_privilege('trajc.compile_log', 'SELECT, INSERT')"
+      " CASE WHEN NOT (has_table_privilege('trajc.compile_log', 'SELECT')"
+      "  AND has_table_privilege('trajc.compile_log', 'INSERT'))"
       "  THEN 'SELECT, INSERT on trajc.compile_log' END,"
-      " CASE WHEN NOT has_table_privilege('trajc.qa_pairs', 'SELECT, INSERT')"
+      " CASE WHEN NOT (has_table_privilege('trajc.qa_pairs', 'SELECT')"
+      "  AND has_table_privilege('trajc.qa_pairs', 'INSERT'))"
       "  THEN 'SELECT, INSERT on trajc.qa_pairs' END)");
-  if (!missing.empty())
-    throw usage_error("this role lacks " + missing + " in " + db.where(),
-                      "GRANT them, or run as the role that ran `trajc init`");
+  if (!missing.empty()) throw usage_error("this role lacks " + missing + " in " + db.where(), hint);
 }
 
 Engine choose_engine(Pg& db, const std::string& option) {

@@ -187,9 +187,11 @@ TrajcDb::TrajcDb(const std::string& dsn) : Pg(dsn) {
   }
   // No extension: the tables `trajc init` creates are enough for the client
   // engine (hosted Postgres, where the extension cannot be installed).
-  if (scalar("SELECT pg_catalog.to_regclass('trajc.qa_pairs') IS NOT NULL"
-             " AND pg_catalog.to_regclass('trajc.compile_log') IS NOT NULL"
-             " AND pg_catalog.to_regclass('trajc.models') IS NOT NULL") == "t")
+  // (The catalog, not to_regclass: that needs USAGE on the schema, and a
+  // role without it is told so by the command, naming the grant.)
+  if (scalar("SELECT count(*) = 3 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+             " ON n.oid = c.relnamespace WHERE n.nspname = 'trajc'"
+             " AND c.relname IN ('qa_pairs', 'compile_log', 'models')") == "t")
     return;
   bool available =
       scalar("SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'trajc'") != "0";

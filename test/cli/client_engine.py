@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from trajc_tap import REPO, Tap, ScratchDb, psql, run_tool, start_tool, workdir  # noqa: E402
@@ -135,8 +136,7 @@ cost = ext.sql("SELECT round(sum(cost_usd) - sum(tokens_in * m.usd_per_mtok_in +
                "m.usd_per_mtok_out) / 1e6, 12) FROM trajc.compile_log l JOIN trajc.models m "
                "ON m.provider = l.provider AND m.model = l.model WHERE l.provider = 'gemini'")
 t.eq(cost, "0.000000000000", "cost = tokens at trajc.models' prices")
-requests = json.loads(subprocess.run(["curl", "-s", url + "/_requests"], capture_output=True,
-                                     text=True).stdout or "[]")
+requests = json.loads(urllib.request.urlopen(url + "/_requests").read() or b"[]")
 t.ok(requests and all(r["headers"].get("x-goog-api-key") == KEY for r in requests[-4:]),
      "the key from GEMINI_API_KEY reaches the model")
 t.ok(KEY not in ext.sql("SELECT string_agg(coalesce(error, ''), ' ') FROM trajc.compile_log"),
