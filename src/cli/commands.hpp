@@ -25,6 +25,9 @@ struct Command {
   const char* details;  // paragraph for `trajc help <command>`, may be empty
   std::vector<OptionSpec> options;
   CommandFn run;
+  // Names the one positional argument the command takes (e.g. "ACTION"), or
+  // nullptr: commands take none.
+  const char* positional = nullptr;
   std::vector<OptionSpec> more_options = {};  // appended to options (shared lists)
 };
 
@@ -36,6 +39,7 @@ int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
 int run_init(const GlobalOptions& g, const ParsedArgs& a);
+int run_batch(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).

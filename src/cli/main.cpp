@@ -93,8 +93,9 @@ int run(int argc, char** argv) {
   specs.insert(specs.end(), kGlobalOptions.begin(), kGlobalOptions.end());
   ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + 1, rest.end()), specs);
   if (globals.has("help") || local.has("help")) return print_help({command->name});
-  if (!local.positional().empty())
-    throw usage_error("unexpected argument \"" + local.positional()[0] + "\"",
+  const std::size_t takes = command->positional ? 1 : 0;
+  if (local.positional().size() > takes)
+    throw usage_error("unexpected argument \"" + local.positional()[takes] + "\"",
                       std::string("see `trajc help ") + command->name + "`");
   if (globals.has("dsn") && local.has("dsn")) throw usage_error("--dsn given more than once");
 
@@ -116,7 +117,7 @@ const std::vector<Command>& all_commands() {
        {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
         {"limit", 0, "N", "at most N sessions, 0 = all (default 20)"},
         {"since", 0, "TIME", "only sessions active since TIME (e.g. 2025-01-31)"}},
-       run_extract, source_options()},
+       run_extract, nullptr, source_options()},
       {"compile",
        "compile sessions into QA pairs, one session per transaction",
        "[options]",
@@ -133,7 +134,7 @@ const std::vector<Command>& all_commands() {
         {"session", 0, "ID", "compile this session (ignores --min-turns/--limit)", true},
         {"provider", 0, "NAME", "gemini, openai, anthropic or offline (SET trajc.provider)"},
         {"force", 0, nullptr, "compile again sessions that were already compiled"}},
-       run_compile, client_compile_options()},
+       run_compile, nullptr, client_compile_options()},
       {"init",
        "create the trajc schema and tables where the extension cannot be installed",
        "",
@@ -170,6 +171,20 @@ const std::vector<Command>& all_commands() {
         {"since", 0, "TIME", "only pairs created at or after TIME"},
         {"session", 0, "ID", "only pairs of this session", true}},
        run_export},
+      {"batch",
+       "provider batch mode: submit, collect or list jobs at the batch price",
+       "submit|collect|list [options]",
+       "submit: CALL trajc_batch_submit(min_turns, limit, tier) sends the pending sessions as\n"
+       "provider batch jobs (half price, results within hours) and lists the jobs it made;\n"
+       "exit 1 when a vendor refused one (its sessions are sent again next time).\n"
+       "collect: CALL trajc_batch_collect() polls the open jobs, stores the results of the\n"
+       "finished ones, and lists those jobs. list: the jobs in trajc.batches, newest first.",
+       {{"min-turns", 0, "N", "submit: sessions with at least N turns (default 10)"},
+        {"limit", 0, "N", "submit: at most N sessions (default 500); list: N jobs (default 20); 0 = all"},
+        {"tier", 0, "TIER", "submit: cheap, standard or premium (default: trajc.tier)"},
+        {"provider", 0, "NAME", "submit: gemini, openai or anthropic (SET trajc.provider)"},
+        {"open", 0, nullptr, "list: only jobs not yet collected"}},
+       run_batch, "ACTION"},
   };
   return commands;
 }

@@ -41,14 +41,20 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
-// Validates a model's text into kept and rejected pairs and sets the status.
-void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions) {
+}  // namespace
+
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret) {
+  // The whole call is paid for, whatever survives validation.
+  o.tokens_in += reply.tokens_in;
+  o.tokens_out += reply.tokens_out;
+  o.cost_usd += cost_usd;
   nlohmann::json doc;
   try {
-    doc = extract_json(text);
+    doc = extract_json(reply.text);
   } catch (const Error& e) {
     o.status = Status::Failed;
-    o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
+    o.error = reply.truncated ? "reply truncated at the model's output token limit" : redact(e.what(), secret);
     return;
   }
   Validation v = validate_pairs(doc, o.turn_count, max_questions);
@@ -56,7 +62,6 @@ void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int 
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
 }
-}  // namespace
 
 std::string source_model(const CompileSettings& s) {
   return s.provider == Provider::Offline ? "offline" : s.model;
@@ -199,12 +204,8 @@ struct BatchRunner::Impl {
       fail(it, e.what());
       return;
     }
-    // The whole call is paid for, whatever survives validation.
-    o.tokens_in += reply.tokens_in;
-    o.tokens_out += reply.tokens_out;
-    o.cost_usd += call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out);
-    judge_text(o, reply.text, reply.truncated, settings.prompt.max_questions);
-    o.error = redact(o.error, settings.api_key);
+    judge_reply(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
+                settings.prompt.max_questions, settings.api_key);
     finish(it);
   }
 
@@ -241,7 +242,9 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   CompileOutcome o = new_outcome(t);
   if (m.settings.provider == Provider::Offline) {
     o.attempts = 1;
-    judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
+    ModelReply reply;
+    reply.text = offline_compile(t, m.settings.prompt.max_questions);
+    judge_reply(o, reply, 0, m.settings.prompt.max_questions, "");
     o.finished_unix_ms = unix_ms_now();
     m.ready.push_back(std::move(o));
     return;

@@ -26,10 +26,11 @@ bool fetch_model_row(const char* select, const ModelChoice& c, const char* key, 
   }
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
-  bool model_null, in_null, out_null;
+  bool model_null, in_null, out_null, discount_null;
   Datum model = SPI_getbinval(row, desc, 1, &model_null);
   Datum in = SPI_getbinval(row, desc, 2, &in_null);
   Datum price_out = SPI_getbinval(row, desc, 3, &out_null);
+  Datum discount = SPI_getbinval(row, desc, 4, &discount_null);  // NOT NULL in the table
   if (model_null || in_null || out_null)
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("trajc.models has a NULL model or price for %s \"%s\"", c.provider_name,
@@ -38,15 +39,16 @@ bool fetch_model_row(const char* select, const ModelChoice& c, const char* key, 
   out.model = TextDatumGetCString(model);
   out.usd_per_mtok_in = DatumGetFloat8(in);
   out.usd_per_mtok_out = DatumGetFloat8(price_out);
+  out.batch_discount = discount_null ? 1 : DatumGetFloat8(discount);
   SPI_freetuptable(SPI_tuptable);
   return true;
 }
 
 constexpr const char* kByModel =
-    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8"
+    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8, batch_discount::float8"
     " FROM trajc.models WHERE provider = $1 AND model = $2 LIMIT 1";
 constexpr const char* kByTier =
-    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8"
+    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8, batch_discount::float8"
     " FROM trajc.models WHERE provider = $1 AND tier = $2";
 
 void choose_priced_model(ModelChoice& c) {
@@ -55,6 +57,7 @@ void choose_priced_model(ModelChoice& c) {
   if (by_name) {
     if (fetch_model_row(kByModel, c, gucs.model, c)) return;
     c.model = pstrdup(gucs.model);  // unpriced: cost is recorded as 0
+    c.batch_discount = 1;
     ereport(NOTICE, (errmsg("model \"%s\" has no price in trajc.models; its cost is recorded as 0",
                             gucs.model)));
     return;
@@ -74,6 +77,11 @@ void choose_key(ModelChoice& c, bool need_key) {
 }
 
 }  // namespace
+
+ProviderAccess provider_access(trajc::Provider p) {
+  ProviderKey k = resolve_provider_key(p, false);
+  return ProviderAccess{k.key, k.base_url};
+}
 
 ModelChoice choose_model(const char* tier_arg, bool need_key) {
   ModelChoice c{};

@@ -174,6 +174,17 @@ rc, so, se = run_tool(["compile", "--provider", "offline", "--session", sessions
 row = json.loads(so)["sessions"][0] if rc == 0 else {}
 t.eq((row.get("status"), row.get("error")), ("skipped", "being compiled by another run"),
      "a session whose claim key is held elsewhere is skipped", so + se)
+# The extension claims with the same key: held by the tool's SQL, its run skips too.
+holder.stdin.write("\\c %s\nSELECT pg_advisory_lock(hashtextextended('%s', %s));\n\\echo held\n"
+                   % (ext.name, one, CLAIM_SEED))
+holder.stdin.flush()
+while "held" not in holder.stdout.readline():
+    pass
+rc, so, se = run_tool(["compile", "--engine", "server", "--provider", "offline", "--session", one,
+                       "--json"], db=ext.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+t.eq((row.get("status"), row.get("error")), ("skipped", "being compiled by another run"),
+     "the extension's claim has the same key", so + se)
 holder.stdin.close()
 holder.wait()
 
