@@ -167,7 +167,9 @@ class ClientRun {
  public:
   ClientRun(Pg& db, const ParsedArgs& a)
       : db_(db), settings_(client_settings(db, a)), force_(a.has("force")),
-        runner_(settings_, interrupted) {}
+        runner_(settings_, interrupted),
+        batches_(db.scalar("SELECT pg_catalog.to_regprocedure('trajc.open_batch_of(text)')"
+                           " IS NOT NULL") == "t") {}
 
   CompileReport run(std::vector<std::string> todo) {
     todo_ = std::move(todo);
@@ -240,6 +242,16 @@ class ClientRun {
         finish_unstored(session_id, hash_, trajc::Status::Skipped,
                         "unchanged since its last successful compile");
         return;
+      }
+      // Sent in a provider batch job (the extension's batch mode) and not yet
+      // collected: the job owns it, as the extension's run driver decides.
+      if (batches_) {
+        const std::string batch = db_.scalar("SELECT trajc.open_batch_of($1)", {session_id.c_str()});
+        if (!batch.empty()) {
+          finish_unstored(session_id, hash_, trajc::Status::Skipped,
+                          "waiting for provider batch " + batch);
+          return;
+        }
       }
       estimate_ = trajc::estimate_compile(next_, settings_);
       has_next_ = true;
@@ -389,6 +401,7 @@ class ClientRun {
   trajc::CompileSettings settings_;
   bool force_;
   trajc::BatchRunner runner_;
+  bool batches_;  // the extension's batch mode is there to respect
   std::vector<std::string> todo_;
   std::size_t next_index_ = 0;
   bool has_next_ = false;

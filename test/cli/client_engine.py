@@ -142,6 +142,17 @@ t.ok(requests and all(r["headers"].get("x-goog-api-key") == KEY for r in request
 t.ok(KEY not in ext.sql("SELECT string_agg(coalesce(error, ''), ' ') FROM trajc.compile_log"),
      "and no row holds it")
 
+# A session sent in an open provider batch job (the extension's batch mode)
+# belongs to that job: the client engine leaves it alone, as the server does.
+batch = ext.sql("INSERT INTO trajc.batches (provider, model) VALUES ('gemini', 'm') RETURNING id")
+ext.sql("INSERT INTO trajc.batch_requests (batch_id, custom_id, session_id, trajectory_hash, "
+        "turn_count) VALUES (%s, 'c1', '%s', 'h', 3)" % (batch, one))
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--force",
+                       "--session", one, "--json"], db=ext.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+t.eq((row.get("status"), row.get("error")), ("skipped", "waiting for provider batch %s" % batch),
+     "a session waiting in an open provider batch is skipped", so + se)
+
 # ------------------------------------------------------------ a failed session
 fresh = sessions[3:6]
 bare.sql("UPDATE audit_log SET response = 'mock:status=500 ' || coalesce(response, '') "
