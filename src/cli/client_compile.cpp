@@ -22,6 +22,8 @@
 #include "trajc/compile.hpp"
 #include "trajc/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace trajc_cli {
 
 namespace {
@@ -147,21 +149,38 @@ std::string bounded_text(std::string s, std::size_t max) {
   return s.substr(0, cut);
 }
 
-const char* const kInsertLog =
-    "INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model, status,"
-    " turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out, cost_usd,"
-    " http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
+// A session's log row and its pairs in one statement: one round trip, and
+// its own transaction (autocommit), so a session is stored whole or not at
+// all. The pairs come as a JSON array ($18) of text fields, cast as the
+// extension's typed inserts cast them.
+const char* const kStoreSession =
+    "WITH log AS (INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model,"
+    " status, turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out,"
+    " cost_usd, http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
     " $6::int, $7::int, $8::int, $9::jsonb, $10::bigint, $11::bigint, $12::float8::numeric,"
     " $13::int, $14::int, $15,"
     " coalesce(pg_catalog.to_timestamp($16::float8 / 1000), pg_catalog.now()),"
     " coalesce(pg_catalog.to_timestamp($17::float8 / 1000), pg_catalog.clock_timestamp()))"
-    " RETURNING id";
-
-const char* const kInsertPair =
-    "INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
+    " RETURNING id),"
+    " pairs AS (INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
     " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
-    " compile_id) VALUES ($1, $2, $3::int, $4, $5, $6::jsonb, $7, $8, $9::float8::numeric,"
-    " $10::jsonb, $11, $12::bigint)";
+    " compile_id) SELECT $1, $19, $20::int, p.question, p.answer, p.supporting_turns::jsonb,"
+    " p.qa_type, $21, $22::float8::numeric, p.raw_extraction::jsonb, $2, log.id FROM log,"
+    " pg_catalog.jsonb_to_recordset($18::jsonb) AS p(question text, answer text,"
+    " supporting_turns text, qa_type text, raw_extraction text))"
+    " SELECT id FROM log";
+
+// The kept pairs as the JSON array kStoreSession reads.
+std::string pairs_json(const std::vector<trajc::QaPair>& pairs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const trajc::QaPair& p : pairs)
+    out.push_back({{"question", p.question},
+                   {"answer", p.answer},
+                   {"supporting_turns", trajc::supporting_turns_json(p.supporting_turns)},
+                   {"qa_type", p.qa_type},
+                   {"raw_extraction", p.raw_json.empty() ? nlohmann::json() : nlohmann::json(p.raw_json)}});
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 class ClientRun {
  public:
@@ -238,20 +257,10 @@ class ClientRun {
         return;
       }
       hash_ = trajc::trajectory_hash(next_);
-      if (!force_ && compiled_before(session_id, hash_)) {
-        finish_unstored(session_id, hash_, trajc::Status::Skipped,
-                        "unchanged since its last successful compile");
+      const std::string why = why_not_compile(session_id, hash_);
+      if (!why.empty()) {
+        finish_unstored(session_id, hash_, trajc::Status::Skipped, why);
         return;
-      }
-      // Sent in a provider batch job (the extension's batch mode) and not yet
-      // collected: the job owns it, as the extension's run driver decides.
-      if (batches_) {
-        const std::string batch = db_.scalar("SELECT trajc.open_batch_of($1)", {session_id.c_str()});
-        if (!batch.empty()) {
-          finish_unstored(session_id, hash_, trajc::Status::Skipped,
-                          "waiting for provider batch " + batch);
-          return;
-        }
       }
       estimate_ = trajc::estimate_compile(next_, settings_);
       has_next_ = true;
@@ -284,19 +293,32 @@ class ClientRun {
     }
   }
 
-  // Asked under the claim, in autocommit: each statement sees the latest
-  // committed state, so a compile committed by the claim's last holder counts.
-  bool compiled_before(const std::string& session_id, const std::string& hash) {
-    return PQntuples(db_.exec("SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND"
-                              " trajectory_hash = $2 AND status = 'ok' LIMIT 1",
-                              {session_id.c_str(), hash.c_str()})
-                         .get()) > 0;
+  // Why a claimed session is not compiled, or "": unchanged since its last
+  // ok compile (unless --force), or sent in a provider batch job (the
+  // extension's batch mode) not yet collected, which owns it, as in the
+  // extension's run driver. One round trip, asked under the claim in
+  // autocommit: it sees the latest committed state, so a compile committed
+  // by the claim's last holder counts.
+  std::string why_not_compile(const std::string& session_id, const std::string& hash) {
+    PgResult res = db_.exec(
+        std::string("SELECT EXISTS (SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND"
+                    " trajectory_hash = $2 AND status = 'ok'), ") +
+            (batches_ ? "trajc.open_batch_of($1)" : "NULL::bigint"),
+        {session_id.c_str(), hash.c_str()});
+    if (!force_ && *PQgetvalue(res.get(), 0, 0) == 't')
+      return "unchanged since its last successful compile";
+    if (!PQgetisnull(res.get(), 0, 1))
+      return std::string("waiting for provider batch ") + PQgetvalue(res.get(), 0, 1);
+    return "";
   }
 
-  long insert_log(const trajc::CompileOutcome& o, trajc::Status status, const std::string& error) {
+  // Stores the log row of `o` with this status and error, and with its pairs
+  // unless the status is Failed or Skipped; one statement.
+  void insert_log(const trajc::CompileOutcome& o, trajc::Status status, const std::string& error) {
+    const bool with_pairs = status == trajc::Status::Ok || status == trajc::Status::Empty;
     const std::string provider = trajc::provider_name(settings_.provider);
     const std::string turns = int_or_null(o.turn_count);
-    const std::string kept = std::to_string(status == trajc::Status::Failed ? 0 : o.pairs.size());
+    const std::string kept = std::to_string(with_pairs ? o.pairs.size() : 0);
     const std::string rejected = std::to_string(trajc::rejected_total(o.rejected));
     const std::string reasons = trajc::rejected_reasons_json(o.rejected);
     const std::string in = std::to_string(o.tokens_in), out = std::to_string(o.tokens_out);
@@ -305,43 +327,29 @@ class ClientRun {
     const std::string err = bounded_text(error, kMaxErrorBytes);
     const std::string started = int_or_null(o.started_unix_ms);
     const std::string finished = int_or_null(o.finished_unix_ms);
-    auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-    return std::atol(db_.scalar(kInsertLog,
-                                {o.session_id.c_str(), opt(o.trajectory_hash), provider.c_str(),
-                                 settings_.model.c_str(), trajc::status_name(status), opt(turns),
-                                 kept.c_str(), rejected.c_str(), reasons.c_str(), in.c_str(),
-                                 out.c_str(), cost.c_str(), opt(http), attempts.c_str(), opt(err),
-                                 opt(started), opt(finished)})
-                         .c_str());
-  }
-
-  void insert_pairs(const trajc::CompileOutcome& o, long log_id) {
-    const std::string turns = std::to_string(o.turn_count), id = std::to_string(log_id);
-    const std::string share = number(o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size());
+    const std::string pairs = with_pairs ? pairs_json(o.pairs) : "[]";
+    const std::string pair_turns = std::to_string(o.turn_count);
     const std::string model = trajc::source_model(settings_);
-    for (const trajc::QaPair& p : o.pairs) {
-      const std::string supporting = trajc::supporting_turns_json(p.supporting_turns);
-      db_.exec(kInsertPair, {o.session_id.c_str(), o.agent.empty() ? nullptr : o.agent.c_str(),
-                             turns.c_str(), p.question.c_str(), p.answer.c_str(),
-                             supporting.c_str(), p.qa_type.c_str(), model.c_str(), share.c_str(),
-                             p.raw_json.empty() ? nullptr : p.raw_json.c_str(),
-                             o.trajectory_hash.c_str(), id.c_str()});
-    }
+    const std::string share = number(o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size());
+    auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    db_.exec(kStoreSession,
+             {o.session_id.c_str(), opt(o.trajectory_hash), provider.c_str(),
+              settings_.model.c_str(), trajc::status_name(status), opt(turns), kept.c_str(),
+              rejected.c_str(), reasons.c_str(), in.c_str(), out.c_str(), cost.c_str(), opt(http),
+              attempts.c_str(), opt(err), opt(started), opt(finished), pairs.c_str(),
+              opt(o.agent), pair_turns.c_str(), model.c_str(), share.c_str()});
   }
 
-  // One finished session: its log row and pairs in one transaction, then its
-  // claim released. A failure to store leaves a failed row instead.
+  // One finished session: its log row and pairs in one statement (one
+  // transaction), then its claim released. A failure to store leaves a
+  // failed row instead.
   void store(const trajc::CompileOutcome& o) {
     std::string failure;
     try {
-      db_.exec("BEGIN");
-      const long id = insert_log(o, o.status, o.error);
-      if (o.status != trajc::Status::Failed) insert_pairs(o, id);
-      db_.exec("COMMIT");
+      insert_log(o, o.status, o.error);
     } catch (const CliError& e) {
-      PQclear(PQexec(db_.raw(), "ROLLBACK"));
-      failure = std::string("storing the result failed: ") + e.what();
       if (PQstatus(db_.raw()) != CONNECTION_OK) throw;
+      failure = std::string("storing the result failed: ") + e.what();
       insert_log(o, trajc::Status::Failed, failure);
     }
     SessionResult r = result_of(o, failure);
