@@ -70,8 +70,10 @@ struct CompileOutcome {
 // prices online, the batch discount in batch mode), then its text is
 // validated into kept and rejected pairs and the status set. Errors are
 // redacted of `secret`. The online runner and batch collection share it.
+// Any error but a cancel fails this session only; every text is then
+// redacted and made safe to store, as the online runner does.
 void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret);
+                 const std::string& secret, CancelCheck cancel = nullptr);
 
 // compile_log.rejected_reasons: {"reason": count, ...}.
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trajc/cancel.hpp"
 #include "trajc/defaults.hpp"
 
 namespace trajc {
@@ -52,10 +53,10 @@ struct Validation {
 const nlohmann::json& qa_schema();
 // The JSON document inside a model's text: tolerates markdown fences and prose
 // around it. Throws Error(kInvalidJson) for empty, non-JSON or truncated text.
-nlohmann::json extract_json(const std::string& text);
+nlohmann::json extract_json(const std::string& text, CancelCheck cancel = nullptr);
 // Keeps the grounded pairs of {"pairs":[...]} (or a bare array) for a
 // trajectory of turn_count turns; counts every rejection by reason.
 Validation validate_pairs(const nlohmann::json& doc, int turn_count,
-                          int max_questions = defaults::kMaxQuestions);
+                          int max_questions = defaults::kMaxQuestions, CancelCheck cancel = nullptr);
 
 }  // namespace trajc

@@ -7,6 +7,8 @@
 #include "trajc/compile.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <new>
 #include <optional>
 #include <random>
 
@@ -14,6 +16,7 @@
 #include "trajc/offline.hpp"
 #include "trajc/rate_limiter.hpp"
 #include "trajc/retry.hpp"
+#include "trajc/safe_text.hpp"
 
 namespace trajc {
 
@@ -41,26 +44,73 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
-}  // namespace
+bool is_cancel(const Error& e) { return e.code() == sqlstate::kQueryCanceled; }
 
-void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret) {
-  // The whole call is paid for, whatever survives validation.
-  o.tokens_in += reply.tokens_in;
-  o.tokens_out += reply.tokens_out;
-  o.cost_usd += cost_usd;
+// Runs one session's handling of a reply. Whatever it throws but a cancel
+// (a vendor's odd JSON, a library's type_error, memory for one huge reply)
+// fails this session only: the batch and its other sessions go on.
+template <class Fn>
+void for_this_session_only(CompileOutcome& o, Fn&& handle) {
+  try {
+    handle();
+    return;
+  } catch (const Error& e) {
+    if (is_cancel(e)) throw;
+    o.error = e.what();
+  } catch (const std::bad_alloc&) {
+    o.error = "out of memory while handling the reply";
+  } catch (const std::exception& e) {
+    o.error = std::string("unexpected error while handling the reply: ") + e.what();
+  } catch (...) {
+    o.error = "unexpected error while handling the reply";
+  }
+  o.status = Status::Failed;
+  o.pairs.clear();
+}
+
+// Validates a model's text into kept and rejected pairs and sets the status.
+void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
+                CancelCheck cancel) {
   nlohmann::json doc;
   try {
-    doc = extract_json(reply.text);
+    doc = extract_json(text, cancel);
   } catch (const Error& e) {
+    if (is_cancel(e)) throw;
     o.status = Status::Failed;
-    o.error = reply.truncated ? "reply truncated at the model's output token limit" : redact(e.what(), secret);
+    o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
     return;
   }
-  Validation v = validate_pairs(doc, o.turn_count, max_questions);
+  Validation v = validate_pairs(doc, o.turn_count, max_questions, cancel);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
+}
+
+// The last step of every outcome: every text that came from a response is
+// redacted and made safe to store (valid UTF-8, no NUL, errors bounded).
+void seal(CompileOutcome& o, const std::string& secret) {
+  o.finished_unix_ms = unix_ms_now();
+  o.error = safe_text(redact(std::move(o.error), secret), kMaxErrorBytes);
+  for (QaPair& p : o.pairs) {
+    for (std::string* text : {&p.question, &p.answer, &p.raw_json}) *text = safe_text(redact(std::move(*text), secret));
+  }
+}
+
+// The whole call is paid for, whatever survives validation.
+void pay_and_judge(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                   CancelCheck cancel) {
+  o.tokens_in += reply.tokens_in;
+  o.tokens_out += reply.tokens_out;
+  o.cost_usd += cost_usd;
+  judge_text(o, reply.text, reply.truncated, max_questions, cancel);
+}
+}  // namespace
+
+// Batch collection's entry: the online runner's handling, then sealed.
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret, CancelCheck cancel) {
+  for_this_session_only(o, [&] { pay_and_judge(o, reply, cost_usd, max_questions, cancel); });
+  seal(o, secret);
 }
 
 std::string source_model(const CompileSettings& s) {
@@ -93,6 +143,7 @@ struct BatchRunner::Impl {
   };
 
   CompileSettings settings;
+  CancelCheck cancel;
   RetryPolicy retry;
   HttpMulti http;
   RateLimiter limiter;
@@ -107,11 +158,15 @@ struct BatchRunner::Impl {
 
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
+        cancel(cancel),
         retry{settings.max_retries, settings.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
         http(HttpLimits{std::min(defaults::kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
                         settings.max_response_bytes},
              cancel),
-        limiter(settings.max_requests_per_minute) {}
+        limiter(settings.max_requests_per_minute) {
+    // A bad model name is the run's error, before any session starts.
+    check_model_name(settings.provider, settings.model);
+  }
 
   void send(std::uint64_t tag, Job& job) {
     http.add(tag, build_request(settings.provider, settings.base_url, settings.model, settings.api_key,
@@ -142,7 +197,7 @@ struct BatchRunner::Impl {
 
   void finish(std::map<std::uint64_t, Job>::iterator it) {
     CompileOutcome& o = it->second.outcome;
-    o.finished_unix_ms = unix_ms_now();
+    seal(o, settings.api_key);
     spent += o.cost_usd;
     ready.push_back(std::move(o));
     jobs.erase(it);
@@ -150,7 +205,7 @@ struct BatchRunner::Impl {
 
   void fail(std::map<std::uint64_t, Job>::iterator it, const std::string& error) {
     it->second.outcome.status = Status::Failed;
-    it->second.outcome.error = redact(error, settings.api_key);
+    it->second.outcome.error = error;
     finish(it);
   }
 
@@ -197,15 +252,11 @@ struct BatchRunner::Impl {
 
   void on_reply(std::map<std::uint64_t, Job>::iterator it, const std::string& body) {
     CompileOutcome& o = it->second.outcome;
-    ModelReply reply;
-    try {
-      reply = parse_reply(settings.provider, body);
-    } catch (const Error& e) {
-      fail(it, e.what());
-      return;
-    }
-    judge_reply(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
-                settings.prompt.max_questions, settings.api_key);
+    for_this_session_only(o, [&] {
+      const ModelReply reply = parse_reply(settings.provider, body, cancel);
+      pay_and_judge(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
+                    settings.prompt.max_questions, cancel);
+    });
     finish(it);
   }
 
@@ -242,10 +293,11 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   CompileOutcome o = new_outcome(t);
   if (m.settings.provider == Provider::Offline) {
     o.attempts = 1;
-    ModelReply reply;
-    reply.text = offline_compile(t, m.settings.prompt.max_questions);
-    judge_reply(o, reply, 0, m.settings.prompt.max_questions, "");
-    o.finished_unix_ms = unix_ms_now();
+    const int max_questions = m.settings.prompt.max_questions;
+    for_this_session_only(o, [&] {
+      judge_text(o, offline_compile(t, max_questions, m.cancel), false, max_questions, m.cancel);
+    });
+    seal(o, m.settings.api_key);
     m.ready.push_back(std::move(o));
     return;
   }

@@ -8,6 +8,7 @@
 
 #include "mock_server.hpp"
 #include "trajc/error.hpp"
+#include "trajc/safe_text.hpp"
 
 using namespace trajc;
 using std::chrono::milliseconds;
@@ -377,4 +378,120 @@ TEST(Estimate, PromptBytesOverFour) {
   const long expected = static_cast<long>((build_prompt(t, s.prompt).size() + 3) / 4);
   EXPECT_EQ(e.tokens_in, expected);
   EXPECT_DOUBLE_EQ(e.cost_usd, call_cost_usd(s.prices, expected, 1000));
+}
+
+// ---- issue 9: hostile replies end as that session's failure, never the batch's
+
+namespace {
+
+bool has_nul_or_key(const std::string& s) {
+  return s.find('\0') != std::string::npos || s.find(kKey) != std::string::npos;
+}
+
+// No invalid UTF-8 (the database could not take it back).
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (int k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_P(ProviderEndToEnd, DeepNestingFailsOnlyThatSession) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes = run(runner, {trajectory("a-good", ""), trajectory("b-deep-pair", "mock:deep=100000"),
+                                     trajectory("c-deep-envelope", "mock:deep_envelope=1000000"),
+                                     trajectory("d-good", "")});
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[3].status, Status::Ok) << outcomes[3].error;
+  for (const CompileOutcome& o : {outcomes[1], outcomes[2]}) {
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
+    EXPECT_EQ(o.http_status, 200) << o.session_id;
+    EXPECT_NE(o.error.find("nested deeper than 256"), std::string::npos) << o.session_id << ": " << o.error;
+    EXPECT_TRUE(o.pairs.empty()) << o.session_id;
+  }
+}
+
+TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes = run(runner, {trajectory("a-good", ""), trajectory("b-wrong-types", "mock:wrong_types"),
+                                     trajectory("c-good", "")});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[2].status, Status::Ok) << outcomes[2].error;
+  // Fields of the wrong type are ignored like missing ones: the text still counts.
+  const CompileOutcome& odd = outcomes[1];
+  EXPECT_EQ(odd.status, Status::Ok) << odd.error;
+  EXPECT_EQ(odd.pairs.size(), 2u);
+  EXPECT_GE(odd.tokens_in, 0);
+  EXPECT_GE(odd.tokens_out, 0);
+  EXPECT_GE(odd.cost_usd, 0);
+}
+
+TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
+  const CompileOutcome o = run_one(settings(GetParam()), "mock:echo_key");
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
+  ASSERT_EQ(o.pairs.size(), 2u);
+  for (const QaPair& p : o.pairs) {
+    for (const std::string* text : {&p.question, &p.answer, &p.raw_json}) {
+      EXPECT_FALSE(has_nul_or_key(*text)) << *text;
+      EXPECT_EQ(text->find("SECRET"), std::string::npos) << *text;  // no escaped or encoded form either
+    }
+    EXPECT_EQ(p.raw_json.find("\\u0000"), std::string::npos) << p.raw_json;  // jsonb refuses \u0000
+    EXPECT_EQ(p.raw_json.find("\\ufffd"), std::string::npos) << p.raw_json;  // a LATIN1 jsonb refuses it
+  }
+  EXPECT_NE(o.pairs[0].answer.find("[redacted]"), std::string::npos) << o.pairs[0].answer;
+  EXPECT_NE(o.pairs[1].question.find("[redacted]"), std::string::npos) << o.pairs[1].question;
+  EXPECT_NO_THROW(nlohmann::json::parse(o.pairs[0].raw_json));  // still the model's object, as JSON
+}
+
+TEST_P(ProviderEndToEnd, HostileErrorBodiesAreStoredSafely) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes =
+      run(runner, {trajectory("a-nasty", "mock:nasty_error"), trajectory("b-huge", "mock:huge_error=5000000")});
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const CompileOutcome& o : outcomes) {
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
+    EXPECT_EQ(o.http_status, 400) << o.session_id;
+    EXPECT_FALSE(has_nul_or_key(o.error)) << o.error;
+    EXPECT_EQ(o.error.find("SECRET"), std::string::npos) << o.error;
+    EXPECT_TRUE(valid_utf8(o.error)) << o.error;
+    EXPECT_LE(o.error.size(), kMaxErrorBytes) << o.session_id;
+  }
+  EXPECT_NE(outcomes[0].error.find("bad request"), std::string::npos) << outcomes[0].error;
+  EXPECT_NE(outcomes[1].error.find("xxxxx"), std::string::npos);
+}
+
+TEST_F(BatchTest, ModelNameThatLeavesItsPathSegmentIsRefused) {
+  CompileSettings s = settings(Provider::Gemini);
+  s.model = "../../v1/other";
+  try {
+    BatchRunner runner(s, cancel_at_deadline);
+    runner.start(trajectory("s-1", ""), Estimate{});
+    runner.wait(2000);
+    FAIL() << "model name accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), sqlstate::kInvalidParameter);
+  }
+  EXPECT_TRUE(mock_->requests().empty());
+}
+
+TEST_F(BatchTest, CancelDuringAnOfflineCompileStopsTheBatch) {
+  BatchRunner runner(settings(Provider::Offline), [] { return true; });
+  try {
+    runner.start(trajectory("s-off", ""), Estimate{});
+    runner.wait(100);
+    FAIL() << "not canceled";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), sqlstate::kQueryCanceled);  // not swallowed as a failed session
+  }
 }
