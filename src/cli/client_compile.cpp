@@ -21,6 +21,7 @@
 #include "signals.hpp"
 #include "trajc/compile.hpp"
 #include "trajc/error.hpp"
+#include "trajc/safe_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,7 +36,6 @@ namespace {
 const char* const kClaimKey = "pg_catalog.hashtextextended($1, 8390876165306283569)";
 constexpr long kWaitSliceMs = 200;
 constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
-constexpr std::size_t kMaxErrorBytes = 2000;  // as src/pg/stored_text.hpp bounds errors
 
 std::string option_or_env(const ParsedArgs& a, const char* option, const char* env,
                           const std::string& fallback = {}) {
@@ -140,14 +140,6 @@ std::string number(double v) {
 }
 
 std::string int_or_null(long v) { return v == 0 ? std::string() : std::to_string(v); }
-
-// A text for a row: at most `max` bytes, cut at a character boundary.
-std::string bounded_text(std::string s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) cut--;
-  return s.substr(0, cut);
-}
 
 // A session's log row and its pairs in one statement: one round trip, and
 // its own transaction (autocommit), so a session is stored whole or not at
@@ -324,7 +316,7 @@ class ClientRun {
     const std::string in = std::to_string(o.tokens_in), out = std::to_string(o.tokens_out);
     const std::string cost = number(o.cost_usd), http = int_or_null(o.http_status);
     const std::string attempts = std::to_string(o.attempts);
-    const std::string err = bounded_text(error, kMaxErrorBytes);
+    const std::string err = error.empty() ? error : trajc::safe_text(error, trajc::kMaxErrorBytes);
     const std::string started = int_or_null(o.started_unix_ms);
     const std::string finished = int_or_null(o.finished_unix_ms);
     const std::string pairs = with_pairs ? pairs_json(o.pairs) : "[]";
