@@ -3,6 +3,12 @@
 
 -- Tables live in the schema trajc, owned by the extension; functions in the
 -- schema given to CREATE EXTENSION (@extschema@).
+-- The block between the trajc:tables markers is also what `trajc init` runs
+-- in a database without the extension (hosted Supabase, RDS, ...): the
+-- companion tool embeds it at build time (CMakeLists.txt), so the schema has
+-- one definition. Keep it to plain DDL and seed rows that run outside an
+-- extension script (no @extschema@, no pg_extension_config_dump).
+-- trajc:tables:begin
 CREATE SCHEMA trajc;
 
 CREATE TABLE trajc.models (
@@ -94,6 +100,7 @@ CREATE INDEX qa_pairs_created_idx ON trajc.qa_pairs (created_at, id);
 -- itself as a constraint, so an index of its own.
 CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id);
 COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-adjacent turns.';
+-- trajc:tables:end
 
 -- pg_dump keeps the generated data (the extension recreates the seeds).
 SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pairs', '');

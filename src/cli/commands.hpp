@@ -28,6 +28,7 @@ struct Command {
   // Names the one positional argument the command takes (e.g. "ACTION"), or
   // nullptr: commands take none.
   const char* positional = nullptr;
+  std::vector<OptionSpec> more_options = {};  // appended to options (shared lists)
 };
 
 const std::vector<Command>& all_commands();
@@ -37,6 +38,7 @@ int run_stats(const GlobalOptions& g, const ParsedArgs& a);
 int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
+int run_init(const GlobalOptions& g, const ParsedArgs& a);
 int run_batch(const GlobalOptions& g, const ParsedArgs& a);
 int run_jobs(const GlobalOptions& g, const ParsedArgs& a);
 // compile --background: trajc_start() with compile's options; prints the job id.

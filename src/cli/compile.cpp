@@ -1,8 +1,9 @@
 // compile: session by session, each in its own transaction, so that Ctrl-C
 // (which cancels the model call in flight) loses only the unfinished session.
-// Each session's status comes from the extension's own status row
-// (trajc_compile_session). Must never compile anything itself, nor guess a
-// status from trajc.compile_log.
+// With the extension (server engine) each session's status comes from the
+// extension's own status row (trajc_compile_session); without it (or with
+// --engine client) client_compile.cpp runs the core here. Must never compile
+// anything itself, nor guess a status from trajc.compile_log.
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "client_compile.hpp"
 #include "commands.hpp"
 #include "compile_progress.hpp"
 #include "output.hpp"
@@ -216,6 +218,24 @@ Run compile_all(const GlobalOptions& g, TrajcDb& db, const std::vector<std::stri
   return run;
 }
 
+// Exit status of a finished run.
+int exit_code(const Run& run) {
+  if (run.interrupted) return kExitInterrupted;
+  for (const auto& r : run.results)
+    if (r.status == "failed") return kExitFailed;
+  return kExitOk;
+}
+
+// The client engine (client_compile.cpp): the compile in this process.
+int compile_here(const GlobalOptions& g, const ParsedArgs& a, TrajcDb& db) {
+  Run run;
+  const CompileReport report = compile_client(db, a);
+  run.results = report.results;
+  run.interrupted = report.interrupted;
+  print_summary(g, run, report.planned);
+  return exit_code(run);
+}
+
 }  // namespace
 
 int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
@@ -227,6 +247,17 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
   const std::vector<std::string> only = a.all("session");
 
   TrajcDb db(g.dsn);
+  const std::string engine = a.get("engine", "auto");
+  if (engine != "auto" && engine != "client" && engine != "server")
+    throw usage_error("unknown engine \"" + engine + "\"", "use client, server or auto");
+  if (engine == "client" || (engine == "auto" && !db.has_extension())) return compile_here(g, a, db);
+  for (const char* client_only : {"model", "key-file", "base-url", "concurrency", "max-retries",
+                                  "timeout-ms", "max-requests-per-minute", "max-cost-usd",
+                                  "source", "session-column", "time-column", "agent-column",
+                                  "content-columns"})
+    if (a.has(client_only))
+      throw usage_error(std::string("--") + client_only + " is an option of the client engine",
+                        "pass --engine client, or SET the extension's trajc.* setting");
   const std::vector<std::string> todo = list_candidates(db, min_turns, limit, only);
   // After the first trajc call, so the module has defined the setting and
   // rejects an unknown provider here rather than at the first session.
@@ -237,10 +268,7 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
   interrupt_scope.cancel_on_signal(db.raw());
   const Run run = compile_all(g, db, todo, tier ? tier->c_str() : nullptr, a.has("force"));
   print_summary(g, run, todo.size());
-  if (run.interrupted) return kExitInterrupted;
-  for (const auto& r : run.results)
-    if (r.status == "failed") return kExitFailed;
-  return kExitOk;
+  return exit_code(run);
 }
 
 }  // namespace trajc_cli

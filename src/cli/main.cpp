@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "client_compile.hpp"
+#include "client_source.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
 #include "output.hpp"
@@ -30,11 +32,17 @@ const char* const kExitCodesHelp =
     "2 usage error, database unreachable, extension or audit table missing, output not\n"
     "writable; 130 interrupted (Ctrl-C): finished work is kept.\n";
 
+std::vector<OptionSpec> all_options(const Command& c) {
+  std::vector<OptionSpec> out = c.options;
+  out.insert(out.end(), c.more_options.begin(), c.more_options.end());
+  return out;
+}
+
 std::string command_help(const Command& c) {
   std::string out =
       std::string("usage: trajc ") + c.name + " " + c.usage + "\n\n" + c.summary + "\n";
   if (*c.details) out += std::string("\n") + c.details + "\n";
-  if (!c.options.empty()) out += "\nOptions:\n" + format_options(c.options);
+  if (!all_options(c).empty()) out += "\nOptions:\n" + format_options(all_options(c));
   out += "\nGlobal options:\n" + format_options(kGlobalOptions);
   return out;
 }
@@ -81,7 +89,7 @@ int run(int argc, char** argv) {
 
   const Command* command = find_command(rest[0]);
   if (!command) throw usage_error("unknown command \"" + rest[0] + "\"", "see `trajc help`");
-  std::vector<OptionSpec> specs = command->options;
+  std::vector<OptionSpec> specs = all_options(*command);
   specs.insert(specs.end(), kGlobalOptions.begin(), kGlobalOptions.end());
   ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + 1, rest.end()), specs);
   if (globals.has("help") || local.has("help")) return print_help({command->name});
@@ -109,12 +117,15 @@ const std::vector<Command>& all_commands() {
        {{"min-turns", 0, "N", "sessions with at least N turns (default 10)"},
         {"limit", 0, "N", "at most N sessions, 0 = all (default 20)"},
         {"since", 0, "TIME", "only sessions active since TIME (e.g. 2025-01-31)"}},
-       run_extract},
+       run_extract, nullptr, source_options()},
       {"compile",
        "compile sessions into QA pairs, one session per transaction",
        "[options]",
        "Lists the sessions to compile, then calls trajc_compile(session, tier, force) for each\n"
-       "in its own transaction, showing progress. Sessions unchanged since their last\n"
+       "in its own transaction, showing progress. Without the extension (or with --engine\n"
+       "client) the tool compiles itself: same prompt, validation, costs, tables, hash-skip\n"
+       "and claims; the key comes from GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY\n"
+       "or --key-file, never from the command line. Sessions unchanged since their last\n"
        "successful compile are skipped unless --force. Ctrl-C cancels the session in flight, keeps every\n"
        "finished one and prints the summary. --background hands the same listing to a job on\n"
        "the server (trajc_start(min_turns, limit, tier), committing per session) and returns.",
@@ -126,7 +137,7 @@ const std::vector<Command>& all_commands() {
         {"force", 0, nullptr, "compile again sessions that were already compiled"},
         {"background", 0, nullptr,
          "start a background job on the server instead (trajc_start) and print its id"}},
-       run_compile},
+       run_compile, nullptr, client_compile_options()},
       {"jobs",
        "list background jobs (trajc compile --background, trajc_start)",
        "[options]",
@@ -138,6 +149,15 @@ const std::vector<Command>& all_commands() {
         {"watch", 'w', nullptr, "refresh until no job is queued or running"},
         {"interval", 0, "SECONDS", "time between refreshes with --watch (default 1)"}},
        run_jobs},
+      {"init",
+       "create the trajc schema and tables where the extension cannot be installed",
+       "",
+       "For hosted Postgres (Supabase, RDS, Cloud SQL, Neon), where only allow-listed extensions\n"
+       "exist: creates the schema trajc with the extension's own tables (the same definition),\n"
+       "so that compile (client engine), stats, sample and export work. Needs CREATE on the\n"
+       "database; does nothing where the extension or the tables exist.",
+       {},
+       run_init},
       {"stats", "pairs, sessions and cost by qa_type", "", "Calls trajc_stats().", {}, run_stats},
       {"sample",
        "show random pairs",

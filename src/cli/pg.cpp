@@ -181,16 +181,36 @@ TrajcDb::TrajcDb(const std::string& dsn) : Pg(dsn) {
   PgResult res = exec(
       "SELECT n.nspname, e.extversion FROM pg_catalog.pg_extension e "
       "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'trajc'");
-  if (PQntuples(res.get()) == 0) {
-    bool available =
-        scalar("SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'trajc'") !=
-        "0";
-    throw CliError(kExitUsage, "the trajc extension is not installed in " + where(),
-                   available ? "run: CREATE EXTENSION trajc;"
-                             : "install it on the server (make install in the trajc source "
-                               "tree), then run: CREATE EXTENSION trajc;");
+  if (PQntuples(res.get()) != 0) {
+    schema_ = identifier(PQgetvalue(res.get(), 0, 0));
+    return;
   }
-  schema_ = identifier(PQgetvalue(res.get(), 0, 0));
+  // No extension: the tables `trajc init` creates are enough for the client
+  // engine (hosted Postgres, where the extension cannot be installed).
+  // (The catalog, not to_regclass: that needs USAGE on the schema, and a
+  // role without it is told so by the command, naming the grant.)
+  if (scalar("SELECT count(*) = 3 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+             " ON n.oid = c.relnamespace WHERE n.nspname = 'trajc'"
+             " AND c.relname IN ('qa_pairs', 'compile_log', 'models')") == "t")
+    return;
+  bool available =
+      scalar("SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'trajc'") != "0";
+  throw CliError(kExitUsage,
+                 "the trajc extension is not installed in " + where() +
+                     ", and the trajc tables (trajc.qa_pairs, trajc.compile_log, trajc.models)"
+                     " do not exist",
+                 std::string(available ? "run: CREATE EXTENSION trajc;"
+                                       : "install it on the server (make install in the trajc "
+                                         "source tree), then run: CREATE EXTENSION trajc;") +
+                     " Where extensions cannot be added (hosted Supabase, RDS, ...), run"
+                     " `trajc init` instead, as a role that may create schemas.");
+}
+
+std::string TrajcDb::fn(const char* name) const {
+  if (schema_.empty())
+    throw usage_error(std::string(name) + " needs the trajc extension, which is not installed in " +
+                      where());
+  return schema_ + "." + name;
 }
 
 std::vector<int> PgMigrationTarget::applied_versions() {

@@ -68,15 +68,18 @@ class Pg {
   PGconn* conn_ = nullptr;
 };
 
-// A connection to a database where the trajc extension is installed; calls
-// functions through the extension's schema so search_path does not matter.
+// A connection to a database with the trajc tables: the extension's (whose
+// functions it calls through the extension's schema, so search_path does not
+// matter), or those `trajc init` made for the client engine.
 class TrajcDb : public Pg {
  public:
-  // Also checks that the extension is there: CliError(kExitUsage) saying
-  // `CREATE EXTENSION trajc;` (or how to install it) when it is not.
+  // Also checks that the extension is there, or at least the tables `trajc
+  // init` creates (the client engine's database): CliError(kExitUsage)
+  // saying `CREATE EXTENSION trajc;` or `trajc init` when neither is.
   explicit TrajcDb(const std::string& dsn);
-  // "schema".trajc_<name>
-  std::string fn(const char* name) const { return schema_ + "." + name; }
+  bool has_extension() const { return !schema_.empty(); }
+  // "schema".trajc_<name>; a usage error without the extension.
+  std::string fn(const char* name) const;
 
  private:
   std::string schema_;  // quoted

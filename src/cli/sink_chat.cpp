@@ -1,12 +1,14 @@
 // The chat sink: one {"messages": [system, user, assistant]} line per pair
 // for instruction tuning. The user message is the session's trajectory as
 // trajc_turns returns it, under the core's turn headings, then the question.
-// Must never render a turn itself: the extension renders turn texts and the
-// core writes the headings, so training data looks like the compile prompt.
+// Must never render a turn itself: the extension (or, without it, the core's
+// render_turn) renders turn texts and the core writes the headings, so
+// training data looks like the compile prompt.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
+#include "client_source.hpp"
 #include "out_file.hpp"
 #include "output.hpp"
 #include "pairs.hpp"
@@ -55,7 +57,30 @@ class ChatSink : public PairSink {
   long written() const override { return written_; }
 
  private:
+  // Without the extension (a database `trajc init` prepared): the same
+  // turns, read with the client engine's source settings (TRAJC_SOURCE, ...)
+  // and rendered by the core as trajc_turns renders them.
+  void load_client_trajectory(const std::string& session) {
+    if (!source_) {
+      PQsetClientEncoding(db_.raw(), "UTF8");
+      source_ = std::make_unique<ClientSource>(resolve_client_source(db_, source_settings(ParsedArgs())));
+    }
+    trajc::Trajectory t;
+    read_client_trajectory(db_, *source_, session, t);
+    cached_session_ = session;
+    trajectory_.clear();
+    if (t.turns.empty()) return;
+    trajectory_ = "Session: " + session + " (" + std::to_string(t.turns.size()) + " turns)";
+    for (const trajc::Turn& turn : t.turns) {
+      trajectory_ += "\n\n";
+      trajc::append_turn_heading(trajectory_, turn.number, turn.at, turn.agent);
+      trajectory_ += '\n';
+      trajectory_ += trajc::render_turn(turn.fields);
+    }
+  }
+
   void load_trajectory(const std::string& session) {
+    if (!db_.has_extension()) return load_client_trajectory(session);
     PgResult turns = db_.exec("SELECT turn, " + iso_utc("t.at") + ", t.agent, t.content FROM " +
                                   db_.fn("trajc_turns") + "($1) t ORDER BY turn",
                               {session.c_str()});
@@ -75,6 +100,7 @@ class ChatSink : public PairSink {
 
   LineFile out_;
   TrajcDb& db_;
+  std::unique_ptr<ClientSource> source_;
   std::string cached_session_, trajectory_, line_;
   long written_ = 0, skipped_ = 0;
 };

@@ -189,57 +189,43 @@ void check_listing_args(int min_turns, int limit) {
                     errmsg("\"limit\" must be 0 (no limit) or positive, got %d", limit)));
 }
 
-// The listing counts turns with one pass over the log (a hash aggregate of
-// four plain aggregates) and keeps the top `limit` sessions; only then, and
-// only for those, is the agent computed. mode() in the same GROUP BY would
-// need every row sorted by session, which from a few million rows on becomes
-// a full index scan or an external sort: super-linear where this stays
-// linear. The join picks the kept sessions' rows back up (an index scan when
-// the session column has one, a hash join otherwise), and the outer query
-// repeats the order, so the rows are exactly those of the one-query form.
+namespace {
+
+// The core's view of the resolved source: the queries are built there, once
+// for the extension and the companion tool (trajc/audit_sql.hpp).
+void to_audit_sql(const AuditSource* src, trajc::AuditSql& q) {
+  q.relation = src->relation;
+  q.session_col = src->session_col;
+  q.session_is_text = src->session_is_text;
+  q.time_col = src->time_col;
+  q.agent_col = src->agent_col ? src->agent_col : "";
+  q.tiebreak = src->tiebreak;
+  for (int i = 0; i < src->ncontent; i++) q.content_quoted.emplace_back(src->content_quoted[i]);
+}
+
+template <typename Build>
+char* query_text(const AuditSource* src, Build build) {
+  char* out = nullptr;
+  std::string* text = nullptr;
+  run_cpp([&] {
+    trajc::AuditSql q;
+    to_audit_sql(src, q);
+    text = new std::string(build(q));
+  });
+  out = pstrdup(text->c_str());
+  run_cpp([&] { delete text; });
+  return out;
+}
+
+}  // namespace
+
 char* sessions_query(const AuditSource* src, bool with_agent) {
-  const char* top = psprintf(
-      "SELECT %1$s AS k, pg_catalog.count(*)::int AS turn_count,"
-      " pg_catalog.min(%2$s)::timestamptz AS first_at,"
-      " pg_catalog.max(%2$s)::timestamptz AS last_at"
-      " FROM %3$s WHERE %1$s IS NOT NULL GROUP BY %1$s"
-      " HAVING pg_catalog.count(*) >= $1"
-      " AND ($3::timestamptz IS NULL OR pg_catalog.max(%2$s)::timestamptz >= $3)"
-      " ORDER BY 2 DESC, 4 DESC, %1$s::text LIMIT CASE WHEN $2 > 0 THEN $2 END",
-      src->session_col, src->time_col, src->relation);
-  if (!with_agent || src->agent_col == nullptr)
-    return psprintf(
-        "SELECT k::text AS session_id, NULL::text AS agent, turn_count, first_at, last_at"
-        " FROM (%s) top ORDER BY 3 DESC, 5 DESC, 1",
-        top);
-  return psprintf(
-      "SELECT top.k::text AS session_id,"
-      " pg_catalog.mode() WITHIN GROUP (ORDER BY l.%1$s)::text AS agent,"
-      " top.turn_count, top.first_at, top.last_at"
-      " FROM (%2$s) top JOIN %3$s l ON l.%4$s = top.k"
-      " GROUP BY top.k, top.turn_count, top.first_at, top.last_at"
-      " ORDER BY 3 DESC, 5 DESC, 1",
-      src->agent_col, top, src->relation, src->session_col);
+  return query_text(src, [&](const trajc::AuditSql& q) { return trajc::sessions_sql(q, with_agent); });
 }
 
 char* turns_query(const AuditSource* src, bool with_iso_time) {
-  StringInfoData buf;
-  initStringInfo(&buf);
-  appendStringInfo(&buf, "SELECT %1$s::timestamptz, %2$s, %3$s", src->time_col,
-                   with_iso_time ? psprintf("pg_catalog.to_char(%s::timestamptz AT TIME ZONE 'UTC',"
-                                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                                            src->time_col)
-                                 : "NULL::text",
-                   src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
-  for (int i = 0; i < src->ncontent; i++)
-    appendStringInfo(&buf, ", %s::text", src->content_quoted[i]);
-  // The sort keys are the relation's columns, qualified: a bare name would
-  // mean the output column of that name, the text form, and an integer key
-  // would sort '10' before '9'.
-  appendStringInfo(&buf, " FROM %s l WHERE l.%s%s = $1 ORDER BY l.%s::timestamptz%s", src->relation,
-                   src->session_col, src->session_is_text ? "" : "::text", src->time_col,
-                   src->tiebreak);
-  return buf.data;
+  return query_text(src,
+                    [&](const trajc::AuditSql& q) { return trajc::turns_sql(q, with_iso_time); });
 }
 
 void read_turn_row(const AuditSource* src, const Datum* datums, const bool* nulls,

@@ -39,6 +39,7 @@
 
 #include "trajc/ascii.hpp"
 #include "trajc/audit_rows.hpp"
+#include "trajc/audit_sql.hpp"
 #include "trajc/compile.hpp"
 #include "trajc/dedup.hpp"
 #include "trajc/error.hpp"

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""The client engine (issue 10): a database without the extension, prepared by
+`trajc init` from the install script's own table block; compile in the tool's
+process against the mock (pairs, rejections, costs, hash-skip, a failed
+session logged and the others kept, Ctrl-C keeping finished sessions, two
+tools at once compiling each session once, the extension's claim key);
+extract, stats, sample and export there; and a role that can read the audit
+log but not create schemas."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from trajc_tap import REPO, Tap, ScratchDb, psql, run_tool, start_tool, workdir  # noqa: E402
+
+t = Tap()
+CLAIM_SEED = "8390876165306283569"  # src/pg/claims.cpp's "trajc_v1"
+
+# ------------------------------------------------------------ a mock of our own
+work = workdir()
+port_file = os.path.join(work, "mock.port")
+mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
+                         "--port", "0", "--port-file", port_file],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(100):
+    if os.path.exists(port_file) and open(port_file).read().strip():
+        break
+    time.sleep(0.1)
+url = "http://127.0.0.1:%s" % open(port_file).read().strip()
+KEY = "client-engine-key-s3cr3t"
+client_env = {"GEMINI_API_KEY": KEY, "TRAJC_GEMINI_BASE_URL": url, "TRAJC_MAX_RETRIES": "0"}
+server_env = {"PGOPTIONS": "-c trajc.gemini_base_url=%s -c trajc.gemini_api_key=%s "
+                           "-c trajc.max_retries=0" % (url, KEY)}
+
+# ------------------------------------------------------------ trajc init
+bare = ScratchDb("client_bare", extension=False, sessions=8, mean_turns=14)
+ext = ScratchDb("client_ext", extension=True, sessions=0, compile_limit=0)
+
+rc, so, se = run_tool(["stats"], db=bare.name)
+t.ok(rc == 2 and "trajc init" in se and "CREATE EXTENSION trajc;" in se,
+     "before init: exit 2, naming both `trajc init` and CREATE EXTENSION", se)
+rc, so, se = run_tool(["init"], db=bare.name)
+t.ok(rc == 0 and "created the schema trajc" in so, "trajc init creates the schema", so + se)
+t.eq(bare.sql("SELECT count(*) FROM pg_extension WHERE extname = 'trajc'"), "0",
+     "without installing the extension")
+rc, so, se = run_tool(["init"], db=bare.name)
+t.ok(rc == 0 and "exist" in so, "a second init changes nothing", so + se)
+rc, so, se = run_tool(["init"], db=ext.name)
+t.ok(rc == 0 and "extension is installed" in so, "init where the extension is: nothing to do", so)
+
+# One definition: the tables init made are the extension's, column for column.
+SHAPE = """
+SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+  SELECT format('col %s.%s %s %s %s', table_name, column_name, data_type, is_nullable,
+                coalesce(column_default, '-')) AS x
+    FROM information_schema.columns
+   WHERE table_schema = 'trajc' AND table_name IN ('models', 'compile_log', 'qa_pairs')
+  UNION ALL
+  SELECT format('con %s %s', conrelid::regclass, pg_get_constraintdef(oid))
+    FROM pg_constraint WHERE conrelid IN ('trajc.models'::regclass,
+         'trajc.compile_log'::regclass, 'trajc.qa_pairs'::regclass)
+  UNION ALL
+  SELECT format('idx %s', indexdef) FROM pg_indexes
+   WHERE schemaname = 'trajc' AND tablename IN ('models', 'compile_log', 'qa_pairs')
+  UNION ALL
+  SELECT format('row %s', m) FROM trajc.models m) s"""
+shape_bare, shape_ext = bare.sql(SHAPE), ext.sql(SHAPE)
+t.ok(shape_bare == shape_ext and shape_bare.count("col ") > 30,
+     "init's tables, constraints, indexes and seed rows equal the extension's",
+     "\n".join(sorted(set(shape_bare.splitlines()) ^ set(shape_ext.splitlines()))))
+
+# ------------------------------------------------------------ extract
+rc, so, se = run_tool(["extract", "--min-turns", "3", "--limit", "0", "--json"], db=bare.name)
+listed = [r["session_id"] for r in json.loads(so)] if rc == 0 else []
+want = bare.sql("SELECT string_agg(session_id, ',' ORDER BY n DESC, last DESC, session_id) FROM "
+                "(SELECT session_id, count(*) n, max(created_at) last FROM audit_log "
+                "WHERE session_id IS NOT NULL GROUP BY 1 HAVING count(*) >= 3) s").split(",")
+t.eq(listed, want, "extract without the extension: longest first, then latest, then id", se)
+sessions = listed
+
+# ------------------------------------------------------------ compile (offline)
+rc, so, se = run_tool(["compile", "--provider", "offline", "--min-turns", "3", "--limit", "3"],
+                      db=bare.name)
+t.ok(rc == 0 and "compiled 3 of 3 sessions" in so, "compile without the extension (auto: client)",
+     so + se)
+t.eq(bare.sql("SELECT count(DISTINCT session_id) FROM trajc.qa_pairs"), "3",
+     "the three longest sessions have pairs")
+t.eq(bare.sql("SELECT count(*) FROM trajc.compile_log WHERE status = 'ok' AND provider = 'offline'"),
+     "3", "three ok rows in trajc.compile_log")
+rc, so, se = run_tool(["compile", "--provider", "offline", "--min-turns", "3", "--limit", "3",
+                       "--json"], db=bare.name)
+summary = json.loads(so)["summary"] if rc == 0 else {}
+t.eq((summary.get("skipped"), summary.get("ok")), (3, 0),
+     "hash-skip: unchanged sessions are skipped", so + se)
+t.eq(bare.sql("SELECT count(*) FROM trajc.compile_log WHERE status = 'skipped' AND "
+              "error = 'unchanged since its last successful compile'"), "3",
+     "and logged as skipped, as the extension logs them")
+rc, so, se = run_tool(["compile", "--provider", "offline", "--session", sessions[0], "--force"],
+                      db=bare.name)
+t.ok(rc == 0 and "compiled 1 of 1" in so and "1 ok" in so, "--force compiles again", so + se)
+
+# ------------------------------------------------------------ the same pairs as the extension
+# One audit log in a database with the extension; each engine compiles it
+# against the mock; pairs, rejections, tokens and costs must agree.
+ext.load_audit_log(sessions=4, mean_turns=12)
+one = ext.sql("SELECT session_id FROM trajc_extract(3, 1)")
+ext.sql("UPDATE audit_log SET response = 'mock:invalid ' || coalesce(response, '') "
+        "WHERE session_id = '%s'" % one)
+LOGGED = ("SELECT string_agg(format('%s %s %s %s %s %s %s %s', session_id, trajectory_hash, status, "
+          "pairs_kept, pairs_rejected, rejected_reasons, tokens_in + tokens_out, cost_usd), E'\\n' "
+          "ORDER BY session_id) FROM trajc.compile_log WHERE provider = 'gemini' AND status <> 'skipped'")
+PAIRS = ("SELECT string_agg(format('%s %s %s %s %s %s %s', session_id, qa_type, question, answer, "
+         "supporting_turns, cost_usd, source_model), E'\\n' ORDER BY session_id, question) "
+         "FROM trajc.qa_pairs WHERE source_model <> 'offline'")
+rc, so, se = run_tool(["compile", "--engine", "server", "--provider", "gemini", "--min-turns", "3",
+                       "--limit", "0"], db=ext.name, env=server_env)
+t.eq(rc, 0, "server engine compiles against the mock", so + se)
+server_log, server_pairs = ext.sql(LOGGED), ext.sql(PAIRS)
+ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "gemini", "--min-turns", "3",
+                       "--limit", "0"], db=ext.name, env=client_env)
+t.eq(rc, 0, "client engine compiles the same sessions", so + se)
+t.ok(server_log and ext.sql(LOGGED) == server_log,
+     "compile_log: same hashes, statuses, kept and rejected counts, reasons, tokens and costs",
+     "server:\n%s\nclient:\n%s" % (server_log, ext.sql(LOGGED)))
+t.ok(server_pairs and ext.sql(PAIRS) == server_pairs,
+     "qa_pairs: the same questions, answers, turns, types, costs and model", se)
+t.ok("malformed" in ext.sql("SELECT rejected_reasons::text FROM trajc.compile_log WHERE "
+                            "session_id = '%s' AND provider = 'gemini'" % one),
+     "rejections are counted by reason")
+cost = ext.sql("SELECT round(sum(cost_usd) - sum(tokens_in * m.usd_per_mtok_in + tokens_out * "
+               "m.usd_per_mtok_out) / 1e6, 12) FROM trajc.compile_log l JOIN trajc.models m "
+               "ON m.provider = l.provider AND m.model = l.model WHERE l.provider = 'gemini'")
+t.eq(cost, "0.000000000000", "cost = tokens at trajc.models' prices")
+requests = json.loads(urllib.request.urlopen(url + "/_requests").read() or b"[]")
+t.ok(requests and all(r["headers"].get("x-goog-api-key") == KEY for r in requests[-4:]),
+     "the key from GEMINI_API_KEY reaches the model")
+t.ok(KEY not in ext.sql("SELECT string_agg(coalesce(error, ''), ' ') FROM trajc.compile_log"),
+     "and no row holds it")
+
+# A session sent in an open provider batch job (the extension's batch mode)
+# belongs to that job: the client engine leaves it alone, as the server does.
+batch = ext.sql("INSERT INTO trajc.batches (provider, model) VALUES ('gemini', 'm') RETURNING id")
+ext.sql("INSERT INTO trajc.batch_requests (batch_id, custom_id, session_id, trajectory_hash, "
+        "turn_count) VALUES (%s, 'c1', '%s', 'h', 3)" % (batch, one))
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--force",
+                       "--session", one, "--json"], db=ext.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+t.eq((row.get("status"), row.get("error")), ("skipped", "waiting for provider batch %s" % batch),
+     "a session waiting in an open provider batch is skipped", so + se)
+
+# ------------------------------------------------------------ a failed session
+fresh = sessions[3:6]
+bare.sql("UPDATE audit_log SET response = 'mock:status=500 ' || coalesce(response, '') "
+         "WHERE session_id = '%s'" % fresh[0])
+args = ["compile", "--provider", "gemini"]
+for s in fresh:
+    args += ["--session", s]
+rc, so, se = run_tool(args, db=bare.name, env=client_env)
+t.eq(rc, 1, "one failed session: exit 1", so + se)
+t.ok("failed sessions:" in so and fresh[0] in so.split("failed sessions:")[1],
+     "the summary lists it", so)
+t.eq(bare.sql("SELECT status || ' ' || http_status || ' ' || (error LIKE '%%500%%') FROM "
+              "trajc.compile_log WHERE session_id = '%s' ORDER BY id DESC LIMIT 1" % fresh[0]),
+     "failed 500 true", "it is logged failed with its HTTP status")
+t.eq(bare.sql("SELECT count(DISTINCT session_id) FROM trajc.qa_pairs WHERE session_id IN "
+              "('%s', '%s')" % (fresh[1], fresh[2])), "2", "the others kept their pairs")
+
+# ------------------------------------------------------------ the extension's claim key
+holder = subprocess.Popen(["psql", "-X", "-q", "-d", bare.name], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True,
+                          env=dict(__import__("trajc_tap").ENV))
+holder.stdin.write("SELECT pg_advisory_lock(hashtextextended('%s', %s));\n\\echo held\n"
+                   % (sessions[6], CLAIM_SEED))
+holder.stdin.flush()
+holder.stdout.readline()
+while "held" not in holder.stdout.readline():
+    pass
+rc, so, se = run_tool(["compile", "--provider", "offline", "--session", sessions[6], "--json"],
+                      db=bare.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+t.eq((row.get("status"), row.get("error")), ("skipped", "being compiled by another run"),
+     "a session whose claim key is held elsewhere is skipped", so + se)
+# The extension claims with the same key: held by the tool's SQL, its run skips too.
+holder.stdin.write("\\c %s\nSELECT pg_advisory_lock(hashtextextended('%s', %s));\n\\echo held\n"
+                   % (ext.name, one, CLAIM_SEED))
+holder.stdin.flush()
+while "held" not in holder.stdout.readline():
+    pass
+rc, so, se = run_tool(["compile", "--engine", "server", "--provider", "offline", "--session", one,
+                       "--json"], db=ext.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+t.eq((row.get("status"), row.get("error")), ("skipped", "being compiled by another run"),
+     "the extension's claim has the same key", so + se)
+holder.stdin.close()
+holder.wait()
+
+# ------------------------------------------------------------ two tools at once
+two = ScratchDb("client_two", extension=False, sessions=10, mean_turns=8)
+run_tool(["init"], db=two.name)
+two.sql("UPDATE audit_log SET response = 'mock:slow=300 ' || coalesce(response, '')")
+cmd = ["compile", "--provider", "gemini", "--min-turns", "3", "--limit", "0", "--concurrency", "4",
+       "--json"]
+a = start_tool(cmd, db=two.name, env=client_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+               text=True)
+b = start_tool(cmd, db=two.name, env=client_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+               text=True)
+oa, ea = a.communicate(timeout=120)
+ob, eb = b.communicate(timeout=120)
+total = two.sql("SELECT count(DISTINCT session_id) FROM audit_log")
+t.ok(a.returncode == 0 and b.returncode == 0, "two tools started together both finish", ea + eb)
+t.eq(two.sql("SELECT count(*) || ' ' || count(DISTINCT session_id) FROM trajc.compile_log "
+             "WHERE status = 'ok'"), "%s %s" % (total, total),
+     "each session compiled exactly once between them")
+oks = [json.loads(o)["summary"]["ok"] for o in (oa, ob)] if a.returncode == b.returncode == 0 else []
+t.ok(len(oks) == 2 and sum(oks) == int(total), "their ok counts add up to the sessions", oks)
+
+# ------------------------------------------------------------ Ctrl-C
+two.sql("UPDATE audit_log SET response = replace(response, 'mock:slow=300', 'mock:slow=4000') "
+        "WHERE session_id IN (SELECT session_id FROM audit_log GROUP BY 1 ORDER BY 1 OFFSET 1)")
+p = start_tool(["compile", "--provider", "gemini", "--min-turns", "3", "--limit", "0", "--force",
+                "--concurrency", "16"], db=two.name, env=client_env, stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE, text=True)
+before = int(total)
+deadline = time.time() + 60
+while time.time() < deadline:  # wait for the fast session's commit
+    if int(two.sql("SELECT count(*) FROM trajc.compile_log WHERE status = 'ok'")) > before:
+        break
+    time.sleep(0.05)
+p.send_signal(signal.SIGINT)
+so, se = p.communicate(timeout=60)
+t.eq(p.returncode, 130, "Ctrl-C: exit 130", se)
+t.contains(so, "interrupted after 1 of %s sessions" % total, "the summary says what was done")
+t.eq(two.sql("SELECT count(*) FROM trajc.compile_log WHERE status = 'ok'"), str(before + 1),
+     "the finished session is kept, the cancelled ones left no row")
+t.eq(two.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0",
+     "no claim is left behind")
+
+# ------------------------------------------------------------ stats, sample, export
+rc, so, se = run_tool(["stats", "--json"], db=bare.name)
+total_row = [r for r in json.loads(so) if r["qa_type"] == "total"] if rc == 0 else []
+t.ok(total_row and total_row[0]["pairs"] == int(bare.sql("SELECT count(*) FROM trajc.qa_pairs")),
+     "stats without the extension", so + se)
+rc, so, se = run_tool(["sample", "--limit", "2", "--json"], db=bare.name)
+t.ok(rc == 0 and len(json.loads(so)) == 2, "sample without the extension", se)
+out = os.path.join(work, "pairs.jsonl")
+rc, so, se = run_tool(["export", "--format", "jsonl", "--out", out], db=bare.name)
+t.ok(rc == 0 and sum(1 for _ in open(out)) == int(bare.sql("SELECT count(*) FROM trajc.qa_pairs")),
+     "export --format jsonl without the extension", se)
+chat = os.path.join(work, "chat.jsonl")
+rc, so, se = run_tool(["export", "--format", "chat", "--out", chat, "--session", sessions[0]],
+                      db=bare.name)
+line = json.loads(open(chat).readline()) if rc == 0 else {}
+t.ok(line and "### Turn 1" in line["messages"][1]["content"],
+     "export --format chat renders the trajectory without the extension", se)
+
+# ------------------------------------------------------------ a role that cannot create schemas
+role = "trajc_reader_%d" % os.getpid()
+psql("DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN;" % (role, role), db="postgres")
+reader = ScratchDb("client_reader", extension=False, sessions=3, mean_turns=5)
+reader.sql("GRANT SELECT ON audit_log TO %s" % role)
+as_reader = {"PGUSER": role}
+rc, so, se = run_tool(["init"], db=reader.name, env=as_reader)
+t.ok(rc == 2 and "may not create schemas" in se and "CREATE on the database" in se
+     and "GRANT CREATE ON DATABASE" in se, "init as a role without CREATE: names what is missing",
+     se)
+rc, so, se = run_tool(["compile", "--provider", "offline"], db=reader.name, env=as_reader)
+t.ok(rc == 2 and "trajc init" in se, "compile there: says to run trajc init", se)
+run_tool(["init"], db=reader.name)
+rc, so, se = run_tool(["compile", "--provider", "offline"], db=reader.name, env=as_reader)
+t.ok(rc == 2 and "USAGE on schema trajc" in se, "after init by another role: names the grants", se)
+reader.drop()
+psql("DROP ROLE IF EXISTS %s;" % role, db="postgres")
+
+mock.terminate()
+mock.wait()
