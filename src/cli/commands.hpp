@@ -25,15 +25,20 @@ struct Command {
   const char* details;  // paragraph for `trajc help <command>`, may be empty
   std::vector<OptionSpec> options;
   CommandFn run;
+  int max_positional = 0;  // arguments after the options (e.g. `eval report A B`)
 };
 
 const std::vector<Command>& all_commands();
+// report, recall report, eval run, eval report (evaluation_commands.cpp).
+const std::vector<Command>& evaluation_commands();
 
 int run_extract(const GlobalOptions& g, const ParsedArgs& a);
 int run_stats(const GlobalOptions& g, const ParsedArgs& a);
 int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
+int run_report(const GlobalOptions& g, const ParsedArgs& a);
+int run_recall_report(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).
