@@ -416,6 +416,19 @@ int run_report(const GlobalOptions& g, const ParsedArgs& a) {
   o.retrievals = a.all("retrievals");
   o.recall_pairs = a.get_int("recall-pairs", o.recall_pairs, 0);
   TrajcDb db(g.dsn);
+  // A retrieval table the user names must be usable: a typo fails the run
+  // (exit 2) instead of turning into a "not available" line.
+  for (const auto& t : o.retrievals) {
+    try {
+      db.exec("SELECT FROM " + db.fn("trajc_recall_report") + "($1::regclass, 1)", {t.c_str()});
+    } catch (const CliError& e) {
+      if (e.sqlstate().empty()) throw;
+      throw CliError(kExitUsage, "--retrievals " + t + ": " + e.what(),
+                     "give a table or view with columns (pair_id uuid, rank int, turn int) "
+                     "that you can read",
+                     e.sqlstate());
+    }
+  }
   const std::string html = page(db, o);
   write_atomically(o.path, html);
   if (g.json) {
