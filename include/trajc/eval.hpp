@@ -1,0 +1,76 @@
+// Eval: asking a candidate model the pairs' questions and grading its
+// answers. Prompts for the candidate and the judge, the judge's verdict, and
+// the `match` grader with its normalization.
+//
+// Must never: put a pair's answer or supporting turns into the candidate's
+// prompt (the candidate sees the trajectory and the question only), read
+// settings or the database, or do I/O.
+#pragma once
+#include "trajc/core_guard.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trajc/prompt.hpp"
+#include "trajc/trajectory.hpp"
+
+namespace trajc {
+
+// --- match grader ----------------------------------------------------------
+// normalize_answer, written down (the grader's whole definition):
+//  1. ASCII letters are lower-cased; other UTF-8 text is kept as it is.
+//  2. A ',' between two digits is dropped (1,000 -> 1000); a '.' between two
+//     digits is kept (3.5).
+//  3. Every other ASCII character that is not a letter or a digit (spaces,
+//     punctuation, quotes, brackets, symbols) separates tokens.
+//  4. The articles "a", "an" and "the" are dropped.
+//  5. The tokens are joined by single spaces.
+std::string normalize_answer(std::string_view text);
+std::vector<std::string> answer_tokens(std::string_view text);
+
+// SQuAD-style token F1 of the candidate against the reference: with
+// overlap = the multiset intersection of their tokens, P = overlap / |cand|,
+// R = overlap / |ref|, F1 = 2PR / (P + R); 0 when either has no token.
+double token_f1(std::string_view candidate, std::string_view reference);
+
+struct Grade {
+  bool correct = false;
+  double score = 0;    // 1 when contained, else the token F1
+  std::string reason;  // why, for eval_answers.judge_reason
+};
+
+// Correct when the normalized reference occurs in the normalized candidate
+// on token boundaries, or when token F1 >= kMatchF1Threshold.
+inline constexpr double kMatchF1Threshold = 0.5;
+Grade grade_match(std::string_view candidate, std::string_view reference);
+
+// True for an answer that answers nothing: empty after normalization, or
+// what the candidate prompt asks for then ("unknown") and its usual variants.
+bool is_no_answer(std::string_view candidate);
+
+// --- prompts -----------------------------------------------------------------
+// The candidate's prompt: instructions, `Session: <id>`, the trajectory
+// rendered exactly as for compiling (render_trajectory, same budget), then
+// `Question: <question>` as the last line.
+std::string build_answer_prompt(const Trajectory& t, const std::string& question,
+                                const PromptOptions& opt);
+// The judge's prompt, in the style of LongMemEval's answer checks: the
+// question, the reference answer and the response; "yes or no only". The
+// qa_type adds its own rule (order for temporal, every item for composition).
+std::string build_judge_prompt(const std::string& qa_type, const std::string& question,
+                               const std::string& reference, const std::string& response);
+
+struct JudgeVerdict {
+  bool understood = false;  // the reply began with yes or no
+  bool yes = false;
+};
+// The first word of the reply, markdown and punctuation around it ignored:
+// "yes" or "no" (any case). Anything else is not understood.
+JudgeVerdict parse_judge_reply(std::string_view text);
+
+// The candidate's answer from its reply: trimmed, surrounding markdown
+// fences and an "Answer:" prefix removed.
+std::string clean_answer(std::string_view reply);
+
+}  // namespace trajc
