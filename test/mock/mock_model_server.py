@@ -83,6 +83,74 @@ def invalid_pairs(turns):
     ]
 
 
+# --- eval prompts (trajc_eval): a candidate answering, a judge grading -----
+ANSWER_MARK = "reply exactly: unknown"
+JUDGE_MARK = "Is the model response correct? Answer yes or no only."
+QUESTION_LINE = re.compile(r"^Question: (.*)$", re.MULTILINE)
+JUDGE_PARTS = re.compile(r"Correct Answer: (.*?)\n\nModel Response: (.*?)\n\nIs the model", re.DOTALL)
+WRONG_ANSWER = "It was the banana service, at turn 99."
+
+
+def eval_kind(prompt):
+    if JUDGE_MARK in prompt:
+        return "judge"
+    if ANSWER_MARK in prompt and QUESTION_LINE.search(prompt):
+        return "answer"
+    return None
+
+
+def directive_scope(prompt):
+    """Where a directive is looked for after the model name: the whole prompt,
+    except for eval prompts, where only the question counts (the trajectory
+    an answer prompt carries must not script the candidate)."""
+    if eval_kind(prompt) is None:
+        return prompt
+    questions = QUESTION_LINE.findall(prompt)
+    return questions[-1] if questions else ""
+
+
+def turn_text(prompt, n):
+    """The rendered lines of turn n (without its header), as one line."""
+    m = re.search(r"^### Turn %d\b.*?\n(.*?)(?=\n\n### Turn |\n\nQuestion: |\Z)" % n, prompt,
+                  re.MULTILINE | re.DOTALL)
+    return " ".join(m.group(1).split()) if m else "unknown"
+
+
+def answer_text(d, prompt):
+    """The candidate: mock:answer=N replies with turn N's text (right when the
+    reference answer is in turn N), mock:answer_wrong[=N] with a wrong answer,
+    mock:answer_none with "unknown", no directive with "unknown". mock:flip in
+    the model name swaps right and wrong (answer=N is wrong, answer_wrong=N
+    answers with turn N), so two runs differ on known pairs."""
+    flip = d.action == "flip"
+    if flip:
+        d = Directive(DIRECTIVE.search(QUESTION_LINE.findall(prompt)[-1]))
+    right = (d.action == "answer") != flip
+    if d.action in ("answer", "answer_wrong"):
+        return turn_text(prompt, d.n or 1) if right and d.n else WRONG_ANSWER
+    return "unknown"
+
+
+def words(text):
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def judge_text(d, prompt):
+    """The judge: mock:judge_yes / mock:judge_no in the model name force the
+    verdict, mock:judge_garbled replies neither; otherwise yes exactly when the
+    response contains the correct answer (lower-cased words)."""
+    if d.action == "judge_yes":
+        return "yes"
+    if d.action == "judge_no":
+        return "no"
+    if d.action == "judge_garbled":
+        return "Perhaps; it is hard to say."
+    m = JUDGE_PARTS.search(prompt)
+    if not m:
+        return "no"
+    return "yes" if words(m.group(1)) and words(m.group(1)) in words(m.group(2)) else "no"
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the vendors do
     # Headers and body go out in separate writes; with Nagle on, the body
@@ -145,7 +213,7 @@ class Handler(BaseHTTPRequestHandler):
         prompt = prompt_text(vendor, body)
         session_match = SESSION_LINE.search(prompt)
         session = session_match.group(1).strip() if session_match else ""
-        directive = Directive.find(model, prompt)
+        directive = Directive.find(model, directive_scope(prompt))
         entry = {"path": self.path, "headers": dict(self.headers.items()), "body": abbreviated(body),
                  "session": session, "directive": directive.text,
                  "received_ms": self.server.now_ms(), "replied_ms": None}
@@ -219,7 +287,12 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep((d.n or 0) / 1000)
 
         finish = DONE_REASON[vendor]
-        if d.action == "invalid":
+        kind = eval_kind(prompt)
+        if kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
+            text = answer_text(d, prompt)
+        elif kind == "judge" and d.action not in ("non_json", "empty", "truncated"):
+            text = judge_text(d, prompt)
+        elif d.action == "invalid":
             text = json.dumps({"pairs": invalid_pairs(turns)})
         elif d.action == "non_json":
             text = "I could not find any good questions in this session, sorry."
