@@ -398,3 +398,107 @@ CREATE FUNCTION @extschema@.trajc_retrieve(pair_id uuid, k int DEFAULT 10,
   END
   $$;
 -- End of the recall block.
+
+-- ===========================================================================
+-- Eval (issue 11): does a model still answer our questions?
+-- Begin of the eval block; identical in trajc--0.2.0.sql and
+-- trajc--0.1.0--0.2.0.sql. Definitions: docs/eval-recall.md.
+-- ===========================================================================
+
+-- One row per eval run. A run is named by its label; calling trajc_eval
+-- again with the label resumes it (pairs already answered are kept).
+CREATE TABLE trajc.eval_runs (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  label        text        NOT NULL UNIQUE CHECK (label <> ''),
+  provider     text        NOT NULL,
+  model        text        NOT NULL,
+  grader       text        NOT NULL CHECK (grader IN ('match', 'judge')),
+  judge_model  text,                    -- set when grader = 'judge'
+  pair_limit   int         NOT NULL DEFAULT 0 CHECK (pair_limit >= 0),  -- the selection,
+  qa_type      text,                    -- kept so that a resumed run asks the same pairs
+  pairs        int         NOT NULL DEFAULT 0,  -- answered (graded) so far
+  correct      int         NOT NULL DEFAULT 0,
+  cost_usd     numeric     NOT NULL DEFAULT 0,  -- candidate and judge calls
+  started_at   timestamptz NOT NULL DEFAULT now(),
+  finished_at  timestamptz                       -- NULL while pairs remain
+);
+COMMENT ON TABLE trajc.eval_runs IS 'One row per eval run (trajc_eval), by label.';
+
+-- One row per pair asked in a run. correct is NULL when the pair could not
+-- be graded (a failed request, a judge reply that was neither yes nor no):
+-- such pairs count as not answered, and a resumed run asks them again.
+CREATE TABLE trajc.eval_answers (
+  run_id            bigint      NOT NULL REFERENCES trajc.eval_runs (id) ON DELETE CASCADE,
+  pair_id           uuid        NOT NULL REFERENCES trajc.qa_pairs (id) ON DELETE CASCADE,
+  answer            text,                       -- the candidate's answer, NULL if none came
+  correct           boolean,
+  score             real,                       -- match: 1 or token F1; judge: 1 or 0
+  judge_reason      text,                       -- how it was graded, or why it was not
+  tokens_in         bigint      NOT NULL DEFAULT 0,  -- the candidate's call
+  tokens_out        bigint      NOT NULL DEFAULT 0,
+  cost_usd          numeric     NOT NULL DEFAULT 0,  -- the candidate's call
+  judge_tokens_in   bigint      NOT NULL DEFAULT 0,
+  judge_tokens_out  bigint      NOT NULL DEFAULT 0,
+  judge_cost_usd    numeric     NOT NULL DEFAULT 0,
+  answered_at       timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, pair_id)
+);
+CREATE INDEX eval_answers_pair_idx ON trajc.eval_answers (pair_id);
+COMMENT ON TABLE trajc.eval_answers IS 'Each pair''s answer in an eval run, graded.';
+
+SELECT pg_catalog.pg_extension_config_dump('trajc.eval_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('trajc.eval_answers', '');
+
+-- The run of a label, or P0002 naming it.
+CREATE FUNCTION trajc.eval_run_id(label text) RETURNS bigint
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    run bigint;
+  BEGIN
+    IF label IS NULL THEN
+      RAISE EXCEPTION 'an eval label must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    SELECT r.id INTO run FROM trajc.eval_runs r WHERE r.label = $1;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'no eval run labelled "%"', label USING ERRCODE = 'P0002',
+        HINT = 'Labels are in trajc.eval_runs; start a run with trajc_eval(label, ...).';
+    END IF;
+    RETURN run;
+  END
+  $$;
+
+-- Accuracy per qa_type (and total) of run a and, when given, run b, over the
+-- pairs both answered; a_only / b_only count the pairs only that run got
+-- right (with one run: accuracy_b, delta, a_only and b_only are NULL).
+CREATE FUNCTION @extschema@.trajc_eval_report(label_a text, label_b text DEFAULT NULL)
+  RETURNS TABLE(qa_type text, pairs int, accuracy_a real, accuracy_b real, delta real,
+                a_only int, b_only int)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  DECLARE
+    run_a constant bigint := trajc.eval_run_id(label_a);
+    run_b constant bigint := CASE WHEN label_b IS NULL THEN NULL ELSE trajc.eval_run_id(label_b) END;
+  BEGIN
+    RETURN QUERY
+      WITH both_answered AS (
+        SELECT p.qa_type, a.correct AS a_ok, b.correct AS b_ok
+          FROM trajc.eval_answers a
+          JOIN trajc.qa_pairs p ON p.id = a.pair_id
+          LEFT JOIN trajc.eval_answers b ON b.run_id = run_b AND b.pair_id = a.pair_id
+         WHERE a.run_id = run_a AND a.correct IS NOT NULL
+           AND (run_b IS NULL OR b.correct IS NOT NULL)),
+      types(qa_type, ord) AS (
+        VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4))
+      SELECT coalesce(t.qa_type, 'total'), count(x.a_ok)::int,
+             avg(x.a_ok::int)::real,
+             CASE WHEN run_b IS NOT NULL THEN avg(x.b_ok::int)::real END,
+             CASE WHEN run_b IS NOT NULL THEN (avg(x.b_ok::int) - avg(x.a_ok::int))::real END,
+             CASE WHEN run_b IS NOT NULL THEN count(*) FILTER (WHERE x.a_ok AND NOT x.b_ok)::int END,
+             CASE WHEN run_b IS NOT NULL THEN count(*) FILTER (WHERE x.b_ok AND NOT x.a_ok)::int END
+        FROM types t LEFT JOIN both_answered x ON x.qa_type = t.qa_type
+       GROUP BY ROLLUP ((t.qa_type, t.ord))
+       ORDER BY t.ord IS NULL, t.ord;
+  END
+  $$;
+-- End of the eval block.
