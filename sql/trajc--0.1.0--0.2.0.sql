@@ -316,6 +316,25 @@ CREATE FUNCTION trajc.eval_run_id(label text) RETURNS bigint
   END
   $$;
 
+-- What trajc_eval returns, for a whole run (pairs answered earlier
+-- included): per qa_type and total, the pairs graded, how many were right,
+-- accuracy, and the cost of every call made (graded or not).
+CREATE FUNCTION trajc.eval_summary(run bigint)
+  RETURNS TABLE(qa_type text, pairs int, correct int, accuracy real, cost_usd numeric)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH types(qa_type, ord) AS (
+      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4))
+    SELECT coalesce(t.qa_type, 'total'), count(a.correct)::int,
+           (count(*) FILTER (WHERE a.correct))::int, avg(a.correct::int)::real,
+           coalesce(sum(a.cost_usd + a.judge_cost_usd), 0)
+      FROM types t
+      LEFT JOIN (trajc.eval_answers a JOIN trajc.qa_pairs p ON p.id = a.pair_id)
+        ON p.qa_type = t.qa_type AND a.run_id = run
+     GROUP BY ROLLUP ((t.qa_type, t.ord))
+     ORDER BY t.ord IS NULL, t.ord
+  $$;
+
 -- Accuracy per qa_type (and total) of run a and, when given, run b, over the
 -- pairs both answered; a_only / b_only count the pairs only that run got
 -- right (with one run: accuracy_b, delta, a_only and b_only are NULL).

@@ -39,6 +39,8 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
 int run_report(const GlobalOptions& g, const ParsedArgs& a);
 int run_recall_report(const GlobalOptions& g, const ParsedArgs& a);
+int run_eval_run(const GlobalOptions& g, const ParsedArgs& a);
+int run_eval_report(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).

@@ -32,6 +32,29 @@ const std::vector<Command>& evaluation_commands() {
         {"k", 'k', "N", "the first N retrieved turns count (default 10)"},
         {"pairs", 0, "N", "with --baseline: this many pairs, 0 = all (default 0)"}},
        run_recall_report},
+      {"eval run",
+       "ask a model the pairs' questions and grade its answers",
+       "--label LABEL [options]",
+       "Calls CALL trajc_eval_pending(label, provider, model, limit, qa_type, grader), which\n"
+       "commits as it goes, and shows progress from trajc.eval_runs. The model sees each\n"
+       "session's trajectory and the question, never the answer. Ctrl-C cancels the call in\n"
+       "flight and keeps every answer so far; the same command resumes the run.",
+       {{"label", 0, "LABEL", "names the run (a new label starts one, an existing one resumes)"},
+        {"provider", 0, "NAME", "gemini, openai, anthropic or offline (default: trajc.provider)"},
+        {"model", 0, "MODEL", "the candidate model (default: trajc.tier's model)"},
+        {"limit", 0, "N", "the first N pairs by id, 0 = all (default 0)"},
+        {"qa-type", 0, "TYPE", "only pairs of this type"},
+        {"grader", 0, "GRADER", "match, judge or auto (default auto)"}},
+       run_eval_run},
+      {"eval report",
+       "accuracy per qa_type of one run, or two side by side with regressions",
+       "A [B] [options]",
+       "Calls trajc_eval_report(A, B): accuracy per qa_type over the pairs both runs\n"
+       "answered, the delta, and the pairs only one got right. With B, also lists the pairs\n"
+       "A got right and B did not.",
+       {{"regressions", 0, "N", "with B: list at most N regressions (default 20)"}},
+       run_eval_report,
+       2},
   };
   return commands;
 }
