@@ -162,7 +162,6 @@ if has_verified:
 else:
     t.ok(p.unavailable.get("quality-shares") and "verified" not in values(p, "quality-shares"),
          "quality-shares: not available without the verified_by column")
-has_evals = db.sql("SELECT to_regclass('trajc.eval_runs') IS NOT NULL") == "t"
 t.ok(p.unavailable.get("eval-accuracy"), "eval-accuracy: not available before any eval run")
 
 series = {}
@@ -183,8 +182,43 @@ for name, relation in (("my_ret", "my_ret"), ("fts baseline", "fts20"),
 t.ok(series.get("my_ret", {}).get("k=20") == 1.0,
      "the supporting turns themselves reach recall 1")
 
+# ------------------------------------------------------------ eval section
+out2 = os.path.join(tmp, "report2.html")  # the browser below opens the first page
+# Two runs written by hand: "old" right on every pair, "new" wrong on the
+# first three pairs by id and not graded on the fourth.
+db.sql("""
+  INSERT INTO trajc.eval_runs (label, provider, model, grader, started_at)
+  VALUES ('old', 'openai', 'm-old', 'match', now() - interval '2 hours'),
+         ('new', 'openai', 'm-new', 'match', now() - interval '1 hour');
+  INSERT INTO trajc.eval_answers (run_id, pair_id, answer, correct, score)
+  SELECT r.id, p.id, 'x', CASE WHEN r.label = 'old' THEN true
+                               WHEN p.n <= 3 THEN false
+                               WHEN p.n = 4 THEN NULL ELSE true END, 1
+    FROM trajc.eval_runs r,
+         (SELECT id, row_number() OVER (ORDER BY id) AS n FROM trajc.qa_pairs) p;""")
+rc, so, se = run_tool(["report", "--html", out2, "--recall-pairs", "5"], db=db.name)
+p2 = parse(open(out2, encoding="utf-8").read() if rc == 0 else "")
+want = json.loads(db.sql("SELECT json_agg(r) FROM trajc_eval_report('old', 'new') r"))
+got_old, got_new = values(p2, "eval-accuracy", "old"), values(p2, "eval-accuracy", "new")
+t.ok(rc == 0 and not p2.unavailable.get("eval-accuracy") and len(got_old) == 5
+     and all(close(got_old[w["qa_type"]], w["accuracy_a"]) for w in want if w["pairs"])
+     and all(close(got_new[w["qa_type"]], w["accuracy_b"]) for w in want if w["pairs"]),
+     "eval-accuracy: the two latest runs side by side, as trajc_eval_report", (got_old, want, se))
+t.eq(p2.regressions, 3, "the regressions are counted: 3 pairs old got right and new did not")
+t.ok(p2.tables.get("regressions"), "and listed in a table")
+rc, so, se = run_tool(["report", "--html", out2, "--recall-pairs", "5", "--eval", "new"],
+                      db=db.name)
+p3 = parse(open(out2, encoding="utf-8").read() if rc == 0 else "")
+t.ok(rc == 0 and sorted({s for s, _, _ in p3.charts.get("eval-accuracy", [])}) == ["new"]
+     and p3.regressions is None, "--eval LABEL shows one run, without regressions")
+rc, so, se = run_tool(["report", "--html", out2, "--eval", "nope"], db=db.name)
+p4 = parse(open(out2, encoding="utf-8").read() if rc == 0 else "")
+t.ok(rc == 0 and p4.unavailable.get("eval-accuracy"),
+     "an unknown --eval label: that part says not available", se)
+db.sql("DELETE FROM trajc.eval_runs")
+
 # Two calls, smaller baselines, a missing retrieval table.
-rc, so, se = run_tool(["report", "--html", out, "--retrievals", "no_such_table"], db=db.name)
+rc, so, se = run_tool(["report", "--html", out2, "--retrievals", "no_such_table"], db=db.name)
 t.ok(rc == 2 and "--retrievals no_such_table" in se, "an unknown --retrievals table: exit 2", se)
 rc, so, se = run_tool(["report"], db=db.name)
 t.ok(rc == 2 and "--html" in se, "report without --html: exit 2", se)
