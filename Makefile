@@ -1,13 +1,16 @@
 # PGXS build of the extension: trajc.so (core + Postgres boundary), the SQL
-# scripts, and pg_regress cases (sql/*.sql against expected/*.out).
+# scripts in sql/, and `make installcheck`: the pg_regress cases
+# test/regress/sql/*.sql against test/regress/expected/*.out (pgvector's
+# layout). Nothing but install scripts may live in sql/: DATA installs them all.
 EXTENSION = trajc
 MODULE_big = trajc
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 DATA = $(wildcard sql/trajc--*.sql)
-REGRESS = $(sort $(basename $(notdir $(filter-out sql/trajc--%,$(wildcard sql/*.sql)))))
-REGRESS_OPTS = --load-extension=trajc
+REGRESS_SQL = $(sort $(wildcard test/regress/sql/*.sql))
+REGRESS = $(patsubst test/regress/sql/%.sql,%,$(REGRESS_SQL))
+REGRESS_OPTS = --inputdir=test/regress --load-extension=trajc
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Iinclude

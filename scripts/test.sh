@@ -2,8 +2,11 @@
 # The whole test suite, each part against a private throwaway cluster and a
 # loopback mock model server:
 #   unit     GoogleTest via ctest (the pure core, against the mock)
-#   regress  pg_regress via `make installcheck` (sql/ against expected/)
-#   pgtap    pgTAP via pg_prove (test/pgtap/)
+#   regress  pg_regress via `make installcheck` (test/regress/sql against
+#            test/regress/expected)
+#   upgrade  0.1.0 updated to the default version vs. a fresh install: catalog
+#            and pg_dump compared (test/upgrade/)
+#   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
@@ -38,12 +41,16 @@ PART_EVIDENCE='tests passed' part unit \
 PART_EVIDENCE='All [0-9]+ tests passed|tests passed' part regress \
   bash -c 'make -s installcheck || { cat regression.diffs 2>/dev/null | head -200; exit 1; }'
 
+PART_EVIDENCE='^Result: PASS' part upgrade \
+  prove --exec python3 test/upgrade/upgrade.py
+
 # pgTAP: a fresh database with pgtap and trajc.
 dropdb --if-exists -f trajc_tap >/dev/null 2>&1
 createdb trajc_tap && psql -X -q -d trajc_tap -c 'CREATE EXTENSION pgtap; CREATE EXTENSION trajc;' \
   || exit 1
+# No --recurse: test/pgtap/fixtures/ holds what the tests include, not tests.
 PART_EVIDENCE='^Result: PASS' part pgtap \
-  pg_prove -d trajc_tap --ext .sql -r test/pgtap/
+  pg_prove -d trajc_tap --ext .sql test/pgtap/
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/

@@ -13,104 +13,29 @@
 SET client_min_messages = error;  -- failed single compiles raise WARNINGs
 
 \o /dev/null
-CREATE EXTENSION IF NOT EXISTS dblink;
+\ir fixtures/common.sql
 SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) c WHERE c IN ('cc_run', 'cc_proc', 'cc_race');
 DROP TRIGGER IF EXISTS cc_retention ON trajc.compile_log;
 DROP TABLE IF EXISTS cc_audit_log, cc_pending_log, cc_race_log, cc_times;
-DROP FUNCTION IF EXISTS cc_add, cc_wait, cc_timed, cc_connstr, cc_claims, cc_retention;
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'cc-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'cc-%';
+DROP FUNCTION IF EXISTS cc_retention;
+CALL pg_temp.tap_forget('cc-%');
 
-CREATE TABLE cc_audit_log (
-  id         bigserial PRIMARY KEY,
-  session_id text        NOT NULL,
-  created_at timestamptz NOT NULL,
-  agent      text,
-  tool       text,
-  success    boolean,
-  arguments  jsonb,
-  response   text
-);
+CALL pg_temp.tap_audit_log('cc_audit_log');
 CREATE TABLE cc_pending_log (LIKE cc_audit_log INCLUDING ALL);
 
--- A ten-turn deploy session; `directive` goes into the output of turn 6.
-CREATE FUNCTION cc_add(tbl regclass, sid text, directive text DEFAULT NULL, extra_turns int DEFAULT 0)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format($q$
-    INSERT INTO %s (session_id, created_at, agent, tool, success, arguments, response)
-    SELECT $1, timestamptz '2026-05-01 08:00:00+00' + n * interval '11 seconds', agent, tool, success,
-           args::jsonb, CASE WHEN n = 6 AND $2 IS NOT NULL THEN response || ' ' || $2 ELSE response END
-      FROM (VALUES
-        (1, 'deployer', 'git_pull',    true,  '{"branch": "main"}',                    'Already up to date.'),
-        (2, 'deployer', 'build',       true,  '{"target": "release"}',                 'built trajc.so in 41s'),
-        (3, 'deployer', 'run_tests',   false, '{"suite": "pgtap", "jobs": 1}',         '1 of 61 failed'),
-        (4, 'deployer', 'read_file',   true,  '{"path": "test/pgtap/x.sql"}',          'SELECT plan(61);'),
-        (5, 'deployer', 'run_tests',   true,  '{"suite": "pgtap", "jobs": 2}',         '61 passed'),
-        (6, 'deployer', 'deploy',      true,  '{"env": "staging"}',                    'rolled out to staging'),
-        (7, 'watcher',  NULL,          true,  NULL,                                    'p99 latency 180 ms'),
-        (8, 'deployer', 'deploy',      true,  '{"env": "production"}',                 'rolled out to production'),
-        (9, 'watcher',  NULL,          true,  NULL,                                    'error rate 0.01%%'),
-        (10, 'deployer', 'notify',     true,  '{"channel": "#releases"}',              'posted release note')
-      ) AS r(n, agent, tool, success, args, response)
-    UNION ALL
-    SELECT $1, timestamptz '2026-05-01 08:00:00+00' + (10 + g) * interval '11 seconds', 'watcher', NULL,
-           true, NULL, 'health check ' || g || ' ok'
-      FROM generate_series(1, $3) g
-  $q$, tbl) USING sid, directive, extra_turns;
-END
-$$;
-
-SELECT cc_add('cc_audit_log', 'cc-hang-timeout', 'mock:hang');
-SELECT cc_add('cc_audit_log', 'cc-hang-cancel', 'mock:hang');
-SELECT cc_add('cc_audit_log', 'cc-retry-wait', 'mock:status=429,retry_after=30');
-SELECT cc_add('cc_audit_log', 'cc-fast');
-SELECT cc_add('cc_pending_log', 'cc-p-hang', 'mock:hang', 3);  -- the longest: listed first
-SELECT cc_add('cc_pending_log', 'cc-p-fast1', NULL, 2);
-SELECT cc_add('cc_pending_log', 'cc-p-fast2', NULL, 1);
-SELECT cc_add('cc_pending_log', 'cc-p-fast3');
+CALL pg_temp.tap_add_session('cc_audit_log', 'cc-hang-timeout', 'mock:hang');
+CALL pg_temp.tap_add_session('cc_audit_log', 'cc-hang-cancel', 'mock:hang');
+CALL pg_temp.tap_add_session('cc_audit_log', 'cc-retry-wait', 'mock:status=429,retry_after=30');
+CALL pg_temp.tap_add_session('cc_audit_log', 'cc-fast');
+CALL pg_temp.tap_add_session('cc_pending_log', 'cc-p-hang', 'mock:hang', 3);  -- the longest: listed first
+CALL pg_temp.tap_add_session('cc_pending_log', 'cc-p-fast1', NULL, 2);
+CALL pg_temp.tap_add_session('cc_pending_log', 'cc-p-fast2', NULL, 1);
+CALL pg_temp.tap_add_session('cc_pending_log', 'cc-p-fast3');
 \o
 
 SELECT plan(45);
 
 CREATE TABLE cc_times (what text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());
-
-CREATE FUNCTION cc_connstr() RETURNS text LANGUAGE sql AS $$
-  SELECT format('host=%s port=%s dbname=%s user=postgres', current_setting('unix_socket_directories'),
-                current_setting('port'), current_database())
-$$;
--- Waits (up to timeout_s) until the boolean expression holds; each check
--- sees what other sessions committed.
-CREATE FUNCTION cc_wait(cond text, timeout_s float8 DEFAULT 10) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-  t0 timestamptz := clock_timestamp();
-  ok boolean;
-BEGIN
-  LOOP
-    EXECUTE 'SELECT ' || cond INTO ok;
-    IF ok THEN RETURN true; END IF;
-    IF clock_timestamp() - t0 > make_interval(secs => timeout_s) THEN RETURN false; END IF;
-    PERFORM pg_sleep(0.05);
-  END LOOP;
-END
-$$;
--- Runs a statement; its SQLSTATE ('00000' if none) and how long it took.
-CREATE FUNCTION cc_timed(q text, OUT state text, OUT elapsed interval) LANGUAGE plpgsql AS $$
-DECLARE t0 timestamptz := clock_timestamp();
-BEGIN
-  state := '00000';
-  EXECUTE q;
-  elapsed := clock_timestamp() - t0;
-EXCEPTION WHEN query_canceled OR others THEN
-  state := SQLSTATE;
-  elapsed := clock_timestamp() - t0;
-END
-$$;
--- trajc's session claims held by a backend (bigint-keyed advisory locks).
-CREATE FUNCTION cc_claims(backend int) RETURNS bigint LANGUAGE sql AS $$
-  SELECT count(*) FROM pg_locks
-   WHERE locktype = 'advisory' AND pid = backend AND objsubid = 1
-$$;
 
 SET trajc.provider = 'gemini';
 SET trajc.max_retries = 0;
@@ -120,7 +45,7 @@ SET trajc.timeout_ms = 120000;
 -- statement_timeout
 SET trajc.source = 'cc_audit_log';
 SET statement_timeout = '1s';
-CREATE TEMP TABLE timeout_run AS SELECT * FROM cc_timed($$SELECT * FROM trajc_compile('cc-hang-timeout')$$);
+CREATE TEMP TABLE timeout_run AS SELECT * FROM pg_temp.tap_run($$SELECT * FROM trajc_compile('cc-hang-timeout')$$);
 RESET statement_timeout;
 
 SELECT is((SELECT state FROM timeout_run), '57014', 'statement_timeout stops a hung request with 57014');
@@ -131,7 +56,7 @@ SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id = 'cc-hang-timeo
           'statement_timeout: no pair of the interrupted session');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'cc-hang-timeout'), 0::bigint,
           'statement_timeout: no compile_log row of the interrupted session');
-SELECT is(cc_claims(pg_backend_pid()), 0::bigint, 'statement_timeout: the session claim is released');
+SELECT is(pg_temp.tap_claims(pg_backend_pid()), 0::bigint, 'statement_timeout: the session claim is released');
 SET trajc.timeout_ms = 300;
 SELECT is((SELECT count(*) FROM trajc_compile('cc-hang-timeout')), 0::bigint,
           'the backend compiles again after the timeout (trajc.timeout_ms ends the hang this time)');
@@ -144,19 +69,19 @@ DELETE FROM trajc.compile_log WHERE session_id LIKE 'cc-hang-%';
 -- is in flight.
 SET trajc.max_retries = 1;
 SET statement_timeout = '1s';
-CREATE TEMP TABLE retry_wait_run AS SELECT * FROM cc_timed($$SELECT * FROM trajc_compile('cc-retry-wait')$$);
+CREATE TEMP TABLE retry_wait_run AS SELECT * FROM pg_temp.tap_run($$SELECT * FROM trajc_compile('cc-retry-wait')$$);
 RESET statement_timeout;
 SET trajc.max_retries = 0;
 SELECT is((SELECT state FROM retry_wait_run), '57014', 'statement_timeout stops a compile waiting to retry a 429');
 SELECT cmp_ok((SELECT elapsed FROM retry_wait_run), '<', interval '3 s',
               'statement_timeout = 1s during Retry-After: 30 ends well within 3 s');
-SELECT is(cc_claims(pg_backend_pid()), 0::bigint, 'the claim is released');
+SELECT is(pg_temp.tap_claims(pg_backend_pid()), 0::bigint, 'the claim is released');
 
 -- A batch: the fast session finishes, three wait (two hang, one backs off);
 -- the timeout ends the statement, and the batch's transaction with it.
 SET trajc.concurrency = 4;
 SET statement_timeout = '1s';
-CREATE TEMP TABLE batch_run AS SELECT * FROM cc_timed($$SELECT * FROM trajc_compile_batch(3, 0)$$);
+CREATE TEMP TABLE batch_run AS SELECT * FROM pg_temp.tap_run($$SELECT * FROM trajc_compile_batch(3, 0)$$);
 RESET statement_timeout;
 SELECT is((SELECT state FROM batch_run), '57014', 'statement_timeout stops a batch with 57014');
 SELECT cmp_ok((SELECT elapsed FROM batch_run), '<', interval '3 s', 'the batch ends well within 3 s');
@@ -164,13 +89,13 @@ SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id LIKE 'cc-%'), 0:
           'no pair of the interrupted batch remains (it ran in one transaction)');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id LIKE 'cc-%'), 0::bigint,
           'no compile_log row of the interrupted batch remains');
-SELECT is(cc_claims(pg_backend_pid()), 0::bigint, 'every session claim of the batch is released');
+SELECT is(pg_temp.tap_claims(pg_backend_pid()), 0::bigint, 'every session claim of the batch is released');
 
 -- ---------------------------------------------------------------------------
 -- pg_cancel_backend() from another session, while a second connection waits
 -- on the mock.
 \o /dev/null
-SELECT dblink_connect('cc_run', cc_connstr());
+SELECT pg_temp.tap_connect('cc_run');
 SELECT dblink_exec('cc_run', $$SET trajc.source = 'cc_audit_log'$$);
 SELECT dblink_exec('cc_run', $$SET trajc.max_retries = 0$$);
 \o
@@ -178,7 +103,7 @@ CREATE TEMP TABLE cc_run AS SELECT * FROM dblink('cc_run', 'SELECT pg_backend_pi
 
 SELECT is(dblink_send_query('cc_run', $$SELECT count(*) FROM trajc_compile('cc-hang-cancel')$$), 1,
           'a compile of a hanging session is sent on a second connection');
-SELECT ok(cc_wait(format('cc_claims(%s) = 1', (SELECT pid FROM cc_run))),
+SELECT ok(pg_temp.tap_wait(format('pg_temp.tap_claims(%s) = 1', (SELECT pid FROM cc_run))),
           'it claims the session (holds its advisory lock) while it runs');
 \o /dev/null
 SELECT pg_sleep(0.3);  -- the request is in flight now
@@ -186,7 +111,7 @@ SELECT pg_sleep(0.3);  -- the request is in flight now
 SELECT is(dblink_is_busy('cc_run'), 1, 'it is still waiting for the model');
 
 -- Another run meanwhile skips the claimed session at once instead of waiting.
-SELECT is((SELECT count(*) FROM cc_timed($$SELECT * FROM trajc_compile('cc-hang-cancel')$$)
+SELECT is((SELECT count(*) FROM pg_temp.tap_run($$SELECT * FROM trajc_compile('cc-hang-cancel')$$)
             WHERE state = '00000' AND elapsed < interval '2 s'), 1::bigint,
           'a second compile of the claimed session returns at once');
 SELECT results_eq($$SELECT status, error FROM trajc.compile_log WHERE session_id = 'cc-hang-cancel'$$,
@@ -197,7 +122,7 @@ DELETE FROM trajc.compile_log WHERE session_id = 'cc-hang-cancel';
 -- (throws_ok cannot catch 57014: plpgsql's OTHERS leaves query_canceled out)
 INSERT INTO cc_times (what) VALUES ('cancel sent');
 SELECT ok(pg_cancel_backend(pid), 'pg_cancel_backend() on the compiling backend') FROM cc_run;
-CREATE TEMP TABLE cancel_run AS SELECT * FROM cc_timed($$SELECT * FROM dblink_get_result('cc_run') AS t(n bigint)$$);
+CREATE TEMP TABLE cancel_run AS SELECT * FROM pg_temp.tap_run($$SELECT * FROM dblink_get_result('cc_run') AS t(n bigint)$$);
 INSERT INTO cc_times (what) VALUES ('cancel seen');
 SELECT is((SELECT state FROM cancel_run), '57014', 'the cancelled compile fails with 57014');
 SELECT cmp_ok((SELECT b.at - a.at FROM cc_times a, cc_times b WHERE a.what = 'cancel sent' AND b.what = 'cancel seen'),
@@ -212,7 +137,7 @@ SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id = 'cc-hang-cance
           'no pair of the cancelled session');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'cc-hang-cancel'), 0::bigint,
           'no compile_log row of the cancelled session');
-SELECT is(cc_claims(pid), 0::bigint, 'the cancelled backend released its session claim') FROM cc_run;
+SELECT is(pg_temp.tap_claims(pid), 0::bigint, 'the cancelled backend released its session claim') FROM cc_run;
 \o /dev/null
 SELECT dblink_exec('cc_run', $$SET trajc.timeout_ms = 200$$);
 \o
@@ -229,7 +154,7 @@ SELECT dblink_disconnect('cc_run');
 -- CALL trajc_compile_pending(): one session hangs, three are fast; with
 -- concurrency 4 the fast ones finish and commit while the hung one waits.
 \o /dev/null
-SELECT dblink_connect('cc_proc', cc_connstr());
+SELECT pg_temp.tap_connect('cc_proc');
 SELECT dblink_exec('cc_proc', $$SET trajc.source = 'cc_pending_log'$$);
 SELECT dblink_exec('cc_proc', $$SET trajc.concurrency = 4$$);
 SELECT dblink_exec('cc_proc', $$SET trajc.max_retries = 0$$);
@@ -239,7 +164,7 @@ CREATE TEMP TABLE cc_proc AS SELECT * FROM dblink('cc_proc', 'SELECT pg_backend_
 
 SELECT is(dblink_send_query('cc_proc', 'CALL trajc_compile_pending(3, 0)'), 1,
           'CALL trajc_compile_pending is sent on a second connection');
-SELECT ok(cc_wait($$(SELECT count(*) = 3 FROM trajc.compile_log
+SELECT ok(pg_temp.tap_wait($$(SELECT count(*) = 3 FROM trajc.compile_log
                       WHERE session_id LIKE 'cc-p-fast%' AND status = 'ok')$$),
           'the three fast sessions finish and commit while the hung one waits');
 \o /dev/null
@@ -250,7 +175,7 @@ SELECT is(dblink_is_busy('cc_proc'), 1, 'the procedure is still waiting for the 
 INSERT INTO cc_times (what) VALUES ('procedure cancel sent');
 SELECT ok(pg_cancel_backend(pid), 'pg_cancel_backend() on the procedure''s backend') FROM cc_proc;
 CREATE TEMP TABLE proc_cancel_run AS
-  SELECT * FROM cc_timed($$SELECT * FROM dblink_get_result('cc_proc') AS t(status text)$$);
+  SELECT * FROM pg_temp.tap_run($$SELECT * FROM dblink_get_result('cc_proc') AS t(status text)$$);
 INSERT INTO cc_times (what) VALUES ('procedure cancel seen');
 SELECT is((SELECT state FROM proc_cancel_run), '57014', 'the cancelled CALL fails with 57014');
 SELECT cmp_ok((SELECT b.at - a.at FROM cc_times a, cc_times b
@@ -264,7 +189,7 @@ SELECT results_eq(
   'the sessions finished before the cancel keep their pairs; the hung one has none');
 SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'cc-p-hang'), 0::bigint,
           'no compile_log row of the hung session');
-SELECT is(cc_claims(pid), 0::bigint, 'the procedure''s backend released every session claim') FROM cc_proc;
+SELECT is(pg_temp.tap_claims(pid), 0::bigint, 'the procedure''s backend released every session claim') FROM cc_proc;
 
 -- Running it again continues with the session not yet compiled (no longer
 -- hanging) and skips the unchanged ones.
@@ -292,10 +217,10 @@ SELECT dblink_disconnect('cc_proc');
 -- Concurrency 1: cc-r-b is loaded while cc-r-a runs, cc-r-c after a commit.
 \o /dev/null
 CREATE TABLE cc_race_log (LIKE cc_audit_log INCLUDING ALL);
-SELECT cc_add('cc_race_log', 'cc-r-a', NULL, 2);
-SELECT cc_add('cc_race_log', 'cc-r-b', NULL, 1);
-SELECT cc_add('cc_race_log', 'cc-r-c');
-SELECT cc_add('cc_race_log', 'cc-r-d');
+CALL pg_temp.tap_add_session('cc_race_log', 'cc-r-a', NULL, 2);
+CALL pg_temp.tap_add_session('cc_race_log', 'cc-r-b', NULL, 1);
+CALL pg_temp.tap_add_session('cc_race_log', 'cc-r-c');
+CALL pg_temp.tap_add_session('cc_race_log', 'cc-r-d');
 CREATE FUNCTION cc_retention() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM cc_race_log WHERE session_id = 'cc-r-c';
@@ -304,7 +229,7 @@ END
 $$;
 CREATE TRIGGER cc_retention AFTER INSERT ON trajc.compile_log FOR EACH ROW
   WHEN (NEW.session_id = 'cc-r-a') EXECUTE FUNCTION cc_retention();
-SELECT dblink_connect('cc_race', cc_connstr());
+SELECT pg_temp.tap_connect('cc_race');
 SELECT dblink_exec('cc_race', $$SET trajc.source = 'cc_race_log'$$);
 SELECT dblink_exec('cc_race', $$SET trajc.concurrency = 1$$);
 SELECT dblink_exec('cc_race', $$SET trajc.max_retries = 0$$);
@@ -324,7 +249,6 @@ SELECT dblink_disconnect('cc_race');
 SELECT * FROM finish();
 
 -- Clean up.
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'cc-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'cc-%';
+CALL pg_temp.tap_forget('cc-%');
 DROP TABLE cc_audit_log, cc_pending_log, cc_race_log, cc_times;
-DROP FUNCTION cc_add, cc_wait, cc_timed, cc_connstr, cc_claims, cc_retention;
+DROP FUNCTION cc_retention;

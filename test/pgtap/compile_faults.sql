@@ -8,6 +8,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;  -- single-session failures raise WARNINGs
 BEGIN;
+\ir fixtures/common.sql
 SELECT plan(91);
 
 CREATE TEMP TABLE cf_run AS SELECT substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS tag;
@@ -15,61 +16,23 @@ CREATE FUNCTION cf_sid(name text) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT 'cf-' || name || '-' || tag FROM cf_run
 $$;
 
-CREATE TABLE cf_audit_log (
-  id         bigserial PRIMARY KEY,
-  session_id text        NOT NULL,
-  created_at timestamptz NOT NULL,
-  agent      text,
-  tool       text,
-  success    boolean,
-  arguments  jsonb,
-  response   text
-);
-
--- A ten-turn session; `directive` goes into the response of turn 5, where a
--- tool's output would carry it.
-CREATE FUNCTION cf_add(tbl regclass, sid text, directive text DEFAULT NULL, extra_turns int DEFAULT 0)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format($q$
-    INSERT INTO %s (session_id, created_at, agent, tool, success, arguments, response)
-    SELECT $1, timestamptz '2026-04-01 09:00:00+00' + n * interval '3 seconds', agent, tool, success,
-           args::jsonb, CASE WHEN n = 5 AND $2 IS NOT NULL THEN response || ' ' || $2 ELSE response END
-      FROM (VALUES
-        (1, 'coder',    'search',    true,  '{"query": "retry budget", "limit": 5}',        'found src/http.cpp'),
-        (2, 'coder',    'read_file', true,  '{"path": "src/http.cpp"}',                     'long retry_delay_ms(...)'),
-        (3, 'coder',    'run_tests', false, '{"target": "http_test", "timeout": 30}',       'RetryPolicy.Backoff FAILED'),
-        (4, 'coder',    'edit_file', true,  '{"path": "src/http.cpp"}',                     'capped the delay'),
-        (5, 'coder',    'run_tests', false, '{"target": "http_test", "timeout": 60}',       'upstream said:'),
-        (6, 'reviewer', NULL,        true,  NULL,                                           'Jitter must stay in [0, ceiling).'),
-        (7, 'coder',    'edit_file', true,  '{"path": "src/http.cpp"}',                     'clamped the jitter'),
-        (8, 'coder',    'run_tests', true,  '{"target": "http_test", "timeout": 60}',       '14 passed'),
-        (9, 'coder',    'search',    true,  '{"query": "changelog", "limit": 5}',           'found CHANGELOG.md'),
-        (10, 'reviewer', NULL,       true,  NULL,                                           'Approved.')
-      ) AS r(n, agent, tool, success, args, response)
-    UNION ALL
-    SELECT $1, timestamptz '2026-04-01 09:00:00+00' + (10 + g) * interval '3 seconds', 'coder', 'shell',
-           true, jsonb_build_object('cmd', 'ls ' || g), 'ok ' || g
-      FROM generate_series(1, $3) g
-  $q$, tbl) USING sid, directive, extra_turns;
-END
-$$;
-
-SELECT cf_add('cf_audit_log', cf_sid('good'));
-SELECT cf_add('cf_audit_log', cf_sid('nonjson'),   'mock:non_json');
-SELECT cf_add('cf_audit_log', cf_sid('empty'),     'mock:empty');
-SELECT cf_add('cf_audit_log', cf_sid('truncated'), 'mock:truncated');
-SELECT cf_add('cf_audit_log', cf_sid('invalid'),   'mock:invalid');
-SELECT cf_add('cf_audit_log', cf_sid('429'),       'mock:status=429,retry_after=1,times=1');
-SELECT cf_add('cf_audit_log', cf_sid('503'),       'mock:status=503,times=1');
-SELECT cf_add('cf_audit_log', cf_sid('500'),       'mock:status=500');
-SELECT cf_add('cf_audit_log', cf_sid('400'),       'mock:status=400');
-SELECT cf_add('cf_audit_log', cf_sid('401'),       'mock:status=401');
-SELECT cf_add('cf_audit_log', cf_sid('drop'),      'mock:drop');
-SELECT cf_add('cf_audit_log', cf_sid('big'),       'mock:big=300000');
-SELECT cf_add('cf_audit_log', cf_sid('bigchunk'),  'mock:big=300000,chunked=1');
-SELECT cf_add('cf_audit_log', cf_sid('hang'),      'mock:hang');
-SELECT cf_add('cf_audit_log', cf_sid('schema'),    'mock:schema_reject');
+-- The fixture's ten-turn session; a directive rides in turn 5.
+CALL pg_temp.tap_audit_log('cf_audit_log');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('good'));
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('nonjson'),   'mock:non_json');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('empty'),     'mock:empty');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('truncated'), 'mock:truncated');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('invalid'),   'mock:invalid');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('429'),       'mock:status=429,retry_after=1,times=1');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('503'),       'mock:status=503,times=1');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('500'),       'mock:status=500');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('400'),       'mock:status=400');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('401'),       'mock:status=401');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('drop'),      'mock:drop');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('big'),       'mock:big=300000');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('bigchunk'),  'mock:big=300000,chunked=1');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('hang'),      'mock:hang');
+CALL pg_temp.tap_add_session('cf_audit_log', cf_sid('schema'),    'mock:schema_reject');
 
 SET trajc.source = 'cf_audit_log';
 SET trajc.provider = 'gemini';
@@ -78,26 +41,12 @@ SET trajc.model = '';
 SET trajc.max_retries = 0;
 SET trajc.timeout_ms = 10000;
 
+-- A session's last compile_log row and its pair count, by short name.
 CREATE FUNCTION cf_log(name text) RETURNS trajc.compile_log LANGUAGE sql AS $$
-  SELECT * FROM trajc.compile_log WHERE session_id = cf_sid(name) ORDER BY id DESC LIMIT 1
+  SELECT pg_temp.tap_last_log(cf_sid(name))
 $$;
 CREATE FUNCTION cf_pairs(name text) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM trajc.qa_pairs WHERE session_id = cf_sid(name)
-$$;
--- The call's full cost is recorded even when nothing is kept.
-CREATE FUNCTION cf_paid(name text) RETURNS boolean LANGUAGE sql AS $$
-  SELECT l.tokens_in > 0 AND l.tokens_out > 0 AND
-         abs(l.cost_usd - (l.tokens_in * m.usd_per_mtok_in + l.tokens_out * m.usd_per_mtok_out) / 1e6) < 1e-12
-    FROM cf_log(name) l JOIN trajc.models m ON m.provider = l.provider AND m.model = l.model
-$$;
--- The error a statement raises: state, message, hint (all NULL if none).
-CREATE FUNCTION cf_error_of(q text, OUT state text, OUT message text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-END
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -108,7 +57,7 @@ SELECT results_eq($$SELECT status, http_status, attempts, pairs_kept FROM cf_log
                   $$VALUES ('failed', 200, 1, 0)$$, 'non-JSON reply: status failed');
 SELECT matches((cf_log('nonjson')).error, '(?i)json', 'non-JSON reply: the error says there is no JSON');
 SELECT is(cf_pairs('nonjson'), 0::bigint, 'non-JSON reply: nothing stored for the session');
-SELECT ok(cf_paid('nonjson'), 'non-JSON reply: tokens and cost are still recorded');
+SELECT ok(pg_temp.tap_priced_right(cf_sid('nonjson')), 'non-JSON reply: tokens and cost are still recorded');
 
 SELECT is((SELECT count(*) FROM trajc_compile(cf_sid('empty'))), 0::bigint, 'empty reply: no pair returned');
 SELECT results_eq($$SELECT status, http_status, pairs_kept FROM cf_log('empty')$$,
@@ -121,7 +70,7 @@ SELECT results_eq($$SELECT status, http_status, pairs_kept FROM cf_log('truncate
                   $$VALUES ('failed', 200, 0)$$, 'truncated reply: status failed');
 SELECT matches((cf_log('truncated')).error, '(?i)truncat', 'truncated reply: the error says it was truncated');
 SELECT is(cf_pairs('truncated'), 0::bigint, 'truncated reply: nothing stored');
-SELECT ok(cf_paid('truncated'), 'truncated reply: tokens and cost are still recorded');
+SELECT ok(pg_temp.tap_priced_right(cf_sid('truncated')), 'truncated reply: tokens and cost are still recorded');
 
 -- ---------------------------------------------------------------------------
 -- Invalid pairs: counted by reason, only the valid one kept.
@@ -140,7 +89,7 @@ SELECT is_empty($$
    WHERE NOT EXISTS (SELECT 1 FROM jsonb_object_keys((cf_log('invalid')).rejected_reasons) k
                       WHERE k ILIKE '%' || want || '%')
 $$, 'invalid pairs: reasons name too few turns, out of range, adjacent, empty, type, duplicate, malformed');
-SELECT ok(cf_paid('invalid'), 'invalid pairs: the call''s cost is recorded');
+SELECT ok(pg_temp.tap_priced_right(cf_sid('invalid')), 'invalid pairs: the call''s cost is recorded');
 SELECT is((SELECT cost_usd FROM trajc.qa_pairs WHERE session_id = cf_sid('invalid')),
           (cf_log('invalid')).cost_usd, 'invalid pairs: the one kept pair carries the whole call''s cost');
 
@@ -269,8 +218,9 @@ SELECT is_empty($$SELECT id FROM trajc.qa_pairs WHERE raw_extraction::text LIKE 
 -- ---------------------------------------------------------------------------
 -- Missing key: a clear error saying how to set it or to use offline.
 SET trajc.gemini_api_key = '';
-CREATE TEMP TABLE missing_key AS SELECT * FROM cf_error_of(format('SELECT * FROM trajc_compile(%L)', cf_sid('good')));
-SELECT CASE WHEN (SELECT state FROM missing_key) IS NULL
+CREATE TEMP TABLE missing_key AS
+  SELECT * FROM pg_temp.tap_run(format('SELECT * FROM trajc_compile(%L)', cf_sid('good')));
+SELECT CASE WHEN (SELECT state FROM missing_key) = '00000'
   THEN skip('the server has GEMINI_API_KEY in its environment', 4)
   ELSE collect_tap(
     is((SELECT state FROM missing_key), '22023', 'missing key: SQLSTATE 22023'),
@@ -294,11 +244,11 @@ SELECT throws_ok($$SELECT * FROM trajc_compile(NULL)$$, '22004', NULL, 'a NULL s
 -- A batch with bad sessions among good ones keeps the good sessions' pairs:
 -- a bad reply, a 401, and a session whose pairs cannot be stored (a trigger).
 CREATE TABLE cf_batch_log (LIKE cf_audit_log INCLUDING ALL);
-SELECT cf_add('cf_batch_log', cf_sid('b-good1'), NULL, 2);
-SELECT cf_add('cf_batch_log', cf_sid('b-good2'), NULL, 1);
-SELECT cf_add('cf_batch_log', cf_sid('b-nonjson'), 'mock:non_json');
-SELECT cf_add('cf_batch_log', cf_sid('b-auth'), 'mock:status=401');
-SELECT cf_add('cf_batch_log', cf_sid('b-store'));
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('b-good1'), NULL, 2);
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('b-good2'), NULL, 1);
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('b-nonjson'), 'mock:non_json');
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('b-auth'), 'mock:status=401');
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('b-store'));
 CREATE FUNCTION cf_refuse_pair() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.session_id = cf_sid('b-store') THEN RAISE EXCEPTION 'this session''s pairs are refused'; END IF;
@@ -363,7 +313,7 @@ SELECT results_eq($$SELECT session_id FROM trajc_compile_batch(11, 0, force => t
 -- trajc_compile returns only what it inserted: when the second pair of a
 -- session is refused, the first one (already inserted, then rolled back)
 -- is not returned either.
-SELECT cf_add('cf_batch_log', cf_sid('s-half'));
+CALL pg_temp.tap_add_session('cf_batch_log', cf_sid('s-half'));
 CREATE FUNCTION cf_refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.session_id = cf_sid('s-half') AND EXISTS (
@@ -386,10 +336,10 @@ DROP TRIGGER cf_refuse_second ON trajc.qa_pairs;
 -- one is logged) do not abort it. (The procedure form, which commits and
 -- takes new snapshots, is tested in compile_cancel.sql.)
 CREATE TABLE cf_race_log (LIKE cf_audit_log INCLUDING ALL);
-SELECT cf_add('cf_race_log', cf_sid('r-a'), NULL, 2);
-SELECT cf_add('cf_race_log', cf_sid('r-b'), NULL, 1);
-SELECT cf_add('cf_race_log', cf_sid('r-c'));
-SELECT cf_add('cf_race_log', cf_sid('r-d'));
+CALL pg_temp.tap_add_session('cf_race_log', cf_sid('r-a'), NULL, 2);
+CALL pg_temp.tap_add_session('cf_race_log', cf_sid('r-b'), NULL, 1);
+CALL pg_temp.tap_add_session('cf_race_log', cf_sid('r-c'));
+CALL pg_temp.tap_add_session('cf_race_log', cf_sid('r-d'));
 CREATE FUNCTION cf_retention() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM cf_race_log WHERE session_id = cf_sid('r-c');
@@ -411,8 +361,8 @@ DROP TRIGGER cf_retention ON trajc.compile_log;
 -- Two sessions whose ids hash alike (hashtext) in one batch: both compiled,
 -- neither taken for "being compiled by another run".
 CREATE TABLE cf_twin_log (LIKE cf_audit_log INCLUDING ALL);
-SELECT cf_add('cf_twin_log', 'cf-twin-88077');
-SELECT cf_add('cf_twin_log', 'cf-twin-91005');
+CALL pg_temp.tap_add_session('cf_twin_log', 'cf-twin-88077');
+CALL pg_temp.tap_add_session('cf_twin_log', 'cf-twin-91005');
 SET trajc.source = 'cf_twin_log';
 SET trajc.concurrency = 4;
 SELECT is(hashtext('cf-twin-88077'), hashtext('cf-twin-91005'), 'the twins'' ids have the same 32-bit hash');

@@ -7,52 +7,21 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 BEGIN;
+\ir fixtures/common.sql
 SELECT plan(61);
 
 -- ---------------------------------------------------------------------------
--- An audit log in the shape of a coding agent's tool log: failures, a retry
+-- The fixture's audit log of a coding agent's tool calls: failures, a retry
 -- that changes an argument, a reviewer. Sessions are prefixed cp- (this file).
-CREATE TABLE cp_audit_log (
-  id         bigserial PRIMARY KEY,
-  session_id text        NOT NULL,
-  created_at timestamptz NOT NULL,
-  agent      text,
-  tool       text,
-  success    boolean,
-  arguments  jsonb,
-  response   text
-);
-
-CREATE FUNCTION cp_add_session(sid text, base timestamptz, extra_turns int DEFAULT 0)
-RETURNS void LANGUAGE sql AS $$
-  INSERT INTO cp_audit_log (session_id, created_at, agent, tool, success, arguments, response)
-  SELECT sid, base + n * interval '7 seconds', agent, tool, success, args::jsonb, response
-    FROM (VALUES
-      (1, 'coder',    'search',    true,  '{"query": "flaky test", "limit": 5}',               'found tests/test_io.py'),
-      (2, 'coder',    'read_file', true,  '{"path": "tests/test_io.py"}',                      'def test_read(): ...'),
-      (3, 'coder',    'run_tests', false, '{"target": "tests/test_io.py", "timeout": 30}',     'TimeoutError after 30s'),
-      (4, 'coder',    'edit_file', true,  '{"path": "src/io.cpp"}',                            'patched the read loop'),
-      (5, 'coder',    'run_tests', false, '{"target": "tests/test_io.py", "timeout": 60}',     'AssertionError: 3 != 2'),
-      (6, 'reviewer', NULL,        true,  NULL,                                                'Check the off-by-one in the read loop.'),
-      (7, 'coder',    'edit_file', true,  '{"path": "src/io.cpp"}',                            'fixed the off-by-one'),
-      (8, 'coder',    'run_tests', true,  '{"target": "tests/test_io.py", "timeout": 60}',     '3 passed'),
-      (9, 'coder',    'search',    true,  '{"query": "release notes", "limit": 5}',            'found CHANGELOG.md'),
-      (10, 'reviewer', NULL,       true,  NULL,                                                'Looks good, ship it.')
-    ) AS r(n, agent, tool, success, args, response)
-  UNION ALL
-  SELECT sid, base + (10 + g) * interval '7 seconds', 'coder', 'shell', true,
-         jsonb_build_object('cmd', 'git log -n ' || g), 'commit ' || md5(sid || g)
-    FROM generate_series(1, extra_turns) g
-$$;
-
-SELECT cp_add_session('cp-gemini',    '2026-03-01 10:00:00+00');
-SELECT cp_add_session('cp-openai',    '2026-03-01 11:00:00+00');
-SELECT cp_add_session('cp-anthropic', '2026-03-01 12:00:00+00');
-SELECT cp_add_session('cp-tiers',     '2026-03-01 13:00:00+00');
-SELECT cp_add_session('cp-override',  '2026-03-01 14:00:00+00');
-SELECT cp_add_session('cp-unpriced',  '2026-03-01 15:00:00+00');
-SELECT cp_add_session('cp-offline',   '2026-03-01 16:00:00+00');
-SELECT cp_add_session('cp-long',      '2026-03-01 17:00:00+00', 2);  -- 12 turns: the longest
+CALL pg_temp.tap_audit_log('cp_audit_log');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-gemini', base => '2026-03-01 10:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-openai', base => '2026-03-01 11:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-anthropic', base => '2026-03-01 12:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-tiers', base => '2026-03-01 13:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-override', base => '2026-03-01 14:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-unpriced', base => '2026-03-01 15:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-offline', base => '2026-03-01 16:00:00+00');
+CALL pg_temp.tap_add_session('cp_audit_log', 'cp-long', extra_turns => 2, base => '2026-03-01 17:00:00+00');  -- 12 turns: the longest
 
 SET trajc.source = 'cp_audit_log';
 SET trajc.tier = 'cheap';
@@ -128,18 +97,6 @@ BEGIN
 END
 $$;
 
--- The compile_log row of a session's last compile, checked against the
--- contract and trajc.models prices.
-CREATE FUNCTION cp_last_log(sid text) RETURNS trajc.compile_log LANGUAGE sql AS $$
-  SELECT * FROM trajc.compile_log WHERE session_id = sid ORDER BY id DESC LIMIT 1
-$$;
-
-CREATE FUNCTION cp_priced_right(sid text) RETURNS boolean LANGUAGE sql AS $$
-  SELECT l.tokens_in > 0 AND l.tokens_out > 0 AND
-         abs(l.cost_usd - (l.tokens_in * m.usd_per_mtok_in + l.tokens_out * m.usd_per_mtok_out) / 1e6) < 1e-12
-    FROM cp_last_log(sid) l JOIN trajc.models m ON m.provider = l.provider AND m.model = l.model
-$$;
-
 -- ---------------------------------------------------------------------------
 -- The table as the contract names it.
 SELECT is_empty($$
@@ -170,14 +127,14 @@ SELECT is((SELECT array_agg(DISTINCT source_model) FROM ret_gemini),
           'gemini: source_model is the cheap tier''s model from trajc.models');
 SELECT results_eq(
   $$SELECT provider, model, status, http_status, attempts, pairs_kept, pairs_rejected,
-           rejected_reasons, turn_count, error FROM cp_last_log('cp-gemini')$$,
+           rejected_reasons, turn_count, error FROM pg_temp.tap_last_log('cp-gemini')$$,
   $$VALUES ('gemini', 'gemini-2.5-flash', 'ok', 200, 1, 2, 0, '{}'::jsonb, 10, NULL::text)$$,
   'gemini: compile_log row: ok, HTTP 200, one attempt, two pairs kept');
-SELECT ok(cp_priced_right('cp-gemini'),
+SELECT ok(pg_temp.tap_priced_right('cp-gemini'),
           'gemini: compile_log has tokens and cost = tokens x trajc.models prices');
-SELECT ok((SELECT trajectory_hash IS NOT NULL AND started_at <= finished_at FROM cp_last_log('cp-gemini')),
+SELECT ok((SELECT trajectory_hash IS NOT NULL AND started_at <= finished_at FROM pg_temp.tap_last_log('cp-gemini')),
           'gemini: compile_log has the trajectory hash and start <= finish');
-SELECT is((SELECT sum(cost_usd) FROM ret_gemini), (SELECT cost_usd FROM cp_last_log('cp-gemini')),
+SELECT is((SELECT sum(cost_usd) FROM ret_gemini), (SELECT cost_usd FROM pg_temp.tap_last_log('cp-gemini')),
           'gemini: pair costs add up to the call''s cost');
 SELECT results_eq(
   $$SELECT supporting_turns, qa_type FROM ret_gemini ORDER BY qa_type$$,
@@ -199,15 +156,15 @@ SELECT is((SELECT array_agg(DISTINCT source_model) FROM ret_openai),
           'openai: source_model is the cheap tier''s model');
 SELECT results_eq(
   $$SELECT provider, model, status, http_status, attempts, pairs_kept, pairs_rejected, error
-      FROM cp_last_log('cp-openai')$$,
+      FROM pg_temp.tap_last_log('cp-openai')$$,
   $$VALUES ('openai', 'gpt-5-mini', 'ok', 200, 1, 2, 0, NULL::text)$$,
   'openai: compile_log row: ok, HTTP 200, one attempt');
-SELECT ok(cp_priced_right('cp-openai'), 'openai: tokens, and cost = tokens x prices');
+SELECT ok(pg_temp.tap_priced_right('cp-openai'), 'openai: tokens, and cost = tokens x prices');
 
 -- The mock reports output tokens = reply chars / 4 for both, and Gemini adds
 -- 7 thinking tokens, which count as output: same reply text (10 turns each).
-SELECT is((SELECT tokens_out FROM cp_last_log('cp-gemini')),
-          (SELECT tokens_out + 7 FROM cp_last_log('cp-openai')),
+SELECT is((SELECT tokens_out FROM pg_temp.tap_last_log('cp-gemini')),
+          (SELECT tokens_out + 7 FROM pg_temp.tap_last_log('cp-openai')),
           'gemini counts its thinking tokens as output tokens');
 
 -- ---------------------------------------------------------------------------
@@ -225,10 +182,10 @@ SELECT is((SELECT array_agg(DISTINCT source_model) FROM ret_anthropic),
           'anthropic: source_model is the cheap tier''s model');
 SELECT results_eq(
   $$SELECT provider, model, status, http_status, attempts, pairs_kept, pairs_rejected, error
-      FROM cp_last_log('cp-anthropic')$$,
+      FROM pg_temp.tap_last_log('cp-anthropic')$$,
   $$VALUES ('anthropic', 'claude-haiku-4-5', 'ok', 200, 1, 2, 0, NULL::text)$$,
   'anthropic: compile_log row: ok, HTTP 200, one attempt');
-SELECT ok(cp_priced_right('cp-anthropic'), 'anthropic: tokens, and cost = tokens x prices');
+SELECT ok(pg_temp.tap_priced_right('cp-anthropic'), 'anthropic: tokens, and cost = tokens x prices');
 
 -- ---------------------------------------------------------------------------
 -- Tiers pick models: the tier argument, else trajc.tier, for every provider.
@@ -244,13 +201,13 @@ BEGIN
     -- as an argument, against a different trajc.tier
     PERFORM set_config('trajc.tier', CASE m.tier WHEN 'cheap' THEN 'premium' ELSE 'cheap' END, true);
     SELECT min(source_model) INTO sm FROM trajc_compile('cp-tiers', m.tier);
-    INSERT INTO tier_runs SELECT m.provider, m.tier, 'argument', sm, l.model, cp_priced_right('cp-tiers')
-      FROM cp_last_log('cp-tiers') l;
+    INSERT INTO tier_runs SELECT m.provider, m.tier, 'argument', sm, l.model, pg_temp.tap_priced_right('cp-tiers')
+      FROM pg_temp.tap_last_log('cp-tiers') l;
     -- as the setting
     PERFORM set_config('trajc.tier', m.tier, true);
     SELECT min(source_model) INTO sm FROM trajc_compile('cp-tiers');
-    INSERT INTO tier_runs SELECT m.provider, m.tier, 'setting', sm, l.model, cp_priced_right('cp-tiers')
-      FROM cp_last_log('cp-tiers') l;
+    INSERT INTO tier_runs SELECT m.provider, m.tier, 'setting', sm, l.model, pg_temp.tap_priced_right('cp-tiers')
+      FROM pg_temp.tap_last_log('cp-tiers') l;
   END LOOP;
   PERFORM set_config('trajc.tier', 'cheap', true);
 END
@@ -274,15 +231,15 @@ SET trajc.model = 'gemini-2.5-pro';
 CREATE TEMP TABLE ret_override AS SELECT * FROM trajc_compile('cp-override');
 SELECT is((SELECT array_agg(DISTINCT source_model) FROM ret_override), ARRAY['gemini-2.5-pro'],
           'trajc.model overrides the tier''s model');
-SELECT results_eq($$SELECT model, status FROM cp_last_log('cp-override')$$,
+SELECT results_eq($$SELECT model, status FROM pg_temp.tap_last_log('cp-override')$$,
                   $$VALUES ('gemini-2.5-pro', 'ok')$$, 'compile_log records the overriding model');
-SELECT ok(cp_priced_right('cp-override'), 'the overriding model is charged at its own trajc.models prices');
+SELECT ok(pg_temp.tap_priced_right('cp-override'), 'the overriding model is charged at its own trajc.models prices');
 
 -- An override not in trajc.models: compiled, cost recorded as 0, tokens kept.
 SET trajc.model = 'my-finetuned-flash';
 CREATE TEMP TABLE ret_unpriced AS SELECT * FROM trajc_compile('cp-unpriced', 'premium');
 SELECT results_eq(
-  $$SELECT model, status, cost_usd, tokens_in > 0 AND tokens_out > 0 FROM cp_last_log('cp-unpriced')$$,
+  $$SELECT model, status, cost_usd, tokens_in > 0 AND tokens_out > 0 FROM pg_temp.tap_last_log('cp-unpriced')$$,
   $$VALUES ('my-finetuned-flash', 'ok', 0::numeric, true)$$,
   'an unpriced trajc.model (even with a tier argument) compiles, with tokens and cost 0');
 SELECT results_eq($$SELECT DISTINCT source_model, cost_usd FROM ret_unpriced$$,
@@ -311,7 +268,7 @@ SELECT results_eq($$SELECT DISTINCT source_model, cost_usd FROM ret_offline$$,
                   $$VALUES ('offline', 0::numeric)$$, 'offline: source_model offline, cost 0');
 SELECT results_eq(
   $$SELECT provider, model, status, tokens_in, tokens_out, cost_usd, http_status, attempts, error
-      FROM cp_last_log('cp-offline')$$,
+      FROM pg_temp.tap_last_log('cp-offline')$$,
   $$VALUES ('offline', 'offline', 'ok', 0::bigint, 0::bigint, 0::numeric, NULL::int, 1, NULL::text)$$,
   'offline: compile_log row: ok, no tokens, no cost, no HTTP status');
 -- Grounding: every turn number an answer names is cited, and every quoted
@@ -416,7 +373,7 @@ CREATE TEMP TABLE est_long AS SELECT * FROM trajc_estimate(11, 1);
 SELECT is((SELECT sessions FROM est_long), 1, 'trajc_estimate(min_turns 11, limit 1): the one 12-turn session');
 SELECT is(count(*), 2::bigint, 'compiling the 12-turn session with gemini')
   FROM trajc_compile('cp-long');
-SELECT ok((SELECT abs(e.tokens_in - l.tokens_in) <= 1 FROM est_long e, cp_last_log('cp-long') l),
+SELECT ok((SELECT abs(e.tokens_in - l.tokens_in) <= 1 FROM est_long e, pg_temp.tap_last_log('cp-long') l),
           'the estimate''s input tokens equal the tokens the model counted (+-1)');
 
 SELECT * FROM finish();

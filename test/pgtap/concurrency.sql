@@ -9,14 +9,13 @@
 -- "ran side by side" from "one waited for the other", nothing finer.
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;
-CREATE EXTENSION IF NOT EXISTS dblink;
+\ir fixtures/common.sql
 
 -- The mock counts `times=` per (session, directive) for its whole life: the
 -- 429 session gets a name of its own on every run.
 SELECT 'tap-conc-rate-' || to_char(clock_timestamp(), 'YYYYMMDDHH24MISSUS') AS rate_prefix \gset
 
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-conc-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-conc-%';
+CALL pg_temp.tap_forget('tap-conc-%');
 DROP TABLE IF EXISTS public.tap_conc_base, public.tap_conc_par, public.tap_conc_race,
   public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate;
 
@@ -50,11 +49,6 @@ SELECT 'tap-conc-race-' || s, timestamptz '2024-06-02 09:00+00' + t * interval '
   FROM unnest(ARRAY['fast', 'slow']) s, generate_series(1, 5) t
  WHERE NOT (s = 'slow' AND t = 5);
 
-CREATE FUNCTION pg_temp.connect(name text) RETURNS text LANGUAGE sql AS $$
-  SELECT dblink_connect(name, format('host=%s port=%s dbname=%s user=%s',
-           current_setting('unix_socket_directories'), current_setting('port'),
-           current_database(), current_user))
-$$;
 -- Starts a batch on a connection: its result rows, each with when its
 -- statement started and ended (the batch materializes its result, so
 -- clock_timestamp() is taken at its end).
@@ -79,8 +73,8 @@ CREATE FUNCTION pg_temp.seconds(a timestamptz, b timestamptz) RETURNS float8
 
 SELECT plan(56);
 
-SELECT is(pg_temp.connect('tap_conc_1'), 'OK', 'first connection');
-SELECT is(pg_temp.connect('tap_conc_2'), 'OK', 'second connection');
+SELECT is(pg_temp.tap_connect('tap_conc_1'), 'OK', 'first connection');
+SELECT is(pg_temp.tap_connect('tap_conc_2'), 'OK', 'second connection');
 SELECT lives_ok($$SELECT dblink_exec('tap_conc_1', 'SET client_min_messages = error')$$, 'quiet 1');
 SELECT lives_ok($$SELECT dblink_exec('tap_conc_2', 'SET client_min_messages = error')$$, 'quiet 2');
 SELECT pid AS pid1 FROM dblink('tap_conc_1', 'SELECT pg_backend_pid()') AS t(pid int) \gset
@@ -143,12 +137,6 @@ SELECT diag(format('single run %s s; run A %s s (%s ok); run B %s s (%s ok)',
 -- Run A finishes -fast and goes on waiting for -slow; run B starts then.
 -- A's result for -fast is not committed yet, so B must not compile it again.
 SELECT pg_temp.start_batch('tap_conc_1', 'public.tap_conc_race') AS sent \gset
-CREATE FUNCTION pg_temp.holds(pid int, session text) RETURNS boolean LANGUAGE sql AS $$
-  SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = holds.pid
-                    AND l.objsubid = 1   -- trajc's claim key, see src/pg/compile.cpp
-                    AND (l.classid::bigint << 32 | l.objid::bigint)
-                        = hashtextextended(session, 8390876165306283569))
-$$;
 -- Waits (up to 5 s) until run A holds -slow's claim and has let go of -fast's
 -- (it stored -fast), or has held both for a second (a run that keeps its
 -- claims until it commits); -slow keeps A busy for 3 s either way.
@@ -156,8 +144,8 @@ CREATE FUNCTION pg_temp.await_claims(pid int) RETURNS boolean LANGUAGE plpgsql A
 DECLARE both_since timestamptz;
 BEGIN
   FOR i IN 1 .. 250 LOOP
-    IF pg_temp.holds(pid, 'tap-conc-race-slow') THEN
-      IF NOT pg_temp.holds(pid, 'tap-conc-race-fast') THEN RETURN true; END IF;
+    IF pg_temp.tap_claims(pid, 'tap-conc-race-slow') > 0 THEN
+      IF pg_temp.tap_claims(pid, 'tap-conc-race-fast') = 0 THEN RETURN true; END IF;
       both_since := coalesce(both_since, clock_timestamp());
       IF clock_timestamp() > both_since + interval '1 s' THEN RETURN true; END IF;
     END IF;
@@ -290,7 +278,6 @@ SELECT * FROM finish();
 
 -- ---- clean up -------------------------------------------------------------------------
 SELECT dblink_disconnect('tap_conc_1') = 'OK' AND dblink_disconnect('tap_conc_2') = 'OK' AS closed \gset
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-conc-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-conc-%';
+CALL pg_temp.tap_forget('tap-conc-%');
 DROP TABLE public.tap_conc_base, public.tap_conc_par, public.tap_conc_race,
   public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate;

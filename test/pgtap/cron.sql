@@ -19,27 +19,18 @@
 -- the job right after the wait, before any assertion.
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;
-CREATE EXTENSION IF NOT EXISTS dblink;
+\ir fixtures/common.sql
 
-SELECT dblink_connect('tap_cron', format('host=%s port=%s dbname=%s user=%s',
-         current_setting('unix_socket_directories'), current_setting('port'),
-         'trajc', current_user)) = 'OK' AS connected \gset
+SELECT pg_temp.tap_connect('tap_cron', 'trajc') = 'OK' AS connected \gset
 SELECT dblink_exec('tap_cron', 'SET client_min_messages = error; CREATE EXTENSION IF NOT EXISTS pg_cron')
   = 'CREATE EXTENSION' AS created \gset
 
 -- Leftovers of an earlier, failed run.
 SELECT count(*) >= 0 AS unscheduled FROM dblink('tap_cron',
   $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'trajc-test'$$) AS t(ok boolean) \gset
-DO $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'trajc_tap_cron_user') THEN
-    EXECUTE 'DROP OWNED BY trajc_tap_cron_user';
-    EXECUTE 'DROP ROLE trajc_tap_cron_user';
-  END IF;
-END $$;
+CALL pg_temp.tap_drop_role('trajc_tap_cron_user');
 DROP TABLE IF EXISTS public.tap_cron_log;
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-cron-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-cron-%';
+CALL pg_temp.tap_forget('tap-cron-%');
 
 -- Three sessions of 6 tool calls (the offline compiler finds pairs in them)
 -- and one of 2 turns, under the job's min_turns.
@@ -63,9 +54,7 @@ SELECT 'tap-cron-short', timestamptz '2024-07-02 08:00+00' + t * interval '1 min
   FROM generate_series(1, 2) t;
 
 CREATE ROLE trajc_tap_cron_user LOGIN;
-GRANT USAGE ON SCHEMA trajc TO trajc_tap_cron_user;
-GRANT SELECT ON trajc.models TO trajc_tap_cron_user;
-GRANT SELECT, INSERT ON trajc.compile_log, trajc.qa_pairs TO trajc_tap_cron_user;
+CALL pg_temp.tap_grant_compile('trajc_tap_cron_user');
 GRANT SELECT ON public.tap_cron_log TO trajc_tap_cron_user;
 GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text) TO trajc_tap_cron_user;
 ALTER ROLE trajc_tap_cron_user IN DATABASE trajc_tap SET trajc.provider = 'offline';
@@ -114,12 +103,9 @@ CREATE FUNCTION pg_temp.unschedule(job bigint) RETURNS boolean LANGUAGE plpgsql 
 DECLARE done boolean;
 BEGIN
   SELECT ok INTO done FROM dblink('tap_cron', format('SELECT cron.unschedule(%s)', job)) AS t(ok boolean);
-  FOR i IN 1 .. 30 LOOP
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM dblink('tap_cron', format(
-      $q$SELECT 1 FROM cron.job_run_details WHERE jobid = %s AND status IN ('starting', 'running')$q$, job))
-      AS t(x int));
-    PERFORM pg_sleep(1);
-  END LOOP;
+  PERFORM pg_temp.tap_wait(format('NOT EXISTS (SELECT 1 FROM dblink(%L, %L) AS t(x int))', 'tap_cron',
+    format($q$SELECT 1 FROM cron.job_run_details WHERE jobid = %s AND status IN ('starting', 'running')$q$, job)),
+    30);
   RETURN done;
 END $$;
 CREATE TEMP TABLE unscheduled AS SELECT pg_temp.unschedule(jobid) AS ok FROM job;
@@ -167,8 +153,6 @@ SELECT count(*) >= 0 AS cleaned FROM dblink('tap_cron', format(
 SELECT count(*) >= 0 AS unscheduled FROM dblink('tap_cron',
   $$SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = 'trajc-test'$$) AS t(ok boolean) \gset
 SELECT dblink_disconnect('tap_cron') = 'OK' AS disconnected \gset
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-cron-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-cron-%';
+CALL pg_temp.tap_forget('tap-cron-%');
 DROP TABLE public.tap_cron_log;
-DROP OWNED BY trajc_tap_cron_user;
-DROP ROLE trajc_tap_cron_user;
+CALL pg_temp.tap_drop_role('trajc_tap_cron_user');

@@ -6,6 +6,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 BEGIN;
+\ir fixtures/common.sql
 SELECT plan(9);
 
 -- Six pairs: factoid 1-3, temporal 4-6.

@@ -22,7 +22,7 @@
 -- grants), so it cleans up after itself and also before, after a failed run.
 \set ON_ERROR_STOP 1
 SET client_min_messages = error;
-CREATE EXTENSION IF NOT EXISTS dblink;
+\ir fixtures/common.sql
 
 -- The needle, never written whole in a statement (statements can reach the
 -- server log).
@@ -30,16 +30,9 @@ CREATE FUNCTION pg_temp.needle() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELEC
 
 -- Leftovers of an earlier, failed run.
 DROP ROLE IF EXISTS trajc_tap_secrets_monitor;
-DO $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'trajc_tap_secrets_user') THEN
-    EXECUTE 'DROP OWNED BY trajc_tap_secrets_user';
-    EXECUTE 'DROP ROLE trajc_tap_secrets_user';
-  END IF;
-END $$;
+CALL pg_temp.tap_drop_role('trajc_tap_secrets_user');
 DROP TABLE IF EXISTS public.tap_secrets_log;
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-sec-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-sec-%';
+CALL pg_temp.tap_forget('tap-sec-%');
 
 -- Where the server log is (scripts/pgcluster.sh: <root>/postgres.log next to
 -- <root>/data); the log checks are skipped if it is elsewhere.
@@ -85,9 +78,7 @@ SELECT throws_ok($$CALL trajc_compile_pending(3, 0)$$, '42501', NULL,
                  'CALL trajc_compile_pending without the GRANT fails with 42501');
 RESET ROLE;
 
-GRANT USAGE ON SCHEMA trajc TO trajc_tap_secrets_user;
-GRANT SELECT ON trajc.models TO trajc_tap_secrets_user;
-GRANT SELECT, INSERT ON trajc.compile_log, trajc.qa_pairs TO trajc_tap_secrets_user;
+CALL pg_temp.tap_grant_compile('trajc_tap_secrets_user');
 GRANT EXECUTE ON FUNCTION trajc_compile(text, text, boolean), trajc_compile_batch(int, int, text, boolean),
                           trajc_estimate(int, int, text) TO trajc_tap_secrets_user;
 GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text) TO trajc_tap_secrets_user;
@@ -197,18 +188,11 @@ SELECT is_empty($$SELECT id FROM trajc.qa_pairs p
 
 -- A key missing on the server: a clear error saying how to set it, no key.
 -- (Skipped if the server's environment supplies ANTHROPIC_API_KEY.)
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE msg text; hint text; state text;
-BEGIN
-  EXECUTE sql;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-  RETURN state || ': ' || msg || ' HINT: ' || coalesce(hint, '');
-END $$;
 SET trajc.anthropic_api_key = '';
 SET trajc.provider = 'anthropic';
-CREATE TEMP TABLE tap_missing AS SELECT pg_temp.error_of($$SELECT * FROM trajc_compile('tap-sec-ok')$$) AS e;
+CREATE TEMP TABLE tap_missing AS
+  SELECT CASE WHEN state <> '00000' THEN state || ': ' || message || ' HINT: ' || coalesce(hint, '') END AS e
+    FROM pg_temp.tap_run($$SELECT * FROM trajc_compile('tap-sec-ok')$$);
 RESET trajc.provider;
 RESET trajc.anthropic_api_key;
 SELECT CASE WHEN e IS NULL THEN skip('the server environment has ANTHROPIC_API_KEY', 1)
@@ -219,9 +203,7 @@ SELECT CASE WHEN e IS NULL THEN skip('the server environment has ANTHROPIC_API_K
        END FROM tap_missing;
 
 -- ---- a fresh session as the role (dblink) -----------------------------------
-SELECT is(dblink_connect('tap_secrets_fresh',
-            format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
-                   current_setting('port'), current_database(), 'trajc_tap_secrets_user')),
+SELECT is(pg_temp.tap_connect('tap_secrets_fresh', username => 'trajc_tap_secrets_user'),
           'OK', 'a fresh connection as the role');
 SELECT is((SELECT u FROM dblink('tap_secrets_fresh', 'SELECT current_user::text') AS t(u text)),
           'trajc_tap_secrets_user', '... runs as the role');
@@ -302,8 +284,6 @@ SELECT CASE WHEN text IS NULL THEN skip('server log not found next to the data d
 SELECT * FROM finish();
 
 -- ---- clean up -------------------------------------------------------------------
-DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'tap-sec-%';
-DELETE FROM trajc.compile_log WHERE session_id LIKE 'tap-sec-%';
+CALL pg_temp.tap_forget('tap-sec-%');
 DROP TABLE public.tap_secrets_log;
-DROP OWNED BY trajc_tap_secrets_user;
-DROP ROLE trajc_tap_secrets_user;
+CALL pg_temp.tap_drop_role('trajc_tap_secrets_user');
