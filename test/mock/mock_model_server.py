@@ -12,6 +12,7 @@ import select
 import socket
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIRECTIVE = re.compile(r"mock:([a-z_]+)(?:=(\d+))?((?:,[a-z_]+=\d+)*)")
@@ -119,16 +120,26 @@ def turn_text(prompt, n):
 def answer_text(d, prompt):
     """The candidate: mock:answer=N replies with turn N's text (right when the
     reference answer is in turn N), mock:answer_wrong[=N] with a wrong answer,
-    mock:answer_none with "unknown", no directive with "unknown". mock:flip in
-    the model name swaps right and wrong (answer=N is wrong, answer_wrong=N
-    answers with turn N), so two runs differ on known pairs."""
+    mock:answer_none with "unknown". mock:flip in the model name swaps right
+    and wrong (answer=N is wrong, answer_wrong=N answers with turn N), so two
+    runs differ on known pairs. Without a directive: the text of the turns the
+    question names ("turn 3"), else "unknown"; mock:forget=P in the model name
+    answers "unknown" instead for the P percent of questions whose CRC-32 mod
+    100 is below P (the same questions every time)."""
+    question = QUESTION_LINE.findall(prompt)[-1]
     flip = d.action == "flip"
     if flip:
-        d = Directive(DIRECTIVE.search(QUESTION_LINE.findall(prompt)[-1]))
+        d = Directive(DIRECTIVE.search(question))
     right = (d.action == "answer") != flip
     if d.action in ("answer", "answer_wrong"):
         return turn_text(prompt, d.n or 1) if right and d.n else WRONG_ANSWER
-    return "unknown"
+    if d.action == "answer_none":
+        return "unknown"
+    if d.action == "forget" and zlib.crc32(question.encode()) % 100 < (d.n or 0):
+        return "unknown"
+    named = sorted({int(n) for n in re.findall(r"\bturns? (\d+)", question)})
+    texts = [turn_text(prompt, n) for n in named]
+    return " ".join(t for t in texts if t != "unknown") or "unknown"
 
 
 def words(text):
