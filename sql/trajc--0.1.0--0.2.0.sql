@@ -3,6 +3,17 @@
 -- upgrade test compares the catalog of both paths object by object.
 \echo Use "ALTER EXTENSION trajc UPDATE TO '0.2.0'" to load this file. \quit
 
+-- trajc_compile's work for one session, returning the session's status row
+-- (the row shape of trajc_compile_batch) instead of its pairs, so a caller
+-- learns ok / empty / failed / skipped without reading trajc.compile_log.
+CREATE FUNCTION @extschema@.trajc_compile_session(session_id text, tier text DEFAULT NULL,
+                                                  force boolean DEFAULT true)
+  RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
+                error text)
+  AS 'MODULE_PATHNAME', 'trajc_compile_session' LANGUAGE C VOLATILE PARALLEL UNSAFE
+  CALLED ON NULL INPUT;
+REVOKE ALL ON FUNCTION @extschema@.trajc_compile_session(text, text, boolean) FROM PUBLIC;
+
 -- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?
 -- Begin of the recall block; identical in trajc--0.2.0.sql and

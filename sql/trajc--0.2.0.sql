@@ -102,6 +102,16 @@ CREATE FUNCTION @extschema@.trajc_compile(session_id text, tier text DEFAULT NUL
   RETURNS SETOF trajc.qa_pairs
   AS 'MODULE_PATHNAME', 'trajc_compile' LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
 
+-- trajc_compile's work for one session, returning the session's status row
+-- (the row shape of trajc_compile_batch) instead of its pairs, so a caller
+-- learns ok / empty / failed / skipped without reading trajc.compile_log.
+CREATE FUNCTION @extschema@.trajc_compile_session(session_id text, tier text DEFAULT NULL,
+                                                  force boolean DEFAULT true)
+  RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
+                error text)
+  AS 'MODULE_PATHNAME', 'trajc_compile_session' LANGUAGE C VOLATILE PARALLEL UNSAFE
+  CALLED ON NULL INPUT;
+
 CREATE FUNCTION @extschema@.trajc_compile_batch(min_turns int DEFAULT 10, "limit" int DEFAULT 25,
                                                 tier text DEFAULT NULL, force boolean DEFAULT false)
   RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
@@ -119,6 +129,7 @@ CREATE FUNCTION @extschema@.trajc_estimate(min_turns int DEFAULT 10, "limit" int
   AS 'MODULE_PATHNAME', 'trajc_estimate' LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
 
 REVOKE ALL ON FUNCTION @extschema@.trajc_compile(text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.trajc_compile_session(text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_compile_batch(int, int, text, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_compile_pending(int, int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_estimate(int, int, text) FROM PUBLIC;

@@ -1,3 +1,6 @@
+// What a call costs: list prices per million tokens, times reported usage.
+//
+// Must never: guess usage (estimates live in compile.hpp), or round.
 #pragma once
 #include "trajc/core_guard.hpp"
 

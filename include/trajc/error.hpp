@@ -1,3 +1,7 @@
+// The core's one exception type and the SQLSTATEs it carries.
+//
+// Must never: hold a secret in a message (callers redact first), or be
+// thrown across a Postgres frame (src/pg/cpp_call.hpp catches it).
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -1,7 +1,13 @@
+// HTTP transport: many POST requests in flight from one thread (libcurl multi),
+// with timeouts, a response size cap and cancellation.
+//
+// Must never: know a vendor's format (provider.hpp builds the requests and
+// reads the replies), decide on retries (retry.hpp, compile.cpp), log or
+// return request headers (they hold the key), raise from a curl callback, or
+// start a thread (it runs inside a Postgres backend).
 #pragma once
 #include "trajc/core_guard.hpp"
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -9,50 +15,20 @@
 #include <string>
 #include <vector>
 
-#include "trajc/provider.hpp"
+#include "trajc/defaults.hpp"
 
 namespace trajc {
 
-// --- retry policy (pure) ---------------------------------------------------
-struct RetryPolicy {
-  int max_retries = 3;
-  long base_delay_ms = 500;
-  long max_delay_ms = 30000;
-};
-// 429, 5xx and connection errors (status 0) are retried.
-bool is_retryable(int http_status);
-// Delay before retry number `attempt` (1-based): exponential with full jitter
-// drawn from `jitter` in [0,1), but never less than Retry-After when given.
-long retry_delay_ms(const RetryPolicy& p, int attempt, std::optional<long> retry_after_ms,
-                    double jitter);
-// Retry-After header value: delta-seconds or an HTTP date, as milliseconds from now.
-std::optional<long> parse_retry_after(const std::string& value,
-                                      std::chrono::system_clock::time_point now);
-
-// --- token bucket (pure) ---------------------------------------------------
-// max_per_minute requests per minute across a batch; 0 = unlimited.
-class RateLimiter {
- public:
-  explicit RateLimiter(int max_per_minute);
-  // Milliseconds until a request may start at `now` (0 = now).
-  long wait_ms(std::chrono::steady_clock::time_point now) const;
-  void take(std::chrono::steady_clock::time_point now);
-  // A 429's Retry-After pauses every new request until then.
-  void cool_down_until(std::chrono::steady_clock::time_point until);
-
- private:
-  void refill(std::chrono::steady_clock::time_point now) const;
-  int per_minute_;
-  mutable double tokens_;
-  mutable std::chrono::steady_clock::time_point last_;
-  std::chrono::steady_clock::time_point cooldown_until_{};
+struct HttpRequest {
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
+  std::string body;
 };
 
-// --- transfers on one thread (libcurl multi) ---------------------------------
 struct HttpLimits {
-  long connect_timeout_ms = 10000;
-  long total_timeout_ms = 120000;
-  std::size_t max_response_bytes = 16u << 20;
+  long connect_timeout_ms = defaults::kConnectTimeoutMs;
+  long total_timeout_ms = defaults::kTimeoutMs.value;
+  std::size_t max_response_bytes = defaults::kMaxResponseBytes;
 };
 
 struct HttpResult {

@@ -1,8 +1,12 @@
+// The offline compiler's interface: pairs without a model, cost 0.
+//
+// Must never: need a key, the network or a clock.
 #pragma once
 #include "trajc/core_guard.hpp"
 
 #include <string>
 
+#include "trajc/defaults.hpp"
 #include "trajc/trajectory.hpp"
 
 namespace trajc {
@@ -12,6 +16,6 @@ namespace trajc {
 // through the same validation. Every answer is literally checkable against the
 // turns it cites; up to max_questions pairs covering all four qa types when
 // the trajectory allows.
-std::string offline_compile(const Trajectory& t, int max_questions = 5);
+std::string offline_compile(const Trajectory& t, int max_questions = defaults::kMaxQuestions);
 
 }  // namespace trajc

@@ -1,25 +1,32 @@
+// The model providers: their names, and the three vendors' wire formats
+// (the request for one prompt, the reply's text and token usage, error bodies).
+//
+// Must never: send anything (http.hpp does), decide on retries, or put the
+// API key anywhere but the request headers (errors go through redact()).
 #pragma once
 #include "trajc/core_guard.hpp"
 
 #include <string>
-#include <vector>
+
+#include "trajc/http.hpp"
 
 namespace trajc {
 
 enum class Provider { Gemini, OpenAI, Anthropic, Offline };
+inline constexpr Provider kProviders[] = {Provider::Gemini, Provider::OpenAI, Provider::Anthropic,
+                                          Provider::Offline};
+// The providers reached over the network, each with a key and a base URL.
+inline constexpr Provider kNetworkProviders[] = {Provider::Gemini, Provider::OpenAI,
+                                                 Provider::Anthropic};
 
 // "gemini" | "openai" | "anthropic" | "offline"; throws Error(kInvalidParameter).
 Provider parse_provider(const std::string& name);
 const char* provider_name(Provider p);
+// The provider named by defaults::kProvider (trajc.provider's boot value).
+Provider default_provider();
 std::string default_base_url(Provider p);
 // Name of the environment variable holding the key when the setting is empty.
 const char* api_key_env_var(Provider p);
-
-struct HttpRequest {
-  std::string url;
-  std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
-  std::string body;
-};
 
 // The vendor's wire request for one prompt. json_schema=false asks for plain
 // JSON mode (OpenAI-compatible servers that reject response_format schemas).

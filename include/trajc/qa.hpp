@@ -1,3 +1,8 @@
+// QA pairs: their shape, the reasons a candidate is rejected, the JSON schema
+// models answer in, and the validation every reply (model or offline) passes.
+//
+// Must never: depend on a provider, or accept a pair whose answer does not
+// rest on two non-adjacent turns of the trajectory.
 #pragma once
 #include "trajc/core_guard.hpp"
 
@@ -6,6 +11,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "trajc/defaults.hpp"
 
 namespace trajc {
 
@@ -29,8 +36,11 @@ inline constexpr const char* kAdjacentOnly = "adjacent_turns";     // no two cit
 inline constexpr const char* kEmptyText = "empty_question_or_answer";
 inline constexpr const char* kUnknownType = "unknown_qa_type";
 inline constexpr const char* kDuplicate = "duplicate_question";
-inline constexpr const char* kOverLimit = "over_question_limit";   // more than 5 pairs
+inline constexpr const char* kOverLimit = "over_question_limit";   // more than max_questions pairs
 }  // namespace reject
+
+// The number of rejections in a reason -> count map.
+int rejected_total(const std::map<std::string, int>& rejected);
 
 struct Validation {
   std::vector<QaPair> kept;
@@ -45,6 +55,7 @@ const nlohmann::json& qa_schema();
 nlohmann::json extract_json(const std::string& text);
 // Keeps the grounded pairs of {"pairs":[...]} (or a bare array) for a
 // trajectory of turn_count turns; counts every rejection by reason.
-Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions = 5);
+Validation validate_pairs(const nlohmann::json& doc, int turn_count,
+                          int max_questions = defaults::kMaxQuestions);
 
 }  // namespace trajc

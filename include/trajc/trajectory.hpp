@@ -1,3 +1,8 @@
+// The trajectory model: a session's turns, each a list of named fields, and
+// the text and hash derived from them.
+//
+// Must never: know where the turns came from (Postgres, a file, a test), or
+// reorder a turn's fields (they keep the table's column order).
 #pragma once
 #include "trajc/core_guard.hpp"
 

@@ -1,3 +1,5 @@
+// The option parser (see args.hpp). Must never exit or print: a bad
+// argument is a usage_error for main() to report.
 #include "args.hpp"
 
 #include <algorithm>

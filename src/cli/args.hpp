@@ -1,5 +1,6 @@
 // Command-line parsing: one table of options per command, from which both the
-// parser and the help text are derived (so they cannot disagree).
+// parser and the help text are derived (so they cannot disagree). Must never
+// know what an option means: commands read their values.
 #pragma once
 
 #include <map>

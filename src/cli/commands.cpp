@@ -1,9 +1,12 @@
 // extract, stats, sample: one SQL call each, printed as a table or JSON.
+// Must never compute what the SQL function returns, nor print its text raw
+// (print_table escapes it).
 #include "commands.hpp"
 
 #include <string>
 
 #include "output.hpp"
+#include "pairs.hpp"
 #include "pg.hpp"
 
 namespace trajc_cli {
@@ -44,8 +47,8 @@ int run_sample(const GlobalOptions& g, const ParsedArgs& a) {
   // On a terminal the pair is what matters; scripts get every column.
   const std::string columns =
       g.json ? "*"
-             : "id, session_id, qa_type, question, answer, supporting_turns, source_model, "
-               "cost_usd, created_at";
+             : pair_columns({kId, kSessionId, kQaType, kQuestion, kAnswer, kSupportingTurns,
+                             kSourceModel, kCostUsd, kCreatedAt});
   return print_query(db, g, Layout::Records,
                      "SELECT " + columns + " FROM " + db.fn("trajc_sample") + "($1, $2)",
                      {limit.c_str(), qa_type ? qa_type->c_str() : nullptr});

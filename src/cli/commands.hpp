@@ -1,5 +1,5 @@
 // The subcommands. Each is a thin client of the extension's SQL functions:
-// the tool never re-implements what the database does.
+// the tool must never re-implement what the database does.
 #pragma once
 
 #include <optional>

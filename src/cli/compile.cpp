@@ -1,15 +1,18 @@
 // compile: session by session, each in its own transaction, so that Ctrl-C
 // (which cancels the model call in flight) loses only the unfinished session.
+// Each session's status comes from the extension's own status row
+// (trajc_compile_session). Must never compile anything itself, nor guess a
+// status from trajc.compile_log.
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "compile_progress.hpp"
 #include "output.hpp"
 #include "pg.hpp"
 #include "signals.hpp"
@@ -17,22 +20,6 @@
 namespace trajc_cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-struct SessionResult {
-  std::string session_id;
-  std::string status;  // ok, empty, failed (as in trajc.compile_log)
-  int pairs = 0;
-  int rejected = 0;
-  double cost_usd = 0;
-  double seconds = 0;
-  std::string error;
-};
 
 // Sessions in trajc_extract's order (longest first), up to limit (0 = all);
 // --session restricts the list to the named sessions, in that order. Which
@@ -73,35 +60,40 @@ bool stops_the_run(const CliError& e) {
   return false;
 }
 
-// One session in one transaction: the pairs trajc_compile inserted, then the
-// compile_log row it wrote for the status, rejections and the call's cost.
-SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char* tier,
-                          bool force) {
+// The one call of the extension's compile: trajc_compile_session does what
+// trajc_compile does (claim, skip if unchanged, model call, store, log) in
+// its own transaction, and returns the session's status row, shaped like a
+// row of trajc_compile_batch. A session's own failure is a 'failed' row; an
+// error raised is one the whole run shares (see stops_the_run).
+SessionResult compile_session(TrajcDb& db, const std::string& session_id, const char* tier,
+                              bool force) {
+  PgResult row = db.exec("SELECT status, pairs, rejected, cost_usd::float8, error FROM " +
+                             db.fn("trajc_compile_session") + "($1::text, $2::text, $3::boolean)",
+                         {session_id.c_str(), tier, force ? "true" : "false"});
+  if (PQntuples(row.get()) != 1)
+    throw CliError(kExitFailed, "trajc_compile_session returned " +
+                                    std::to_string(PQntuples(row.get())) + " rows, not one");
   SessionResult r;
   r.session_id = session_id;
-  auto started = Clock::now();
-  db.exec("BEGIN");
+  r.status = PQgetvalue(row.get(), 0, 0);
+  r.pairs = std::atoi(PQgetvalue(row.get(), 0, 1));
+  r.rejected = std::atoi(PQgetvalue(row.get(), 0, 2));
+  r.cost_usd = std::atof(PQgetvalue(row.get(), 0, 3));
+  r.error = PQgetvalue(row.get(), 0, 4);  // "" for NULL
+  return r;
+}
+
+// One session, timed; an error raised for it alone (the session vanished
+// from the audit log, a bad value) makes it 'failed', the rest goes on.
+SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char* tier,
+                          bool force) {
+  const auto started = Clock::now();
+  SessionResult r;
   try {
-    PgResult pairs = db.exec("SELECT count(*), coalesce(sum(cost_usd), 0)::float8 FROM " +
-                                 db.fn("trajc_compile") + "($1, $2, $3)",
-                             {session_id.c_str(), tier, force ? "true" : "false"});
-    r.pairs = std::atoi(PQgetvalue(pairs.get(), 0, 0));
-    r.cost_usd = std::atof(PQgetvalue(pairs.get(), 0, 1));
-    r.status = r.pairs > 0 ? "ok" : "empty";
-    PgResult log = db.exec(
-        "SELECT status, pairs_rejected, cost_usd::float8, error FROM trajc.compile_log"
-        " WHERE session_id = $1 AND started_at >= now() ORDER BY id DESC LIMIT 1",
-        {session_id.c_str()});
-    if (PQntuples(log.get()) == 1) {
-      r.status = PQgetvalue(log.get(), 0, 0);
-      r.rejected = std::atoi(PQgetvalue(log.get(), 0, 1));
-      r.cost_usd = std::atof(PQgetvalue(log.get(), 0, 2));
-      r.error = PQgetvalue(log.get(), 0, 3);
-    }
-    db.exec("COMMIT");
+    r = compile_session(db, session_id, tier, force);
   } catch (const CliError& e) {
-    PQclear(PQexec(db.raw(), "ROLLBACK"));  // best effort: the error is what matters
     if (stops_the_run(e)) throw;
+    r.session_id = session_id;
     r.status = "failed";
     r.error = e.what();
     if (!e.hint().empty()) r.error += " (hint: " + e.hint() + ")";
@@ -110,121 +102,118 @@ SessionResult compile_one(TrajcDb& db, const std::string& session_id, const char
   return r;
 }
 
-// Sessions done/total, pairs, cost and ETA: a bar redrawn in place on a
-// terminal, one line per session otherwise (logs, CI).
-class Progress {
- public:
-  Progress(std::size_t total, bool terminal)
-      : total_(total), terminal_(terminal), started_(Clock::now()) {}
-
-  void starting(const std::string& session_id) {
-    if (terminal_) draw(session_id);
-  }
-
-  void done(const SessionResult& r) {
-    done_++;
-    pairs_ += r.pairs;
-    cost_ += r.cost_usd;
-    char line[512];
-    std::snprintf(line, sizeof line, "[%zu/%zu] %s %s: %d pairs, %d rejected, %s, %.1fs", done_,
-                  total_, r.session_id.c_str(), r.status.c_str(), r.pairs, r.rejected,
-                  format_usd(r.cost_usd).c_str(), r.seconds);
-    std::string text = line;
-    if (!r.error.empty()) text += " -- " + r.error;
-    if (!terminal_) {
-      std::fprintf(stderr, "%s\n", text.c_str());
-    } else if (r.status == "failed") {
-      clear();
-      std::fprintf(stderr, "%s\n", text.c_str());  // failures stay above the bar
-    }
-    if (terminal_) draw("");
-  }
-
-  void finish() {
-    if (terminal_) clear();
-  }
-
- private:
-  void clear() { std::fputs("\r\033[K", stderr); }
-
-  void draw(const std::string& current) {
-    constexpr int kWidth = 24;
-    const int filled = total_ ? static_cast<int>(kWidth * done_ / total_) : kWidth;
-    const double elapsed = seconds_since(started_);
-    const double eta = done_ ? elapsed / done_ * (total_ - done_) : -1;
-    std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '-') + "]";
-    clear();
-    std::fprintf(stderr, "%s %zu/%zu sessions | %ld pairs | %s | ETA %s%s%s", bar.c_str(), done_,
-                 total_, pairs_, format_usd(cost_).c_str(), format_duration(eta).c_str(),
-                 current.empty() ? "" : " | ", current.c_str());
-    std::fflush(stderr);
-  }
-
-  std::size_t total_, done_ = 0;
-  long pairs_ = 0;
-  double cost_ = 0;
-  bool terminal_;
-  Clock::time_point started_;
-};
-
-void print_summary(const GlobalOptions& g, const std::vector<SessionResult>& results,
-                   std::size_t planned, bool was_interrupted, double seconds) {
+struct Totals {
   long pairs = 0;
   double cost = 0;
   // "skipped" comes from the server: unchanged since its last compile, or
   // being compiled by another run (the error column says which).
   std::size_t ok = 0, empty = 0, failed = 0, skipped = 0;
-  Table sessions;
-  sessions.columns = {{"session_id", ValueKind::Text}, {"status", ValueKind::Text},
-                      {"pairs", ValueKind::Number},    {"rejected", ValueKind::Number},
-                      {"cost_usd", ValueKind::Number}, {"seconds", ValueKind::Number},
-                      {"error", ValueKind::Text}};
-  Table failures = sessions;
+};
+
+Totals totals_of(const std::vector<SessionResult>& results) {
+  Totals t;
   for (const auto& r : results) {
-    pairs += r.pairs;
-    cost += r.cost_usd;
-    ok += r.status == "ok";
-    empty += r.status == "empty";
-    failed += r.status == "failed";
-    skipped += r.status == "skipped";
+    t.pairs += r.pairs;
+    t.cost += r.cost_usd;
+    t.ok += r.status == "ok";
+    t.empty += r.status == "empty";
+    t.failed += r.status == "failed";
+    t.skipped += r.status == "skipped";
+  }
+  return t;
+}
+
+// The sessions as a table (all of them, or only the failed ones).
+Table session_table(const std::vector<SessionResult>& results, bool failed_only) {
+  Table t;
+  t.columns = {{"session_id", ValueKind::Text}, {"status", ValueKind::Text},
+               {"pairs", ValueKind::Number},    {"rejected", ValueKind::Number},
+               {"cost_usd", ValueKind::Number}, {"seconds", ValueKind::Number},
+               {"error", ValueKind::Text}};
+  for (const auto& r : results) {
+    if (failed_only && r.status != "failed") continue;
     char usd[32], secs[32];
     std::snprintf(usd, sizeof usd, "%.6f", r.cost_usd);
     std::snprintf(secs, sizeof secs, "%.3f", r.seconds);
-    std::vector<std::optional<std::string>> row = {
-        r.session_id,
-        r.status,
-        std::to_string(r.pairs),
-        std::to_string(r.rejected),
-        usd,
-        secs,
-        r.error.empty() ? std::nullopt : std::optional<std::string>(r.error)};
-    if (r.status == "failed") failures.rows.push_back(row);
-    sessions.rows.push_back(std::move(row));
+    t.rows.push_back({r.session_id, r.status, std::to_string(r.pairs), std::to_string(r.rejected),
+                      usd, secs,
+                      r.error.empty() ? std::nullopt : std::optional<std::string>(r.error)});
   }
-  if (g.json) {
-    char usd[32];
-    std::snprintf(usd, sizeof usd, "%.6f", cost);
-    std::string out = "{\"sessions\": " + to_json(sessions) + ",\n \"summary\": {" +
-                      "\"planned\": " + std::to_string(planned) +
-                      ", \"compiled\": " + std::to_string(results.size()) +
-                      ", \"ok\": " + std::to_string(ok) + ", \"empty\": " + std::to_string(empty) +
-                      ", \"failed\": " + std::to_string(failed) +
-                      ", \"skipped\": " + std::to_string(skipped) +
-                      ", \"pairs\": " + std::to_string(pairs) + ", \"cost_usd\": " + usd +
-                      ", \"interrupted\": " + (was_interrupted ? "true" : "false") + "}}\n";
-    std::fputs(out.c_str(), stdout);
-    return;
-  }
+  return t;
+}
+
+void print_json_summary(const std::vector<SessionResult>& results, std::size_t planned,
+                        bool was_interrupted) {
+  const Totals t = totals_of(results);
+  char usd[32];
+  std::snprintf(usd, sizeof usd, "%.6f", t.cost);
+  std::string out =
+      "{\"sessions\": " + to_json(session_table(results, false)) + ",\n \"summary\": {" +
+      "\"planned\": " + std::to_string(planned) +
+      ", \"compiled\": " + std::to_string(results.size()) + ", \"ok\": " + std::to_string(t.ok) +
+      ", \"empty\": " + std::to_string(t.empty) + ", \"failed\": " + std::to_string(t.failed) +
+      ", \"skipped\": " + std::to_string(t.skipped) + ", \"pairs\": " + std::to_string(t.pairs) +
+      ", \"cost_usd\": " + usd + ", \"interrupted\": " + (was_interrupted ? "true" : "false") +
+      "}}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void print_text_summary(const std::vector<SessionResult>& results, std::size_t planned,
+                        bool was_interrupted, double seconds) {
+  const Totals t = totals_of(results);
   std::printf("%s %zu of %zu sessions in %s: %zu ok, %zu empty, %zu failed",
               was_interrupted ? "interrupted after" : "compiled", results.size(), planned,
-              format_duration(seconds).c_str(), ok, empty, failed);
-  if (skipped) std::printf(", %zu skipped (unchanged: --force recompiles; or busy elsewhere)", skipped);
-  std::printf("\npairs: %ld, cost: %s\n", pairs, format_usd(cost).c_str());
-  if (!failures.rows.empty()) {
+              format_duration(seconds).c_str(), t.ok, t.empty, t.failed);
+  if (t.skipped)
+    std::printf(", %zu skipped (unchanged: --force recompiles; or busy elsewhere)", t.skipped);
+  std::printf("\npairs: %ld, cost: %s\n", t.pairs, format_usd(t.cost).c_str());
+  if (t.failed) {
     std::printf("failed sessions:\n");
-    print_table(failures, OutputStyle{});
+    print_table(session_table(results, true), OutputStyle{});
   }
   std::fflush(stdout);
+}
+
+struct Run {
+  std::vector<SessionResult> results;
+  bool interrupted = false;
+  Clock::time_point started = Clock::now();
+};
+
+void print_summary(const GlobalOptions& g, const Run& run, std::size_t planned) {
+  if (g.json)
+    print_json_summary(run.results, planned, run.interrupted);
+  else
+    print_text_summary(run.results, planned, run.interrupted, seconds_since(run.started));
+}
+
+// Compiles `todo` in order until done or interrupted. An error that stops the
+// run is thrown after the summary of what was finished (and is kept).
+Run compile_all(const GlobalOptions& g, TrajcDb& db, const std::vector<std::string>& todo,
+                const char* tier, bool force) {
+  Run run;
+  Progress progress(todo.size(), isatty(STDERR_FILENO) != 0);
+  for (const auto& session_id : todo) {
+    if (interrupted()) {
+      run.interrupted = true;
+      break;
+    }
+    progress.starting(session_id);
+    try {
+      run.results.push_back(compile_one(db, session_id, tier, force));
+    } catch (const CliError& e) {
+      progress.finish();
+      if (e.code() != kExitInterrupted) {
+        print_summary(g, run, todo.size());
+        throw;
+      }
+      run.interrupted = true;
+      break;
+    }
+    progress.done(run.results.back());
+  }
+  progress.finish();
+  return run;
 }
 
 }  // namespace
@@ -235,7 +224,6 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
   const auto tier = a.maybe("tier");
   const auto provider = a.maybe("provider");
   const std::vector<std::string> only = a.all("session");
-  const bool force = a.has("force");
 
   TrajcDb db(g.dsn);
   const std::vector<std::string> todo = list_candidates(db, min_turns, limit, only);
@@ -244,39 +232,12 @@ int run_compile(const GlobalOptions& g, const ParsedArgs& a) {
   if (provider)
     db.exec("SELECT pg_catalog.set_config('trajc.provider', $1, false)", {provider->c_str()});
 
-
   InterruptScope interrupt_scope;
   interrupt_scope.cancel_on_signal(db.raw());
-  Progress progress(todo.size(), isatty(STDERR_FILENO) != 0);
-  std::vector<SessionResult> results;
-  auto started = Clock::now();
-  bool was_interrupted = false;
-  for (const auto& session_id : todo) {
-    if (interrupted()) {
-      was_interrupted = true;
-      break;
-    }
-    progress.starting(session_id);
-    SessionResult r;
-    try {
-      r = compile_one(db, session_id, tier ? tier->c_str() : nullptr, force);
-    } catch (const CliError& e) {
-      progress.finish();
-      if (e.code() != kExitInterrupted) {
-        // Finished sessions are committed; say so before the error itself.
-        print_summary(g, results, todo.size(), false, seconds_since(started));
-        throw;
-      }
-      was_interrupted = true;
-      break;
-    }
-    progress.done(r);
-    results.push_back(std::move(r));
-  }
-  progress.finish();
-  print_summary(g, results, todo.size(), was_interrupted, seconds_since(started));
-  if (was_interrupted) return kExitInterrupted;
-  for (const auto& r : results)
+  const Run run = compile_all(g, db, todo, tier ? tier->c_str() : nullptr, a.has("force"));
+  print_summary(g, run, todo.size());
+  if (run.interrupted) return kExitInterrupted;
+  for (const auto& r : run.results)
     if (r.status == "failed") return kExitFailed;
   return kExitOk;
 }

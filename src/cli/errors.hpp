@@ -1,4 +1,5 @@
-// Exit codes and the one error type of the command-line tool.
+// Exit codes and the one error type of the command-line tool. Must never
+// grow a second way to fail: every error is a CliError that main() prints.
 #pragma once
 
 #include <stdexcept>

@@ -2,6 +2,8 @@
 //
 // Parses `trajc [global options] <command> [options]`, runs the command and
 // turns every error into one message on stderr and a documented exit code.
+// Must never reach into the server's internals: commands call the
+// extension's SQL functions, and only main() prints an error.
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -10,6 +12,7 @@
 
 #include "commands.hpp"
 #include "errors.hpp"
+#include "output.hpp"
 #include "trajc/qa.hpp"
 
 namespace trajc_cli {
@@ -187,14 +190,15 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const CliError& e) {
-    std::fprintf(stderr, "trajc: %s\n", e.what());
-    if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
+    // Messages quote session ids, paths and server text: escaped.
+    std::fprintf(stderr, "trajc: %s\n", printable(e.what(), true).c_str());
+    if (!e.hint().empty()) std::fprintf(stderr, "hint: %s\n", printable(e.hint(), true).c_str());
     return e.code();
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "trajc: out of memory\n");
     return kExitFailed;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "trajc: %s\n", e.what());
+    std::fprintf(stderr, "trajc: %s\n", printable(e.what(), true).c_str());
     return kExitFailed;
   }
 }

@@ -1,3 +1,6 @@
+// Loading and applying the numbered migrations (see migrations.hpp). Must
+// never know a target's SQL dialect: targets live beside their database
+// wrappers (sqlite.hpp, pg.hpp).
 #include "migrations.hpp"
 
 #include <algorithm>

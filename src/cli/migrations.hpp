@@ -5,7 +5,8 @@
 // They are compiled into the binary (CMake generates the table below from
 // migrations/), so an installed `trajc` needs no data files; the environment
 // variable TRAJC_MIGRATIONS=<dir with sqlite/ and postgres/> replaces them,
-// for trying a new migration without rebuilding.
+// for trying a new migration without rebuilding. Must never apply a
+// migration twice, nor touch a target newer than this tool knows.
 #pragma once
 
 #include <cstddef>

@@ -1,3 +1,6 @@
+// Tables, records and JSON on stdout, and the escaping of what they show
+// (see output.hpp). Must never print a database value without printable()
+// or JSON escaping.
 #include "output.hpp"
 
 #include <unistd.h>
@@ -79,10 +82,14 @@ void print_columns(const Table& t, bool terminal, std::FILE* out) {
   const std::size_t n = t.columns.size();
   std::vector<std::vector<std::string>> cells(t.rows.size(), std::vector<std::string>(n));
   std::vector<std::size_t> width(n);
-  for (std::size_t c = 0; c < n; c++) width[c] = width_of(t.columns[c].name);
+  std::vector<std::string> names(n);
+  for (std::size_t c = 0; c < n; c++) {
+    names[c] = printable(t.columns[c].name);
+    width[c] = width_of(names[c]);
+  }
   for (std::size_t r = 0; r < t.rows.size(); r++) {
     for (std::size_t c = 0; c < n; c++) {
-      std::string s = t.rows[r][c] ? one_line(*t.rows[r][c]) : "";
+      std::string s = t.rows[r][c] ? printable(one_line(*t.rows[r][c])) : "";
       if (terminal) s = cut(s, kMaxCellOnTerminal);
       width[c] = std::max(width[c], width_of(s));
       cells[r][c] = std::move(s);
@@ -97,7 +104,7 @@ void print_columns(const Table& t, bool terminal, std::FILE* out) {
     while (!l.empty() && l.back() == ' ') l.pop_back();
     write(out, l + "\n");
   };
-  line([&](std::size_t c) { return pad(t.columns[c].name, width[c], false); });
+  line([&](std::size_t c) { return pad(names[c], width[c], false); });
   std::string rule;
   for (std::size_t c = 0; c < n; c++) rule += (c ? "-+-" : "") + std::string(width[c], '-');
   write(out, rule + "\n");
@@ -110,12 +117,16 @@ void print_columns(const Table& t, bool terminal, std::FILE* out) {
 
 void print_records(const Table& t, std::FILE* out) {
   std::size_t name_width = 0;
-  for (const auto& c : t.columns) name_width = std::max(name_width, width_of(c.name));
+  std::vector<std::string> names;
+  for (const auto& c : t.columns) {
+    names.push_back(printable(c.name));
+    name_width = std::max(name_width, width_of(names.back()));
+  }
   for (std::size_t r = 0; r < t.rows.size(); r++) {
     std::string block = "-[ " + std::to_string(r + 1) + " ]" + std::string(40, '-') + "\n";
     for (std::size_t c = 0; c < t.columns.size(); c++) {
-      block += pad(t.columns[c].name, name_width, false) + " | ";
-      const std::string value = t.rows[r][c].value_or("");
+      block += pad(names[c], name_width, false) + " | ";
+      const std::string value = printable(t.rows[r][c].value_or(""), /*keep_layout=*/true);
       // Continuation lines of multi-line values stay under the value column.
       for (char ch : value) {
         block += ch;
@@ -128,17 +139,79 @@ void print_records(const Table& t, std::FILE* out) {
   if (t.rows.empty()) write(out, "(no rows)\n");
 }
 
+constexpr const char* kHex = "0123456789abcdef";
+
+void append_hex(std::string& out, const char* prefix, unsigned char c) {
+  out += prefix;
+  out += kHex[c >> 4];
+  out += kHex[c & 15];
+}
+
+// U+0080..U+009F, the C1 controls, are C2 80..C2 9F in UTF-8.
+bool is_c1_at(std::string_view s, std::size_t i) {
+  return static_cast<unsigned char>(s[i]) == 0xC2 && i + 1 < s.size() &&
+         (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0x80;
+}
+
+// Length of the well-formed UTF-8 sequence at s[i] (lead byte >= 0x80), or 0:
+// no overlong forms, no surrogates, nothing past U+10FFFF.
+std::size_t utf8_length_at(std::string_view s, std::size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  const std::size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                          : c >= 0xE0 && c <= 0xEF ? 3
+                          : c >= 0xF0 && c <= 0xF4 ? 4
+                                                   : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; k++)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  const unsigned char second = static_cast<unsigned char>(s[i + 1]);
+  if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) ||
+      (c == 0xF0 && second < 0x90) || (c == 0xF4 && second > 0x8F))
+    return 0;
+  return len;
+}
+
 }  // namespace
 
+std::string printable(std::string_view s, bool keep_layout) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if ((c >= 0x20 && c != 0x7F) || (keep_layout && (c == '\n' || c == '\t')))
+        out += static_cast<char>(c);
+      else
+        append_hex(out, "\\x", c);
+      i++;
+    } else if (const std::size_t len = utf8_length_at(s, i); len == 0) {
+      append_hex(out, "\\x", c);
+      i++;
+    } else if (is_c1_at(s, i)) {
+      append_hex(out, "\\u00", static_cast<unsigned char>(s[i + 1]));
+      i += 2;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
   out += '"';
   std::size_t run = 0;  // start of the pending run of characters needing no escape
   for (std::size_t i = 0; i < s.size(); i++) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    // Printable ASCII first: nearly every byte, one range test.
+    if (c >= 0x20 && c < 0x7F ? c != '"' && c != '\\' : c >= 0x80 && !is_c1_at(s, i)) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
+    if (c == 0xC2) {  // a C1 control: both bytes become one escape
+      append_hex(out, "\\u00", static_cast<unsigned char>(s[++i]));
+      run = i + 1;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -156,9 +229,7 @@ void append_json_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
+        append_hex(out, "\\u00", c);
     }
   }
   out.append(s.data() + run, s.size() - run);

@@ -1,6 +1,8 @@
 // Everything the tool prints as data: aligned tables (or one block per
-// record) on a terminal, JSON for scripts, and the JSON string escaping that
-// the exporters share.
+// record) on a terminal, JSON for scripts, the JSON string escaping that the
+// exporters share, and the escaping of text meant for a human. Must never put
+// a control character from the database on a terminal: a session id with
+// ESC [ ... could rewrite the screen or the window title.
 #pragma once
 
 #include <libpq-fe.h>
@@ -14,8 +16,15 @@
 namespace trajc_cli {
 
 // Appends `s` as a JSON string literal (quotes included). Input is UTF-8
-// from the database; control characters are escaped, the rest kept as is.
+// from the database; control characters (C0, DEL, C1) are escaped as \u00XX,
+// the rest kept as is: a JSON reader gets the exact value back.
 void append_json_string(std::string& out, std::string_view s);
+
+// `s` made safe for a terminal: C0 controls and DEL as \xHH, C1 controls
+// (U+0080..U+009F) as \u00HH, bytes that are not UTF-8 as \xHH. With
+// `keep_layout`, newlines and tabs stay (multi-line values, error details).
+// For human-readable output only; files and --json keep exact values.
+std::string printable(std::string_view s, bool keep_layout = false);
 
 enum class ValueKind { Text, Number, Bool, Json };
 

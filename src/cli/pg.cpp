@@ -1,18 +1,27 @@
+// libpq for the tool (see pg.hpp). Must never show a password (libpq's
+// messages do not carry one) nor put a server's text on a terminal raw.
 #include "pg.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "output.hpp"
 #include "signals.hpp"
+#include "trajc/ascii.hpp"
 
 namespace trajc_cli {
 
 namespace {
 
-std::string trim_trailing_newlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+// Server notices (WARNING, NOTICE) go to stderr like libpq's default, but
+// escaped: they quote session ids and model output.
+void print_notice(void*, const char* message) {
+  std::fputs(printable(message, /*keep_layout=*/true).c_str(), stderr);
 }
+
+// A libpq message without the newline it ends in.
+std::string libpq_message(const char* message) { return std::string(trajc::ascii::trim_end(message)); }
 
 std::string field(const PGresult* res, int code) {
   const char* v = PQresultErrorField(res, code);
@@ -49,13 +58,14 @@ Pg::Pg(const std::string& dsn) {
   if (!conn_) throw CliError(kExitUsage, "out of memory while connecting to the database");
   if (PQstatus(conn_) != CONNECTION_OK) {
     CliError err(kExitUsage,
-                 "cannot connect to the database: " + trim_trailing_newlines(PQerrorMessage(conn_)),
+                 "cannot connect to the database: " + libpq_message(PQerrorMessage(conn_)),
                  "pass --dsn (-d) 'postgresql://user@host:port/db', or set DATABASE_URL, or "
                  "PGHOST/PGPORT/PGDATABASE/PGUSER");
     PQfinish(conn_);
     conn_ = nullptr;
     throw err;
   }
+  PQsetNoticeProcessor(conn_, print_notice, nullptr);
 }
 
 Pg::~Pg() {
@@ -129,7 +139,7 @@ std::string Pg::identifier(const std::string& name) const {
 CliError Pg::connection_error(const std::string& doing) const {
   if (interrupted()) return CliError(kExitInterrupted, "interrupted");
   return CliError(kExitUsage, "lost the connection to the " + where() + " while " + doing + ": " +
-                                  trim_trailing_newlines(PQerrorMessage(conn_)));
+                                  libpq_message(PQerrorMessage(conn_)));
 }
 
 CliError Pg::error_from(const PGresult* res) const {
@@ -137,8 +147,8 @@ CliError Pg::error_from(const PGresult* res) const {
   if (state.empty() && PQstatus(conn_) == CONNECTION_BAD)
     return connection_error("running a query");
   std::string message = field(res, PG_DIAG_MESSAGE_PRIMARY);
-  if (message.empty()) message = trim_trailing_newlines(PQresultErrorMessage(res));
-  if (message.empty()) message = trim_trailing_newlines(PQerrorMessage(conn_));
+  if (message.empty()) message = libpq_message(PQresultErrorMessage(res));
+  if (message.empty()) message = libpq_message(PQerrorMessage(conn_));
   const std::string detail = field(res, PG_DIAG_MESSAGE_DETAIL);
   if (!detail.empty()) message += " (" + detail + ")";
   std::string hint = field(res, PG_DIAG_MESSAGE_HINT);
@@ -154,7 +164,10 @@ CliError Pg::error_from(const PGresult* res) const {
     return CliError(kExitUsage, message, hint, state);
   }
   if (state == "42883" && message.find("trajc") != std::string::npos)
-    return CliError(kExitUsage, message, "run CREATE EXTENSION trajc; in " + where(), state);
+    return CliError(kExitUsage, message,
+                    "run CREATE EXTENSION trajc; in " + where() +
+                        ", or ALTER EXTENSION trajc UPDATE; if it is older than this tool",
+                    state);
   // Class 22 (data exception) comes from values the user passed (--since,
   // --min-turns, --tier...); class 08 from a broken connection; 28 and 3D
   // from connecting with the wrong role or database.
@@ -178,6 +191,33 @@ TrajcDb::TrajcDb(const std::string& dsn) : Pg(dsn) {
                                "tree), then run: CREATE EXTENSION trajc;");
   }
   schema_ = identifier(PQgetvalue(res.get(), 0, 0));
+}
+
+std::vector<int> PgMigrationTarget::applied_versions() {
+  // Not "schema_migrations": shared databases often have one of another tool.
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS trajc_schema_migrations (version int PRIMARY KEY, "
+      "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  PgResult res = db_.exec("SELECT version FROM trajc_schema_migrations ORDER BY version");
+  std::vector<int> out;
+  for (int r = 0; r < PQntuples(res.get()); r++)
+    out.push_back(std::atoi(PQgetvalue(res.get(), r, 0)));
+  return out;
+}
+
+void PgMigrationTarget::run(const Migration& m) {
+  // Simple query protocol: a migration may hold several statements.
+  PgResult res(PQexec(db_.raw(), m.sql.c_str()));
+  if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    if (!res) throw db_.connection_error("applying " + m.name);
+    throw db_.error_from(res.get());
+  }
+}
+
+void PgMigrationTarget::record(const Migration& m) {
+  const std::string v = std::to_string(m.version);
+  db_.exec("INSERT INTO trajc_schema_migrations (version, name) VALUES ($1, $2)",
+           {v.c_str(), m.name.c_str()});
 }
 
 }  // namespace trajc_cli

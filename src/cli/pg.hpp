@@ -1,6 +1,8 @@
 // libpq, wrapped once: connecting (with the usual DSN fallbacks), running
-// statements with parameters, and turning server errors into CliErrors with a
-// message a user can act on.
+// statements with parameters, turning server errors into CliErrors with a
+// message a user can act on, and a database as a target of the numbered
+// migrations (the mirror). Must never build SQL from a value without quoting
+// it (literal(), identifier()) nor print a server text raw.
 #pragma once
 
 #include <libpq-fe.h>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "migrations.hpp"
 
 namespace trajc_cli {
 
@@ -77,6 +80,20 @@ class TrajcDb : public Pg {
 
  private:
   std::string schema_;  // quoted
+};
+
+// migrations/postgres applied to a database, recorded in its
+// trajc_schema_migrations; the caller holds the transaction.
+class PgMigrationTarget : public MigrationTarget {
+ public:
+  explicit PgMigrationTarget(Pg& db) : db_(db) {}
+  std::vector<int> applied_versions() override;
+  void run(const Migration& m) override;
+  void record(const Migration& m) override;
+  std::string describe() const override { return "the mirror " + db_.where(); }
+
+ private:
+  Pg& db_;
 };
 
 }  // namespace trajc_cli

@@ -1,9 +1,22 @@
+// SQLite for the export (see sqlite.hpp). Must never throw anything but a
+// CliError naming the file, and never keep a transaction open on close.
 #include "sqlite.hpp"
 
 namespace trajc_cli {
 
+namespace {
+
+// Debian's SQLite reads "file:..." as a URI (and ":memory:" is no file at
+// all); "./" in front makes a relative path a plain file name.
+std::string as_file_name(const std::string& path) {
+  return !path.empty() && path[0] == '/' ? path : "./" + path;
+}
+
+}  // namespace
+
 SqliteDb::SqliteDb(const std::string& path) : path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(as_file_name(path).c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     CliError err = error("opening it", rc);
     sqlite3_close(db_);
@@ -78,6 +91,26 @@ bool SqliteStmt::next_row() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   throw db_.error("reading", rc);
+}
+
+std::vector<int> SqliteMigrationTarget::applied_versions() {
+  db_.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  SqliteStmt q(db_, "SELECT version FROM schema_migrations ORDER BY version");
+  std::vector<int> out;
+  while (q.next_row()) out.push_back(sqlite3_column_int(q.raw(), 0));
+  return out;
+}
+
+void SqliteMigrationTarget::record(const Migration& m) {
+  SqliteStmt ins(db_,
+                 "INSERT INTO schema_migrations (version, name, applied_at) "
+                 "VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+  const std::string v = std::to_string(m.version);
+  ins.bind_text(1, v.c_str(), -1);
+  ins.bind_text(2, m.name.c_str(), -1);
+  ins.run();
 }
 
 }  // namespace trajc_cli

@@ -1,12 +1,16 @@
 // The SQLite C library, wrapped once: a database handle and prepared
-// statements with RAII, errors turned into CliErrors naming the file.
+// statements with RAII, errors turned into CliErrors naming the file, and the
+// file as a target of the numbered migrations. Must never let SQLite read a
+// path as anything but a file (no URI, no in-memory database).
 #pragma once
 
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
 #include "errors.hpp"
+#include "migrations.hpp"
 
 namespace trajc_cli {
 
@@ -49,6 +53,19 @@ class SqliteStmt {
  private:
   SqliteDb& db_;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// migrations/sqlite applied to a file, recorded in its schema_migrations.
+class SqliteMigrationTarget : public MigrationTarget {
+ public:
+  explicit SqliteMigrationTarget(SqliteDb& db) : db_(db) {}
+  std::vector<int> applied_versions() override;
+  void run(const Migration& m) override { db_.exec(m.sql); }
+  void record(const Migration& m) override;
+  std::string describe() const override { return db_.path(); }
+
+ private:
+  SqliteDb& db_;
 };
 
 }  // namespace trajc_cli

@@ -1,3 +1,10 @@
+// The offline compiler: deterministic QA pairs built from the trajectory
+// alone, in the JSON shape a model replies with, so they pass the same
+// validation (qa.cpp).
+//
+// Must never: reach the network, use randomness or the clock (the same
+// trajectory always gives the same pairs), or write an answer that cannot be
+// checked literally against the turns it cites.
 #include "trajc/offline.hpp"
 
 #include <algorithm>
@@ -11,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "trajc/ascii.hpp"
 #include "trajc/qa.hpp"
 
 // Questions come from the log's structure: the tool, agent and short
@@ -33,13 +41,9 @@ constexpr std::size_t kMaxListedTurns = 8;  // longer lists make poor answers
 
 // ---- text --------------------------------------------------------------------
 
-char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return lower_ascii(x) == lower_ascii(y);
-         });
-}
+using ascii::iequals;
+using ascii::is_digit;
+using ascii::trim;
 
 template <std::size_t N>
 bool is_one_of(std::string_view s, const std::string_view (&options)[N]) {
@@ -47,16 +51,6 @@ bool is_one_of(std::string_view s, const std::string_view (&options)[N]) {
                      [&](std::string_view o) { return iequals(s, o); });
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 bool is_number_text(std::string_view s) {
   if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
@@ -616,7 +610,7 @@ std::string_view distinctive(std::string_view token) {
     token.remove_suffix(1);
   }
   if (token.size() < 6 || !is_quotable(token) ||
-      std::none_of(token.begin(), token.end(), is_letter)) {
+      std::none_of(token.begin(), token.end(), ascii::is_alpha)) {
     return {};
   }
   return is_marked(token) || token.size() >= 10 ? token : std::string_view();

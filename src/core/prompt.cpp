@@ -1,3 +1,9 @@
+// Rendering a trajectory into a prompt: sizes every turn first, then keeps
+// what fits the budget (long values' middles elided, then middle turns), and
+// says in the prompt what was left out.
+//
+// Must never: cut inside a UTF-8 character (the prompt travels as JSON), or
+// render a turn it then throws away (linear in the trajectory's size).
 #include "trajc/prompt.hpp"
 
 #include <limits>
@@ -52,17 +58,12 @@ struct Writer {
   }
 };
 
-void write_turn(Writer& w, const Turn& turn) {
-  w.put("### Turn ");
-  w.put(std::to_string(turn.number));
-  w.put(" (");
-  w.put(turn.at);
-  if (!turn.agent.empty()) {
-    w.put(", ");
-    w.put(turn.agent);
-  }
-  w.put(")");
-  std::string scratch;
+// `scratch` is the caller's, reused from turn to turn: sizing and rendering
+// then allocate nothing per turn.
+void write_turn(Writer& w, const Turn& turn, std::string& scratch) {
+  scratch.clear();
+  append_turn_heading(scratch, turn.number, turn.at, turn.agent);
+  w.put(scratch);
   for (const Field& f : turn.fields) {
     w.put("\n");
     w.put(f.name);
@@ -138,9 +139,10 @@ Plan make_plan(const Trajectory& t, const PromptOptions& opt) {
   std::size_t whole_total = 0;
   std::size_t elided_total = 0;
   bool any_long_value = false;
+  std::string scratch;
   for (std::size_t i = 0; i < n; ++i) {
     Writer w{nullptr, opt.max_value_chars};
-    write_turn(w, t.turns[i]);
+    write_turn(w, t.turns[i], scratch);
     sizes[i] = {w.size, w.elided};
     any_long_value = any_long_value || w.elided;
     whole_total += w.whole + kTurnSeparator.size();
@@ -168,9 +170,10 @@ void render_into(std::string& out, const Trajectory& t, const Plan& plan) {
   const std::size_t n = t.turns.size();
   const std::size_t start = out.size();
   Writer w{&out, plan.max_value};
+  std::string scratch;
   auto write = [&](std::size_t i) {
     if (out.size() > start) w.put(kTurnSeparator);
-    write_turn(w, t.turns[i]);
+    write_turn(w, t.turns[i], scratch);
   };
   for (std::size_t i = 0; i < plan.front; ++i) write(i);
   if (plan.omitted_first > 0) {
@@ -215,6 +218,19 @@ std::string instructions(const PromptOptions& opt, const Plan& plan) {
 }
 
 }  // namespace
+
+void append_turn_heading(std::string& out, int number, std::string_view at,
+                         std::string_view agent) {
+  out += "### Turn ";
+  out += std::to_string(number);
+  out += " (";
+  out += at;
+  if (!agent.empty()) {
+    out += ", ";
+    out += agent;
+  }
+  out += ')';
+}
 
 std::string render_trajectory(const Trajectory& t, const PromptOptions& opt) {
   const Plan plan = make_plan(t, opt);

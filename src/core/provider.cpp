@@ -1,4 +1,7 @@
 // The three vendors' wire formats: request building, reply parsing, errors.
+//
+// Must never: send a request, put the key into anything but a request header
+// (error text is redacted), or trust a reply's shape without checking it.
 #include "trajc/provider.hpp"
 
 #include <algorithm>
@@ -6,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trajc/ascii.hpp"
+#include "trajc/defaults.hpp"
 #include "trajc/error.hpp"
 #include "trajc/qa.hpp"
 
@@ -15,32 +20,12 @@ using nlohmann::json;
 
 namespace {
 
-// Enough for five QA pairs with room to spare, and within every current
-// Claude model's output limit (Anthropic requires the field).
+// Enough for defaults::kMaxQuestions QA pairs with room to spare, and within
+// every current Claude model's output limit (Anthropic requires the field).
 constexpr long kAnthropicMaxTokens = 4096;
 constexpr const char* kAnthropicVersion = "2023-06-01";
 // How much of a non-JSON error body an error message quotes.
 constexpr std::size_t kErrorSnippetChars = 300;
-
-// ASCII only: a backend's LC_CTYPE may be a single-byte locale whose
-// <cctype> would treat bytes of UTF-8 text as letters.
-bool is_ascii_alnum(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return s;
-}
 
 std::string base_or_default(Provider p, const std::string& base_url) {
   std::string base = base_url.empty() ? default_base_url(p) : base_url;
@@ -54,7 +39,7 @@ std::string encode_path(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (is_ascii_alnum(c) || std::string_view("-._~:@!$&'()*+,;=/").find(c) != std::string_view::npos) {
+    if (ascii::is_alnum(static_cast<char>(c)) || std::string_view("-._~:@!$&'()*+,;=/").find(c) != std::string_view::npos) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -80,11 +65,11 @@ json to_gemini_schema(const json& schema) {
   }
   if (auto t = schema.find("type"); t != schema.end()) {
     if (t->is_string()) {
-      out["type"] = upper(t->get<std::string>());
+      out["type"] = ascii::upper(t->get<std::string>());
     } else if (t->is_array()) {  // ["string", "null"]
       for (const auto& alt : *t) {
         if (alt == "null") out["nullable"] = true;
-        else if (alt.is_string()) out["type"] = upper(alt.get<std::string>());
+        else if (alt.is_string()) out["type"] = ascii::upper(alt.get<std::string>());
       }
     }
   }
@@ -217,8 +202,8 @@ void require_network_provider(Provider p) {
 }  // namespace
 
 Provider parse_provider(const std::string& name) {
-  const std::string n = lower(name);
-  for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic, Provider::Offline}) {
+  const std::string n = ascii::lower(name);
+  for (Provider p : kProviders) {
     if (n == provider_name(p)) return p;
   }
   throw Error(sqlstate::kInvalidParameter,
@@ -233,6 +218,11 @@ const char* provider_name(Provider p) {
     case Provider::Offline: return "offline";
   }
   return "unknown";
+}
+
+Provider default_provider() {
+  static const Provider p = parse_provider(defaults::kProvider);
+  return p;
 }
 
 std::string default_base_url(Provider p) {
@@ -348,7 +338,7 @@ bool rejects_json_schema(Provider p, int http_status, const std::string& body) {
   // Servers word it differently ("json_schema is not supported", "Invalid
   // schema for response_format", "'response_format.type' must be ..."), but a
   // 400 naming response_format is about it, and JSON mode is a cheap retry.
-  const std::string b = lower(body);
+  const std::string b = ascii::lower(body);
   return b.find("response_format") != std::string::npos || b.find("json_schema") != std::string::npos;
 }
 

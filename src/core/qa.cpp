@@ -1,3 +1,8 @@
+// Model replies to grounded pairs: finding the JSON in a reply's text, and
+// validating each candidate pair against the trajectory it claims to cite.
+//
+// Must never: keep a pair that fails a check (every rejection is counted by
+// reason instead), or throw for a bad pair (only for a reply with no JSON).
 #include "trajc/qa.hpp"
 
 #include <algorithm>
@@ -8,6 +13,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "trajc/ascii.hpp"
 #include "trajc/error.hpp"
 
 namespace trajc {
@@ -15,17 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::is_space;
+using ascii::trim;
 
 // A question's identity for duplicate detection: case and whitespace runs ignored.
 std::string question_key(std::string_view question) {
@@ -38,7 +35,7 @@ std::string question_key(std::string_view question) {
     }
     if (pending_space) key += ' ';
     pending_space = false;
-    key += lower_ascii(c);
+    key += ascii::to_lower(c);
   }
   return key;
 }
@@ -124,7 +121,7 @@ const char* judge(const json& item, int turn_count, QaPair& pair) {
   if (pair.question.empty() || pair.answer.empty()) return reject::kEmptyText;
 
   pair.qa_type.clear();
-  for (char c : trim(type->get_ref<const std::string&>())) pair.qa_type += lower_ascii(c);
+  for (char c : trim(type->get_ref<const std::string&>())) pair.qa_type += ascii::to_lower(c);
   if (!is_qa_type(pair.qa_type)) return reject::kUnknownType;
 
   std::sort(cited.begin(), cited.end());
@@ -143,11 +140,13 @@ bool is_qa_type(const std::string& s) {
   return std::find(std::begin(kQaTypes), std::end(kQaTypes), s) != std::end(kQaTypes);
 }
 
-int Validation::rejected_total() const {
+int rejected_total(const std::map<std::string, int>& rejected) {
   int total = 0;
   for (const auto& reason : rejected) total += reason.second;
   return total;
 }
+
+int Validation::rejected_total() const { return trajc::rejected_total(rejected); }
 
 const nlohmann::json& qa_schema() {
   // The subset OpenAI's json_schema and Gemini's responseSchema both accept.

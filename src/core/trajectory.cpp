@@ -1,3 +1,8 @@
+// Turn text (`name: value` lines, json compacted without reparsing) and the
+// trajectory hash that incremental runs compare.
+//
+// Must never: change how a turn renders or hashes without a reason to make
+// every session compile again (stored hashes would all differ).
 #include "trajc/trajectory.hpp"
 
 #include <cstdint>

@@ -1,7 +1,12 @@
+// Resolving trajc.source and the column settings, building the listing and
+// turns queries, and reading a session's rows into plain views for the core.
+//
+// Must never: build SQL from a setting without resolving it through the
+// catalog first, or convert values the core will render (they stay text).
 #include "audit_source.hpp"
 
 #include "cpp_call.hpp"
-#include "settings.hpp"
+#include "guc.hpp"
 #include "spi_util.hpp"
 
 namespace trajc_pg {
@@ -65,11 +70,9 @@ bool* requested_columns(TupleDesc desc) {
   }
   char* list = pstrdup(gucs.content_columns);
   for (char* item = strtok(list, ","); item != nullptr; item = strtok(nullptr, ",")) {
-    while (*item == ' ') item++;
-    char* end = item + strlen(item);
-    while (end > item && end[-1] == ' ') *--end = '\0';
-    if (*item == '\0') continue;
-    wanted[find_column(desc, "trajc.content_columns", item)] = true;
+    std::string_view name = trajc::ascii::trim(item);
+    if (name.empty()) continue;
+    wanted[find_column(desc, "trajc.content_columns", pnstrdup(name.data(), name.size()))] = true;
   }
   return wanted;
 }
@@ -88,6 +91,34 @@ const char* primary_key_order(Relation rel, TupleDesc desc) {
     index_close(index, AccessShareLock);
   }
   return buf.data;
+}
+
+// The content columns: every other live column, or those trajc.content_columns names.
+void resolve_content_columns(AuditSource* src, TupleDesc desc, int session, int time) {
+  bool* wanted = requested_columns(desc);
+  src->content = static_cast<trajc::RawColumn*>(palloc0(sizeof(trajc::RawColumn) * desc->natts));
+  src->content_quoted = static_cast<const char**>(palloc0(sizeof(const char*) * desc->natts));
+  for (int i = 0; i < desc->natts; i++) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || i == session || i == time || !wanted[i]) continue;
+    const char* name = pstrdup(NameStr(att->attname));
+    src->content[src->ncontent] = trajc::RawColumn{name, is_json_type(att->atttypid)};
+    src->content_quoted[src->ncontent++] = quote_identifier(name);
+  }
+}
+
+// What orders turns with equal times: the primary key, else ctid, else (a
+// view or a foreign table) every content column as text.
+const char* tiebreak_order(const AuditSource* src, Relation rel, TupleDesc desc) {
+  const char* pk = primary_key_order(rel, desc);
+  char kind = rel->rd_rel->relkind;
+  if (pk[0] != '\0') return pk;
+  if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW) return ", ctid";
+  StringInfoData stable;
+  initStringInfo(&stable);
+  for (int i = 0; i < src->ncontent; i++)
+    appendStringInfo(&stable, ", %s::text", src->content_quoted[i]);
+  return stable.data;
 }
 
 }  // namespace
@@ -112,28 +143,8 @@ AuditSource* resolve_audit_source(void) {
     src->agent_col = quote_identifier(gucs.agent_column);
   }
 
-  bool* wanted = requested_columns(desc);
-  src->content = static_cast<ContentColumn*>(palloc0(sizeof(ContentColumn) * desc->natts));
-  StringInfoData stable;  // tie-break for relations without a primary key or ctid
-  initStringInfo(&stable);
-  for (int i = 0; i < desc->natts; i++) {
-    Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (att->attisdropped || i == session || i == time || !wanted[i]) continue;
-    ContentColumn& c = src->content[src->ncontent++];
-    c.name = pstrdup(NameStr(att->attname));
-    c.quoted = quote_identifier(c.name);
-    c.is_json = is_json_type(att->atttypid);
-    appendStringInfo(&stable, ", %s::text", c.quoted);
-  }
-
-  const char* pk = primary_key_order(rel, desc);
-  char kind = rel->rd_rel->relkind;
-  if (pk[0] != '\0')
-    src->tiebreak = pk;
-  else if (kind == RELKIND_RELATION || kind == RELKIND_MATVIEW)
-    src->tiebreak = ", ctid";
-  else
-    src->tiebreak = stable.data;
+  resolve_content_columns(src, desc, session, time);
+  src->tiebreak = tiebreak_order(src, rel, desc);
   relation_close(rel, NoLock);  // keep the lock to the end of the transaction
   return src;
 }
@@ -173,74 +184,40 @@ char* turns_query(const AuditSource* src, bool with_iso_time) {
                                  : "NULL::text",
                    src->agent_col ? psprintf("%s::text", src->agent_col) : "NULL");
   for (int i = 0; i < src->ncontent; i++)
-    appendStringInfo(&buf, ", %s::text", src->content[i].quoted);
+    appendStringInfo(&buf, ", %s::text", src->content_quoted[i]);
   appendStringInfo(&buf, " FROM %s WHERE %s%s = $1 ORDER BY %s%s", src->relation,
                    src->session_col, src->session_is_text ? "" : "::text", src->time_col,
                    src->tiebreak);
   return buf.data;
 }
 
-RawTurns raw_turns_of(const AuditSource* src, SPITupleTable* rows, uint64 nrows) {
-  RawTurns raw{};
-  raw.nturns = static_cast<int>(nrows);
-  raw.ncols = src->ncontent;
-  raw.rows = rows;
-  raw.at_iso = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
-  raw.agent = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns + 1)));
-  raw.values = static_cast<RawValue*>(palloc(sizeof(RawValue) * (raw.nturns * raw.ncols + 1)));
-  TupleDesc desc = rows->tupdesc;
+SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples) {
+  const int nturns = static_cast<int>(ntuples);
+  const int ncols = src->ncontent;
+  auto* at = static_cast<trajc::RawValue*>(palloc(sizeof(trajc::RawValue) * (nturns + 1)));
+  auto* agent = static_cast<trajc::RawValue*>(palloc(sizeof(trajc::RawValue) * (nturns + 1)));
+  auto* values = static_cast<trajc::RawValue*>(palloc(sizeof(trajc::RawValue) * (nturns * ncols + 1)));
+  TupleDesc desc = tuples->tupdesc;
   Datum* datums = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
   bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-  auto read = [&](int attno) -> RawValue {
-    if (nulls[attno]) return RawValue{nullptr, -1};
+  auto read = [&](int attno) -> trajc::RawValue {
+    if (nulls[attno]) return trajc::RawValue{nullptr, -1};
     text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
-    return RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
+    return trajc::RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
   };
-  for (int r = 0; r < raw.nturns; r++) {
-    heap_deform_tuple(rows->vals[r], desc, datums, nulls);  // one pass, not one per column
-    raw.at_iso[r] = read(1);
-    raw.agent[r] = read(2);
-    for (int c = 0; c < raw.ncols; c++) raw.values[r * raw.ncols + c] = read(3 + c);
+  for (int r = 0; r < nturns; r++) {
+    heap_deform_tuple(tuples->vals[r], desc, datums, nulls);  // one pass, not one per column
+    at[r] = read(1);
+    agent[r] = read(2);
+    for (int c = 0; c < ncols; c++) values[r * ncols + c] = read(3 + c);
   }
-  return raw;
+  return SessionRows{trajc::RawRows{nturns, ncols, src->content, at, agent, values}, tuples};
 }
 
-RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id) {
+SessionRows load_session_rows(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id) {
   Datum arg = CStringGetTextDatum(session_id);
   spi_execute(turns_plan, &arg, nullptr, true, SPI_OK_SELECT, "reading turns");
-  return raw_turns_of(src, SPI_tuptable, SPI_processed);
-}
-
-void to_trajectory(const AuditSource* src, const RawTurns& raw, const char* session_id,
-                   trajc::Trajectory& out) {
-  auto str = [](const RawValue& v) { return v.len < 0 ? std::string() : std::string(v.data, v.len); };
-  out.session_id = session_id;
-  out.turns.clear();
-  out.turns.reserve(raw.nturns);
-  std::vector<std::string> agents;
-  for (int r = 0; r < raw.nturns; r++) {
-    trajc::Turn turn;
-    turn.number = r + 1;
-    turn.at = str(raw.at_iso[r]);
-    turn.agent = str(raw.agent[r]);
-    for (int c = 0; c < raw.ncols; c++) {
-      const RawValue& v = raw.values[r * raw.ncols + c];
-      if (v.len < 0) continue;
-      turn.fields.push_back({src->content[c].name, str(v), src->content[c].is_json});
-    }
-    if (!turn.agent.empty()) agents.push_back(turn.agent);
-    out.turns.push_back(std::move(turn));
-  }
-  // The session's agent: most frequent, ties to the first in sort order (as mode()).
-  std::sort(agents.begin(), agents.end());
-  out.agent.clear();
-  std::size_t best = 0;
-  for (std::size_t i = 0; i < agents.size();) {
-    std::size_t j = i;
-    while (j < agents.size() && agents[j] == agents[i]) j++;
-    if (j - i > best) best = j - i, out.agent = agents[i];
-    i = j;
-  }
+  return session_rows_of(src, SPI_tuptable, SPI_processed);
 }
 
 }  // namespace trajc_pg

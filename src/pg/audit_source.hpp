@@ -1,16 +1,15 @@
 // The audit log as the settings describe it: a relation the caller can read,
-// its columns resolved and quoted, and the queries trajc runs on it.
+// its columns resolved and quoted, the queries trajc runs on it, and its rows
+// read into the core's plain views (trajc/audit_rows.hpp).
+//
+// Must never: splice a setting into SQL unquoted (identifiers go through the
+// catalog and quote_identifier, values through $n), read with any rights but
+// the caller's, or decide how rows become turns (the core does).
 #pragma once
 
 #include "pg_boundary.hpp"
 
 namespace trajc_pg {
-
-struct ContentColumn {
-  const char* name;     // as stored (the rendered label)
-  const char* quoted;   // quote_identifier(name)
-  bool is_json;
-};
 
 struct AuditSource {
   Oid relid;
@@ -21,7 +20,8 @@ struct AuditSource {
   const char* agent_col;       // quoted, or NULL when trajc.agent_column is empty
   const char* tiebreak;        // ", pk..." / ", ctid" / ""
   int ncontent;
-  ContentColumn* content;
+  trajc::RawColumn* content;    // [ncontent] label (as stored) and json flag
+  const char** content_quoted;  // [ncontent] quote_identifier(label)
 };
 
 // Resolves trajc.source and the column settings now, with the caller's rights.
@@ -40,27 +40,16 @@ char* sessions_query(const AuditSource* src);
 // column as text; $1 = session id (text).
 char* turns_query(const AuditSource* src, bool with_iso_time);
 
-// A session's rows as plain values, ready for the core (phase 1 data).
-struct RawValue {
-  const char* data;
-  int len;  // -1 = SQL NULL
-};
-struct RawTurns {
-  int nturns;
-  int ncols;         // content columns
-  RawValue* at_iso;  // [nturns]
-  RawValue* agent;   // [nturns]
-  RawValue* values;  // [nturns * ncols]
-  SPITupleTable* rows;  // owns the values' bytes: free after to_trajectory
+// A batch of turns-query rows: the core's views of their values, and the
+// tuple table that owns the bytes (free it once the core is done with them).
+struct SessionRows {
+  trajc::RawRows rows;
+  SPITupleTable* tuples;
 };
 
-// Plain views of a batch of turns-query rows (the bytes stay in `rows`).
-RawTurns raw_turns_of(const AuditSource* src, SPITupleTable* rows, uint64 nrows);
+// Plain views of a batch of turns-query rows (the bytes stay in `tuples`).
+SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint64 ntuples);
 // Runs the prepared turns query for one session (SPI connected): all its rows.
-RawTurns load_raw_turns(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id);
-
-// Phase 2 helper (pure C++): the core's Trajectory from raw rows.
-void to_trajectory(const AuditSource* src, const RawTurns& raw, const char* session_id,
-                   trajc::Trajectory& out);
+SessionRows load_session_rows(const AuditSource* src, SPIPlanPtr turns_plan, const char* session_id);
 
 }  // namespace trajc_pg

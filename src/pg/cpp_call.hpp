@@ -1,13 +1,33 @@
-// Phase 2 of every SQL-callable function: one guarded call into the core.
+// The C++/Postgres bridge: how a Postgres phase calls into the core (run_cpp)
+// and keeps C++ results alive across phases (box_new). raise_core_error
+// (cpp_call.cpp) is its raising half.
 //
-// run_cpp() catches everything the core can throw, copies the message into a
-// fixed buffer and only raises ereport(ERROR) after the try statement has
-// ended, so no C++ frame is skipped by longjmp. The callable must capture by
-// reference only: it stays alive while the error is raised.
+// Postgres raises errors with longjmp, which skips C++ destructors and
+// cannot cross a try block; C++ throws, which must never cross a Postgres
+// frame. The rules, each once, with the mistake it prevents:
 //
-// Results that outlive the call live in a CppBox: an object owned by a memory
-// context, deleted by the context's reset callback, so an error or a cancel
-// still frees it.
+// 1. A core call runs inside run_cpp; it raises only after its try ended.
+//      try { compile(); } catch (const trajc::Error& e) {
+//        ereport(ERROR, ...);          // WRONG: longjmp out of a handler
+//      }                               // leaks the exception, and later aborts
+// 2. No Postgres call inside run_cpp's callable (palloc, SPI, ereport,
+//    CHECK_FOR_INTERRUPTS: any of them may longjmp over C++ frames).
+//      run_cpp([&] { std::string s = render(t);
+//                    out = pstrdup(s.c_str()); });  // WRONG: pstrdup may raise
+//                                                   // out of memory past ~string
+// 3. The callable captures by reference only.
+//      run_cpp([=] { use(name); });    // WRONG: the copies live in run_cpp's
+//                                      // frame, which the raised error skips
+// 4. No C++ object with a destructor is alive in a Postgres phase.
+//      std::string json = dump(o);
+//      spi_execute(plan, ...);         // WRONG: an SPI error longjmps past
+//                                      // ~string; keep it in a box instead
+// 5. C++ results that outlive a call live in a box owned by a memory context.
+//      run->runner = new BatchRunner(s, cancel);  // WRONG: an error or a
+//                                      // cancel leaks it, and its connections
+// 6. Never return or throw from inside PG_TRY, never swallow its error.
+//      PG_TRY(); { return insert(); }  // WRONG: PG_exception_stack is left
+//      PG_END_TRY();                   // pointing at a dead frame
 #pragma once
 
 #include "pg_boundary.hpp"

@@ -1,4 +1,8 @@
-// trajc_extract() and trajc_turns(): reading the audit log in place.
+// trajc_extract() and trajc_turns(): reading the audit log in place, with
+// the caller's rights.
+//
+// Must never: materialize a whole session in memory at once (trajc_turns
+// streams through a cursor), or render a turn itself (the core does).
 #include "audit_source.hpp"
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
@@ -12,8 +16,8 @@ using namespace trajc_pg;
 
 // One set-based query; its rows already have the function's shape.
 extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
-  int min_turns = PG_ARGISNULL(0) ? 10 : PG_GETARG_INT32(0);
-  int limit = PG_ARGISNULL(1) ? 20 : PG_GETARG_INT32(1);
+  int min_turns = PG_ARGISNULL(0) ? trajc::defaults::kMinTurns : PG_GETARG_INT32(0);
+  int limit = PG_ARGISNULL(1) ? trajc::defaults::kExtractLimit : PG_GETARG_INT32(1);
   check_listing_args(min_turns, limit);
 
   InitMaterializedSRF(fcinfo, 0);
@@ -33,6 +37,29 @@ extern "C" Datum trajc_extract(PG_FUNCTION_ARGS) {
   return (Datum)0;
 }
 
+namespace {
+
+// Phases 2 and 3 for one batch of rows: each turn's content rendered by the
+// core into one reused buffer, then stored as a result row.
+void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* content, int* turn) {
+  const trajc::RawRows& rows = batch.rows;
+  TupleDesc desc = batch.tuples->tupdesc;
+  for (int r = 0; r < rows.nturns; r++) {
+    run_cpp([&] { trajc::render_row(rows, r, *content); });
+    HeapTuple row = batch.tuples->vals[r];
+    Datum values[4];
+    bool nulls[4] = {false, false, false, false};
+    values[0] = Int32GetDatum(++*turn);
+    values[1] = SPI_getbinval(row, desc, 1, &nulls[1]);
+    values[2] = SPI_getbinval(row, desc, 3, &nulls[2]);
+    values[3] = PointerGetDatum(
+        cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+  }
+}
+
+}  // namespace
+
 extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, 0);
   if (PG_ARGISNULL(0)) return (Datum)0;
@@ -45,8 +72,8 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
   Datum arg = CStringGetTextDatum(session_id);
   Portal cursor = SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
 
-  // Rendering lives in the core; rows stream through in batches (phase 1),
-  // each turn rendered into one reused buffer (phase 2) and stored (phase 3).
+  // Rows stream through in batches (phase 1), rendered and stored by
+  // put_turns (phases 2 and 3); each batch's memory is reset after it.
   auto* content = box_new<std::string>(CurrentMemoryContext);
   MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "trajc_turns batch",
                                                   ALLOCSET_DEFAULT_SIZES);
@@ -55,32 +82,7 @@ extern "C" Datum trajc_turns(PG_FUNCTION_ARGS) {
     SPI_cursor_fetch(cursor, true, 1000);
     if (SPI_processed == 0) break;
     MemoryContext caller = MemoryContextSwitchTo(batch_cxt);
-    RawTurns raw = raw_turns_of(src, SPI_tuptable, SPI_processed);
-    TupleDesc desc = raw.rows->tupdesc;
-    for (int r = 0; r < raw.nturns; r++) {
-      const RawValue* row_values = raw.values + r * raw.ncols;
-      run_cpp([&] {
-        content->clear();
-        for (int c = 0; c < raw.ncols; c++) {
-          const RawValue& v = row_values[c];
-          if (v.len >= 0)
-            trajc::append_field(*content, src->content[c].name, std::string_view(v.data, v.len),
-                                src->content[c].is_json);
-        }
-      });
-      HeapTuple row = raw.rows->vals[r];
-      bool at_null, agent_null;
-      Datum values[4];
-      bool nulls[4] = {false, false, false, false};
-      values[0] = Int32GetDatum(++turn);
-      values[1] = SPI_getbinval(row, desc, 1, &at_null);
-      nulls[1] = at_null;
-      values[2] = SPI_getbinval(row, desc, 3, &agent_null);
-      nulls[2] = agent_null;
-      values[3] = PointerGetDatum(
-          cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
-      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    }
+    put_turns(rsinfo, session_rows_of(src, SPI_tuptable, SPI_processed), content, &turn);
     MemoryContextSwitchTo(caller);
     MemoryContextReset(batch_cxt);
     SPI_freetuptable(SPI_tuptable);

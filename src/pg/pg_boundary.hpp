@@ -1,18 +1,45 @@
-// The one door between the C++ core and the Postgres backend. Every file in
-// src/pg includes this header and nothing from Postgres directly: the core and
-// library headers must come first (Postgres' port.h turns snprintf & co. into
-// macros), then the Postgres headers with C linkage.
+// The one door between the C++ core and the Postgres backend: every file in
+// src/pg includes this header (directly or through another src/pg header)
+// and nothing from Postgres itself.
+//
+// Must never: be bypassed, or include a core header after a Postgres one.
+//
+// The rules of the door, each once, with the mistake it prevents:
+//
+// 1. C++, library and core headers first, Postgres headers after them.
+//      #include "postgres.h"
+//      #include "trajc/compile.hpp"   // WRONG: the core's guard stops the
+//                                     // build; port.h has already turned
+//                                     // snprintf & co. into macros
+// 2. Postgres headers only here, inside extern "C".
+//      #include "utils/builtins.h"    // WRONG in a .cpp: C++ linkage for C
+//                                     // functions, and the order of rule 1
+//                                     // is no longer guaranteed
+// 3. Every SQL-callable function and its PG_FUNCTION_INFO_V1 have C linkage.
+//      Datum trajc_x(PG_FUNCTION_ARGS) { ... }   // WRONG without extern "C":
+//                                     // CREATE FUNCTION cannot find the
+//                                     // mangled symbol
+// 4. No object with a constructor or destructor at namespace scope.
+//      static std::string last_model;  // WRONG: runs before _PG_init and at
+//                                     // exit, outside any error handling;
+//                                     // plain data (Gucs) only
+//
+// How C++ code is called from here (run_cpp, boxes) is cpp_call.hpp's part.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "trajc/batch.hpp"
+#include "trajc/ascii.hpp"
+#include "trajc/audit_rows.hpp"
+#include "trajc/compile.hpp"
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/trajectory.hpp"

@@ -1,3 +1,7 @@
+// SPI calls with their result codes checked, and plan preparation.
+//
+// Must never: return with CurrentMemoryContext switched to SPI's (the
+// caller's per-session context would stop owning its allocations).
 #include "spi_util.hpp"
 
 namespace trajc_pg {

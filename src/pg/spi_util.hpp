@@ -1,4 +1,8 @@
 // Small SPI helpers: exact result checks and prepared plans.
+//
+// Must never: accept a result code other than the one expected, splice a
+// value into query text (values go as $n parameters), or leave the caller
+// in SPI's memory context.
 #pragma once
 
 #include "pg_boundary.hpp"

@@ -51,6 +51,16 @@ t.ok(rc == 0 and "0 ok" in so and "1 skipped (unchanged" in so,
 rc, so, se = run_tool(["compile", "--provider", "offline", "--session", first, "--force"],
                       db=db.name)
 t.ok(rc == 0 and "compiled 1 of 1" in so, "--force compiles it again", so + se)
+# Each session's line is the extension's own status row, as logged.
+rc, so, se = run_tool(["compile", "--provider", "offline", "--session", first, "--force", "--json"],
+                      db=db.name)
+row = json.loads(so)["sessions"][0] if rc == 0 else {}
+logged = db.sql("SELECT json_build_object('status', status, 'pairs', pairs_kept, 'rejected', "
+                "pairs_rejected, 'cost_usd', cost_usd) FROM trajc.compile_log "
+                "WHERE session_id = '%s' ORDER BY id DESC LIMIT 1" % first)
+t.eq({k: row.get(k) for k in ("status", "pairs", "rejected", "cost_usd")},
+     json.loads(logged) if logged else None,
+     "compile --json reports the status, pairs, rejections and cost the server logged", se)
 rc, so, se = run_tool(["compile", "--provider", "offline", "--tier", "gold"], db=db.name)
 t.eq(rc, 2, "an unknown tier stops the run with exit 2")
 

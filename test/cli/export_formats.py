@@ -75,6 +75,19 @@ user = match[0]["messages"][1]["content"] if match else ""
 missing = [x["turn"] for x in turns
            if "### Turn %d (" % x["turn"] not in user or x["content"] not in user]
 t.eq(missing, [], "the user message holds every turn of trajc_turns, numbered")
+# The headings are the compile prompt's (### Turn N (time, agent), no agent
+# when there is none), each followed by the turn's text.
+turns = json.loads(db.sql(
+    "SELECT json_agg(json_build_object('turn', turn, 'agent', agent, 'content', content, "
+    "'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) ORDER BY turn) "
+    "FROM trajc_turns('%s')" % pair["s"]))
+unheaded = [x["turn"] for x in turns
+            if "\n\n### Turn %d (%s%s)\n%s" % (x["turn"], x["at"],
+                                               ", " + x["agent"] if x["agent"] else "",
+                                               x["content"]) not in user]
+t.eq(unheaded, [], "each turn sits under the prompt's heading: ### Turn N (time, agent)")
+t.ok(any(not x["agent"] for x in turns) and any(x["agent"] for x in turns),
+     "... shown both with and without an agent")
 
 # ------------------------------------------------------------ errors
 rc, so, se = run_tool(["export", "--qa-type", "trivia", "--out", "-"], db=db.name)

@@ -1,5 +1,8 @@
 // Retry policy, rate limiter, and HttpMulti against the mock model server.
 #include "trajc/http.hpp"
+#include "trajc/provider.hpp"
+#include "trajc/rate_limiter.hpp"
+#include "trajc/retry.hpp"
 
 #include <gtest/gtest.h>
 

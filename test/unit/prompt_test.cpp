@@ -43,6 +43,22 @@ TEST(RenderTrajectory, HeadersThenRenderedTurns) {
             "tool: search\narguments: {\"query\":\"q2\"}\nresponse: rrr");
 }
 
+TEST(TurnHeading, AgentOnlyWhenKnown) {
+  std::string out = "x";
+  append_turn_heading(out, 12, "2026-01-02T03:04:05.000000Z", "coder");
+  EXPECT_EQ(out, "x### Turn 12 (2026-01-02T03:04:05.000000Z, coder)");
+  out.clear();
+  append_turn_heading(out, 3, "2026-01-02T03:04:05.000000Z", "");
+  EXPECT_EQ(out, "### Turn 3 (2026-01-02T03:04:05.000000Z)");
+}
+
+TEST(TurnHeading, IsWhatRenderTrajectoryWrites) {
+  const Trajectory t = make_trajectory(1, 3);
+  std::string heading;
+  append_turn_heading(heading, 1, t.turns[0].at, t.turns[0].agent);
+  EXPECT_EQ(render_trajectory(t, PromptOptions{}).rfind(heading + "\n", 0), 0u);
+}
+
 TEST(RenderTrajectory, EmptyTrajectoryRendersEmpty) {
   EXPECT_EQ(render_trajectory(Trajectory{}, PromptOptions{}), "");
 }

@@ -83,14 +83,14 @@ def psql(sql, db=None, check=True):
     return r.stdout.strip()
 
 
-def run_tool(args, db=None, env=None, timeout=300):
-    """Runs trajc; returns (exit code, stdout, stderr)."""
+def run_tool(args, db=None, env=None, timeout=300, text=True):
+    """Runs trajc; returns (exit code, stdout, stderr), as bytes with text=False."""
     full_env = dict(ENV)
     if db:
         full_env["PGDATABASE"] = db
     if env:
         full_env.update(env)
-    r = subprocess.run([TRAJC_BIN] + list(args), capture_output=True, text=True,
+    r = subprocess.run([TRAJC_BIN] + list(args), capture_output=True, text=text,
                        env=full_env, timeout=timeout)
     return r.returncode, r.stdout, r.stderr
 

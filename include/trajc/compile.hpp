@@ -1,3 +1,12 @@
+// The compile API: settings snapshot, one session's outcome, estimates, and
+// the runner that compiles many sessions with requests in flight at once.
+//
+// The caller (the Postgres boundary, or a test) loads trajectories and
+// stores outcomes between calls; the runner only builds prompts, talks HTTP
+// with retries, rate and cost limits, and validates replies.
+//
+// Must never: read settings or the database itself, block longer than
+// wait()'s max_wait_ms, start threads, or let the API key into an outcome.
 #pragma once
 #include "trajc/core_guard.hpp"
 
@@ -8,30 +17,32 @@
 #include <vector>
 
 #include "trajc/cost.hpp"
+#include "trajc/defaults.hpp"
 #include "trajc/http.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"
+#include "trajc/status.hpp"
 #include "trajc/trajectory.hpp"
 
 namespace trajc {
 
 // Everything a compile needs, snapshotted from settings before the C++ phase.
 struct CompileSettings {
-  Provider provider = Provider::Gemini;
+  Provider provider = default_provider();
   std::string model;             // resolved (tier map or trajc.model)
   std::string api_key;           // never logged, never in errors
   std::string base_url;          // empty = vendor default
   Prices prices;
-  long timeout_ms = 120000;
-  int max_retries = 3;
-  int concurrency = 8;
-  int max_requests_per_minute = 0;  // 0 = unlimited
-  double max_cost_usd = 0;          // 0 = unlimited
+  long timeout_ms = defaults::kTimeoutMs.value;
+  int max_retries = defaults::kMaxRetries.value;
+  int concurrency = defaults::kConcurrency.value;
+  int max_requests_per_minute = defaults::kMaxRequestsPerMinute.value;  // 0 = unlimited
+  double max_cost_usd = defaults::kMaxCostUsd.value;                    // 0 = unlimited
   PromptOptions prompt;
-  std::size_t max_response_bytes = 16u << 20;
-  long expected_output_tokens = 2000;  // for estimates
-  long retry_base_delay_ms = 500;      // first retry's backoff ceiling; doubles per retry
+  std::size_t max_response_bytes = defaults::kMaxResponseBytes;
+  long expected_output_tokens = defaults::kExpectedOutputTokens;  // for estimates
+  long retry_base_delay_ms = defaults::kRetryBaseDelayMs;  // first retry's backoff ceiling; doubles per retry
 };
 
 // What qa_pairs.source_model records for these settings: the model, or "offline".
@@ -43,7 +54,7 @@ struct CompileOutcome {
   std::string trajectory_hash;
   std::string agent;
   int turn_count = 0;
-  std::string status;                   // "ok" | "empty" | "failed"
+  Status status = Status::Failed;       // Ok, Empty or Failed (never Skipped)
   std::vector<QaPair> pairs;            // kept pairs
   std::map<std::string, int> rejected;  // reason -> count
   long tokens_in = 0, tokens_out = 0;
@@ -53,6 +64,11 @@ struct CompileOutcome {
   std::string error;                    // redacted
   std::int64_t started_unix_ms = 0, finished_unix_ms = 0;
 };
+
+// compile_log.rejected_reasons: {"reason": count, ...}.
+std::string rejected_reasons_json(const std::map<std::string, int>& rejected);
+// qa_pairs.supporting_turns: [3, 9, ...].
+std::string supporting_turns_json(const std::vector<int>& turns);
 
 struct Estimate {
   long tokens_in = 0;

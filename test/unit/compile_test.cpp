@@ -1,5 +1,5 @@
 // BatchRunner end to end against the mock model server, and estimates.
-#include "trajc/batch.hpp"
+#include "trajc/compile.hpp"
 
 #include <gtest/gtest.h>
 
@@ -108,7 +108,7 @@ TEST_P(ProviderEndToEnd, CompilesGroundedPairs) {
   const auto outcomes = run(runner, {t});
   ASSERT_EQ(outcomes.size(), 1u);
   const CompileOutcome& o = outcomes[0];
-  EXPECT_EQ(o.status, "ok") << o.error;
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
   EXPECT_EQ(o.error, "");
   EXPECT_EQ(o.session_id, "s-1");
   EXPECT_EQ(o.agent, "planner");
@@ -157,8 +157,8 @@ TEST_F(BatchTest, OfflineCompilesWithoutNetwork) {
   EXPECT_LT(steady::now() - t0, seconds(1));  // ready at once, not after the wait
   ASSERT_EQ(outcomes.size(), 1u);
   const CompileOutcome& o = outcomes[0];
-  EXPECT_NE(o.status, "failed") << o.error;
-  EXPECT_EQ(o.status, o.pairs.empty() ? "empty" : "ok");
+  EXPECT_NE(o.status, Status::Failed) << o.error;
+  EXPECT_EQ(o.status, o.pairs.empty() ? Status::Empty : Status::Ok);
   EXPECT_EQ(o.cost_usd, 0);
   EXPECT_EQ(o.tokens_in, 0);
   EXPECT_EQ(o.http_status, 0);
@@ -182,7 +182,7 @@ TEST_F(BatchTest, TooManyRequestsHonoursRetryAfter) {
   }
   EXPECT_TRUE(saw_cooldown);
   ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].status, "ok") << outcomes[0].error;
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
   EXPECT_EQ(outcomes[0].attempts, 2);
   EXPECT_EQ(outcomes[0].http_status, 200);
   const auto log = mock_->requests();
@@ -193,7 +193,7 @@ TEST_F(BatchTest, TooManyRequestsHonoursRetryAfter) {
 
 TEST_F(BatchTest, ServerErrorsAreRetriedThenFail) {
   const CompileOutcome o = run_one(settings(), "mock:status=500");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 3);  // max_retries = 2
   EXPECT_EQ(o.http_status, 500);
   EXPECT_EQ(o.error, "gemini HTTP 500: mock error 500");
@@ -202,7 +202,7 @@ TEST_F(BatchTest, ServerErrorsAreRetriedThenFail) {
 
 TEST_F(BatchTest, ClientErrorFailsAtOnce) {
   const CompileOutcome o = run_one(settings(Provider::Anthropic), "mock:status=400");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_EQ(o.http_status, 400);
   EXPECT_EQ(o.error, "anthropic HTTP 400: mock error 400");
@@ -214,7 +214,7 @@ TEST_F(BatchTest, UnusableRepliesFailButArePaidFor) {
                                      trajectory("c-empty", "mock:empty")});
   ASSERT_EQ(outcomes.size(), 3u);
   for (const CompileOutcome& o : outcomes) {
-    EXPECT_EQ(o.status, "failed") << o.session_id;
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
     EXPECT_EQ(o.http_status, 200) << o.session_id;
     EXPECT_EQ(o.attempts, 1) << o.session_id;
     EXPECT_GT(o.cost_usd, 0) << o.session_id;
@@ -228,7 +228,7 @@ TEST_F(BatchTest, UnusableRepliesFailButArePaidFor) {
 
 TEST_F(BatchTest, CountsRejectionsByReason) {
   const CompileOutcome o = run_one(settings(), "mock:invalid");
-  EXPECT_EQ(o.status, "ok") << o.error;
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
   EXPECT_EQ(o.pairs.size(), 1u);
   const std::map<std::string, int> expected = {
       {reject::kMalformed, 1},  {reject::kTooFewTurns, 1}, {reject::kTurnOutOfRange, 1},
@@ -242,7 +242,7 @@ TEST_F(BatchTest, NoGroundedPairIsEmpty) {
   BatchRunner runner(settings(), cancel_at_deadline);
   const auto outcomes = run(runner, {trajectory("s-short", "", 2)});
   ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].status, "empty") << outcomes[0].error;
+  EXPECT_EQ(outcomes[0].status, Status::Empty) << outcomes[0].error;
   EXPECT_EQ(outcomes[0].error, "");
 }
 
@@ -251,7 +251,7 @@ TEST_F(BatchTest, HangingRequestTimesOut) {
   s.timeout_ms = 300;
   s.max_retries = 0;
   const CompileOutcome o = run_one(s, "mock:hang");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.http_status, 0);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_NE(o.error.find("timed out"), std::string::npos) << o.error;
@@ -275,7 +275,7 @@ TEST_F(BatchTest, DroppedConnectionsAreRetried) {
   CompileSettings s = settings();
   s.max_retries = 1;
   const CompileOutcome o = run_one(s, "mock:drop");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.http_status, 0);
   EXPECT_EQ(o.attempts, 2);
   EXPECT_EQ(o.error.rfind("gemini request failed: ", 0), 0u) << o.error;
@@ -285,7 +285,7 @@ TEST_F(BatchTest, OversizedReplyFailsWithoutRetry) {
   CompileSettings s = settings();
   s.max_response_bytes = 4096;
   const CompileOutcome o = run_one(s, "mock:big=100000");
-  EXPECT_EQ(o.status, "failed");
+  EXPECT_EQ(o.status, Status::Failed);
   EXPECT_EQ(o.attempts, 1);
   EXPECT_EQ(o.error, "gemini request failed: response larger than 4096 bytes");
 }
@@ -298,9 +298,9 @@ TEST_F(BatchTest, SchemaRejectionFallsBackToJsonModeOnce) {
   const auto second = run(runner, {trajectory("s-2", "mock:schema_reject")});
   ASSERT_EQ(first.size(), 1u);
   ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(first[0].status, "ok") << first[0].error;
+  EXPECT_EQ(first[0].status, Status::Ok) << first[0].error;
   EXPECT_EQ(first[0].attempts, 2);
-  EXPECT_EQ(second[0].status, "ok") << second[0].error;
+  EXPECT_EQ(second[0].status, Status::Ok) << second[0].error;
   EXPECT_EQ(second[0].attempts, 1);  // remembered: JSON mode straight away
   const auto log = mock_->requests();
   ASSERT_EQ(log.size(), 3u);
@@ -321,7 +321,7 @@ TEST_F(BatchTest, RunsRequestsConcurrently) {
   }
   EXPECT_EQ(runner.active(), 16u);
   EXPECT_EQ(runner.admit(Estimate{}), BatchRunner::Admission::Wait);
-  for (const CompileOutcome& o : drain(runner, 16)) EXPECT_EQ(o.status, "ok") << o.session_id << o.error;
+  for (const CompileOutcome& o : drain(runner, 16)) EXPECT_EQ(o.status, Status::Ok) << o.session_id << o.error;
   // Every request reached the server before the first reply left it.
   const auto log = mock_->requests();
   ASSERT_EQ(log.size(), 16u);
@@ -336,7 +336,7 @@ TEST_F(BatchTest, RunsRequestsConcurrently) {
 TEST_F(BatchTest, KeyEchoedByTheVendorIsRedacted) {
   for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic}) {
     const CompileOutcome o = run_one(settings(p), "mock:status=401");
-    EXPECT_EQ(o.status, "failed");
+    EXPECT_EQ(o.status, Status::Failed);
     EXPECT_EQ(o.http_status, 401);
     EXPECT_EQ(o.attempts, 1);
     EXPECT_EQ(o.error.find(kKey), std::string::npos) << o.error;

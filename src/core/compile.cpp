@@ -1,5 +1,10 @@
-// Session compiles with concurrency, retries, rate and cost limits.
-#include "trajc/batch.hpp"
+// Session compiles with concurrency, retries, rate and cost limits: the
+// BatchRunner drives every session's request to an outcome on one thread.
+//
+// Must never: throw for one session's failure (it becomes that session's
+// Failed outcome; only cancel and internal errors throw), hold a slot for a
+// session it could not start, or keep the key in an outcome's error text.
+#include "trajc/compile.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -7,15 +12,14 @@
 
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/rate_limiter.hpp"
+#include "trajc/retry.hpp"
 
 namespace trajc {
 
 namespace {
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// Bounds the wait for a connection, within the request's own timeout.
-constexpr long kConnectTimeoutMs = 10000;
 
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -43,20 +47,26 @@ void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int 
   try {
     doc = extract_json(text);
   } catch (const Error& e) {
-    o.status = "failed";
+    o.status = Status::Failed;
     o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
     return;
   }
   Validation v = validate_pairs(doc, o.turn_count, max_questions);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
-  o.status = o.pairs.empty() ? "empty" : "ok";
+  o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
 }
 }  // namespace
 
 std::string source_model(const CompileSettings& s) {
   return s.provider == Provider::Offline ? "offline" : s.model;
 }
+
+std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
+  return nlohmann::json(rejected).dump();
+}
+
+std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
 
 Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
   if (s.provider == Provider::Offline) return {};
@@ -93,7 +103,7 @@ struct BatchRunner::Impl {
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
         retry{settings.max_retries, settings.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
-        http(HttpLimits{std::min(kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
+        http(HttpLimits{std::min(defaults::kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
                         settings.max_response_bytes},
              cancel),
         limiter(settings.max_requests_per_minute) {}
@@ -134,7 +144,7 @@ struct BatchRunner::Impl {
   }
 
   void fail(std::map<std::uint64_t, Job>::iterator it, const std::string& error) {
-    it->second.outcome.status = "failed";
+    it->second.outcome.status = Status::Failed;
     it->second.outcome.error = redact(error, settings.api_key);
     finish(it);
   }

@@ -1,0 +1,418 @@
+// The run driver: begin_run (phase 1 for the whole run), then one loop that
+// loads sessions, starts them in the core's BatchRunner while slots, rate and
+// budget allow, waits for replies and stores each finished session; end_run.
+//
+// Must never: raise inside run_cpp's callable, keep a session's rows or
+// datums after it is stored (per-session work allocates in `scratch`, reset
+// after each), or leave a claim behind after an error.
+#include "run.hpp"
+
+#include "audit_source.hpp"
+#include "claims.hpp"
+#include "cpp_call.hpp"
+#include "guc.hpp"
+#include "model_choice.hpp"
+#include "spi_util.hpp"
+#include "store.hpp"
+
+namespace trajc_pg {
+
+namespace {
+
+// How long one wait for replies lasts before the loop checks for interrupts.
+constexpr long kWaitSliceMs = 200;
+constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
+
+// Where a run's time goes (DEBUG1 at its end; see bench/compile.sh).
+struct Timers {
+  instr_time extract, render, compile, store;
+};
+
+instr_time clock_now() {
+  instr_time t;
+  INSTR_TIME_SET_CURRENT(t);
+  return t;
+}
+
+// Adds the time since `start` to `total`.
+void add_elapsed(instr_time* total, instr_time start) {
+  instr_time now = clock_now();
+  INSTR_TIME_ACCUM_DIFF(*total, now, start);
+}
+
+// The core polls this between transfers: plain flag reads, never raising.
+bool cancel_requested() { return QueryCancelPending || ProcDiePending; }
+
+// CALL outside a transaction block: the procedure may commit.
+bool nonatomic_call(FunctionCallInfo fcinfo) {
+  return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
+         !castNode(CallContext, fcinfo->context)->atomic;
+}
+
+}  // namespace
+
+// Everything one run needs, as plain data in a context that survives the
+// commits of the procedure form.
+struct Run {
+  RunPolicy policy;
+  MemoryContext cxt;
+  MemoryContext scratch;  // one session's phase-1/3 garbage, reset after each
+  bool force;
+  bool commit_each;  // CALL outside a transaction block
+  AuditSource* src;
+  ModelChoice model;
+  SPIPlanPtr turns_plan;
+  Store* store;
+  Claims claims;
+  char** sessions;
+  int next_index;  // the next session to load
+  // boxed C++ state
+  trajc::CompileSettings* settings;
+  trajc::BatchRunner* runner;
+  trajc::Trajectory* next;  // loaded, waiting for a free slot
+  trajc::Estimate* next_estimate;
+  bool has_next;
+  std::vector<trajc::CompileOutcome>* finished;
+  // where results go
+  ReturnSetInfo* rsinfo;
+  RunTotals totals;
+  Timers time;
+};
+
+namespace {
+
+void commit_if_procedure(Run* run) {
+  if (!run->commit_each) return;
+  SPI_commit();
+  SPI_start_transaction();
+}
+
+Datum numeric_from(double v) { return DirectFunctionCall1(float8_numeric, Float8GetDatum(v)); }
+
+void add_to_totals(RunTotals* t, const SessionResult& r) {
+  switch (r.status) {
+    case trajc::Status::Ok: t->ok++; break;
+    case trajc::Status::Empty: t->empty++; break;
+    case trajc::Status::Failed: t->failed++; break;
+    case trajc::Status::Skipped: t->skipped++; break;
+  }
+  t->pairs += r.pairs;
+  t->cost_usd += r.cost_usd;
+}
+
+void report(const SessionResult& r) {
+  if (r.status == trajc::Status::Failed)
+    ereport(WARNING, (errmsg("trajc: compiling session \"%s\" failed: %s", r.session_id, r.error)));
+  else if (r.status == trajc::Status::Skipped)
+    ereport(NOTICE, (errmsg("trajc: session \"%s\" skipped: %s", r.session_id, r.error)));
+}
+
+void put_status_row(ReturnSetInfo* rsinfo, const SessionResult& r) {
+  Datum values[6] = {CStringGetTextDatum(r.session_id),
+                     CStringGetTextDatum(trajc::status_name(r.status)), Int32GetDatum(r.pairs),
+                     Int32GetDatum(r.rejected), numeric_from(r.cost_usd),
+                     r.error ? CStringGetTextDatum(r.error) : (Datum)0};
+  bool nulls[6] = {false, false, false, false, false, r.error == nullptr};
+  tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// Phase 3 for one session's result, as the policy says.
+void emit(Run* run, const SessionResult& r) {
+  add_to_totals(&run->totals, r);
+  if (run->policy.reports) report(r);
+  switch (run->policy.emit) {
+    case Emit::Nothing: break;
+    case Emit::Pairs: {
+      ListCell* cell;
+      foreach (cell, r.rows)
+        tuplestore_puttuple(run->rsinfo->setResult, static_cast<HeapTuple>(lfirst(cell)));
+      break;
+    }
+    case Emit::StatusRows: put_status_row(run->rsinfo, r); break;
+  }
+}
+
+void skip(Run* run, const char* session_id, const char* hash, const char* why) {
+  emit(run, log_skip(run->store, session_id, hash, why));
+}
+
+// Raised for a session the caller named that has no turns.
+[[noreturn]] void no_such_session(const char* session_id) {
+  ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+                  errmsg("session \"%s\" has no turns in the audit log", session_id),
+                  errhint("trajc_extract() lists the sessions of trajc.source.")));
+  pg_unreachable();
+}
+
+// Phase 1 (claim, read rows) and 2 (trajectory, hash) for one session.
+// Returns false, with its skip logged, when it is not to be compiled.
+bool load_session(Run* run, const char* session_id) {
+  const bool compiles = run->policy.compiles;
+  if (compiles && !claim(&run->claims, session_id)) {
+    skip(run, session_id, nullptr, "being compiled by another run");
+    return false;
+  }
+  instr_time t0 = clock_now();
+  SessionRows rows = load_session_rows(run->src, run->turns_plan, session_id);
+  add_elapsed(&run->time.extract, t0);
+  t0 = clock_now();
+  char hash[17] = {0};
+  trajc::Trajectory* next = run->next;
+  run_cpp([&] {
+    trajc::to_trajectory(rows.rows, session_id, *next);
+    std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), sizeof hash - 1);
+  });
+  SPI_freetuptable(rows.tuples);
+  add_elapsed(&run->time.render, t0);
+  if (rows.rows.nturns == 0) {
+    release_claim(&run->claims, session_id);
+    if (run->policy.named) no_such_session(session_id);
+    // Listed, then deleted (retention) before its turn came: nothing to compile.
+    if (compiles) skip(run, session_id, nullptr, "no longer in the audit log");
+    return false;
+  }
+  if (compiles && !run->force && compiled_before(run->store, session_id, hash)) {
+    skip(run, session_id, hash, "unchanged since its last successful compile");
+    release_claim(&run->claims, session_id);
+    return false;
+  }
+  const trajc::CompileSettings* settings = run->settings;
+  trajc::Estimate* estimate = run->next_estimate;
+  run_cpp([&] { *estimate = trajc::estimate_compile(*next, *settings); });
+  return true;
+}
+
+// Loads the next listed session into run->next. Its phase-1/3 allocations
+// go to `scratch`, reset afterwards; a session not to be compiled is
+// committed (its skip row) at once.
+void load_next(Run* run) {
+  const char* session_id = run->sessions[run->next_index++];
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  run->has_next = load_session(run, session_id);
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+  if (!run->has_next) commit_if_procedure(run);
+}
+
+// Phase 3 for one finished session, then its commit and claim release.
+void store_and_commit(Run* run, const trajc::CompileOutcome& outcome) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  emit(run, store_outcome(run->store, outcome, run->policy.emit == Emit::Pairs));
+  commit_if_procedure(run);
+  release_claim(&run->claims, outcome.session_id.c_str());
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+}
+
+// Over budget with nothing in flight: the loaded session and every one not
+// yet loaded are logged as skipped, each committed.
+void skip_the_rest(Run* run) {
+  const char* session = pstrdup(run->next->session_id.c_str());
+  run->has_next = false;
+  skip(run, session, nullptr, kOverBudget);
+  commit_if_procedure(run);
+  release_claim(&run->claims, session);
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  for (; run->next_index < run->totals.sessions; run->next_index++) {
+    skip(run, run->sessions[run->next_index], nullptr, kOverBudget);
+    commit_if_procedure(run);
+    MemoryContextSwitchTo(run->scratch);
+    MemoryContextReset(run->scratch);
+  }
+  MemoryContextSwitchTo(caller);
+}
+
+// An estimate adds the loaded session to its totals instead of starting it.
+void count_estimate(Run* run) {
+  run->totals.tokens_in += run->next_estimate->tokens_in;
+  run->totals.cost_usd += run->next_estimate->cost_usd;
+  run->has_next = false;
+}
+
+// Starts the loaded session if the runner admits it now. Returns false when
+// the loop must wait for replies first (or nothing may start any more).
+bool start_next(Run* run) {
+  using Admission = trajc::BatchRunner::Admission;
+  trajc::BatchRunner* runner = run->runner;
+  const trajc::Estimate* estimate = run->next_estimate;
+  Admission admission = Admission::Wait;
+  std::size_t in_flight = 0;
+  run_cpp([&] {
+    admission = runner->admit(*estimate);
+    in_flight = runner->active();
+  });
+  // Over budget while requests are in flight: they may cost less than
+  // estimated, so decide once they are back.
+  if (admission == Admission::Wait || (admission == Admission::OverBudget && in_flight > 0))
+    return false;
+  if (admission == Admission::OverBudget) {
+    skip_the_rest(run);
+    return false;
+  }
+  const trajc::Trajectory* next = run->next;
+  instr_time t0 = clock_now();
+  run_cpp([&] { runner->start(*next, *estimate); });
+  add_elapsed(&run->time.compile, t0);
+  run->has_next = false;
+  return true;
+}
+
+bool more_to_load(const Run* run) { return run->next_index < run->totals.sessions; }
+
+// Loads and starts sessions while the runner takes them.
+void start_what_fits(Run* run) {
+  while (run->has_next || more_to_load(run)) {
+    if (!run->has_next) load_next(run);
+    if (!run->has_next) continue;
+    if (!run->policy.compiles)
+      count_estimate(run);
+    else if (!start_next(run))
+      return;
+  }
+}
+
+bool all_done(Run* run) {
+  std::size_t active = 0;
+  trajc::BatchRunner* runner = run->runner;
+  run_cpp([&] { active = runner->active(); });
+  return active == 0 && !run->has_next && !more_to_load(run);
+}
+
+// Waits up to one slice for replies, then stores every finished session.
+void store_what_finished(Run* run) {
+  trajc::BatchRunner* runner = run->runner;
+  std::vector<trajc::CompileOutcome>* finished = run->finished;
+  instr_time t0 = clock_now();
+  run_cpp([&] { *finished = runner->wait(kWaitSliceMs); });
+  add_elapsed(&run->time.compile, t0);
+  CHECK_FOR_INTERRUPTS();
+  t0 = clock_now();
+  for (const trajc::CompileOutcome& outcome : *finished) store_and_commit(run, outcome);
+  add_elapsed(&run->time.store, t0);
+  run_cpp([&] { finished->clear(); });
+}
+
+// The one loop of every run.
+void drive_loop(Run* run) {
+  for (;;) {
+    start_what_fits(run);
+    if (all_done(run)) return;
+    store_what_finished(run);
+  }
+}
+
+SPIPlanPtr keep(Run* run, SPIPlanPtr plan) {
+  if (run->commit_each) SPI_keepplan(plan);  // survives the procedure's commits
+  return plan;
+}
+
+// Snapshot of every setting the core needs, as plain values (phase 1), then
+// copied into the boxed CompileSettings (phase 2).
+void snapshot_settings(Run* run) {
+  const ModelChoice m = run->model;
+  const Gucs g = gucs;
+  const bool one_at_a_time = run->policy.named;
+  trajc::CompileSettings* s = run->settings;
+  run_cpp([&] {
+    s->provider = m.provider;
+    s->model = m.model;
+    s->api_key = m.api_key != nullptr ? m.api_key : "";
+    s->base_url = m.base_url;
+    s->prices = trajc::Prices{m.usd_per_mtok_in, m.usd_per_mtok_out};
+    s->timeout_ms = g.timeout_ms;
+    s->max_retries = g.max_retries;
+    s->concurrency = one_at_a_time ? 1 : g.concurrency;
+    s->max_requests_per_minute = g.max_requests_per_minute;
+    s->max_cost_usd = g.max_cost_usd;
+    s->prompt.budget_chars = static_cast<std::size_t>(g.prompt_budget_chars);
+    s->prompt.max_value_chars = static_cast<std::size_t>(g.max_value_chars);
+    s->max_response_bytes = static_cast<std::size_t>(g.max_response_kb) * 1024;
+  });
+}
+
+}  // namespace
+
+Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
+  const bool commit_each = nonatomic_call(fcinfo);
+  MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
+  MemoryContext cxt = AllocSetContextCreate(parent, "trajc run", ALLOCSET_DEFAULT_SIZES);
+  Run* run = static_cast<Run*>(MemoryContextAllocZero(cxt, sizeof(Run)));
+  run->policy = policy;
+  run->cxt = cxt;
+  run->scratch = AllocSetContextCreate(cxt, "trajc session", ALLOCSET_DEFAULT_SIZES);
+  run->force = force;
+  run->commit_each = commit_each;
+  if (policy.emit != Emit::Nothing) run->rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  spi_connect(commit_each);
+  MemoryContext spi_cxt = MemoryContextSwitchTo(cxt);
+
+  run->model = choose_model(tier, policy.compiles);
+  run->src = resolve_audit_source();
+  run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
+  run->store = open_store(cxt, &run->model, commit_each);
+  claims_init(&run->claims, commit_each);
+
+  run->settings = box_new<trajc::CompileSettings>(cxt);
+  snapshot_settings(run);
+  const trajc::CompileSettings* s = run->settings;
+  run->runner = box_new<trajc::BatchRunner>(
+      cxt, [&] { return new trajc::BatchRunner(*s, cancel_requested); });
+  run->next = box_new<trajc::Trajectory>(cxt);
+  run->next_estimate = box_new<trajc::Estimate>(cxt);
+  run->finished = box_new<std::vector<trajc::CompileOutcome>>(cxt);
+  MemoryContextSwitchTo(spi_cxt);
+  return run;
+}
+
+void name_session(Run* run, const char* session_id) {
+  run->sessions = static_cast<char**>(MemoryContextAlloc(run->cxt, sizeof(char*)));
+  run->sessions[0] = MemoryContextStrdup(run->cxt, session_id);
+  run->totals.sessions = 1;
+}
+
+void list_sessions(Run* run, int min_turns, int limit) {
+  check_listing_args(min_turns, limit);
+  Oid types[3] = {INT4OID, INT4OID, TIMESTAMPTZOID};
+  Datum args[3] = {Int32GetDatum(min_turns), Int32GetDatum(limit), (Datum)0};
+  char nulls[3] = {' ', ' ', 'n'};
+  spi_check(SPI_execute_with_args(sessions_query(run->src), 3, types, args, nulls, true, 0),
+            SPI_OK_SELECT, "listing sessions");
+  run->totals.sessions = static_cast<int>(SPI_processed);
+  run->sessions =
+      static_cast<char**>(MemoryContextAlloc(run->cxt, sizeof(char*) * (SPI_processed + 1)));
+  for (uint64 i = 0; i < SPI_processed; i++)
+    run->sessions[i] = MemoryContextStrdup(
+        run->cxt, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+  SPI_freetuptable(SPI_tuptable);
+  // A procedure starts compiling in a transaction of its own.
+  commit_if_procedure(run);
+}
+
+void drive(Run* run) {
+  PG_TRY();
+  { drive_loop(run); }
+  PG_CATCH();
+  {
+    release_all_claims(&run->claims);  // session-level claims outlive transactions
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+}
+
+const RunTotals& run_totals(const Run* run) { return run->totals; }
+
+void end_run(Run* run) {
+  ereport(DEBUG1,
+          (errmsg("trajc run timing: extract %.3f ms, render %.3f ms, compile %.3f ms,"
+                  " store %.3f ms over %d sessions",
+                  INSTR_TIME_GET_MILLISEC(run->time.extract),
+                  INSTR_TIME_GET_MILLISEC(run->time.render),
+                  INSTR_TIME_GET_MILLISEC(run->time.compile),
+                  INSTR_TIME_GET_MILLISEC(run->time.store), run->totals.sessions)));
+  if (run->commit_each) SPI_freeplan(run->turns_plan);
+  close_store(run->store);
+  SPI_finish();
+  MemoryContextDelete(run->cxt);  // deletes the runner: closes connections now
+}
+
+}  // namespace trajc_pg

@@ -1,0 +1,74 @@
+// The run driver behind every compile entry point (trajc_compile,
+// trajc_compile_session, trajc_compile_batch, CALL trajc_compile_pending,
+// trajc_estimate): begin, load, drive, end, with one loop for all of them.
+//
+// The loop alternates the three phases session by session: load a
+// trajectory with SPI (phase 1), hand it to the core's BatchRunner and drive
+// the transfers (phase 2), store what finished, each session in its own
+// subtransaction, and emit its result (phase 3). Requests stay in flight
+// across phases; the runner lives in a box owned by the run's memory context,
+// so an error or a cancel frees it.
+//
+// What differs between entry points is a RunPolicy, not a mode checked here
+// and there.
+//
+// Must never: hold a claim past the run, keep one session's memory after it
+// is stored (a batch of thousands must stay flat), or call into the core
+// outside run_cpp.
+#pragma once
+
+#include "pg_boundary.hpp"
+
+namespace trajc_pg {
+
+// What each finished (or skipped) session adds to the function's result.
+enum class Emit {
+  Nothing,     // a procedure, or an estimate (one totals row at the end)
+  Pairs,       // the qa_pairs rows it inserted (trajc_compile)
+  StatusRows,  // (session_id, status, pairs, rejected, cost_usd, error)
+};
+
+struct RunPolicy {
+  Emit emit;
+  // The caller named the session: one that has no turns is NO_DATA_FOUND
+  // (a listed one that vanished is skipped), and requests go one at a time.
+  bool named;
+  // False for an estimate: nothing is claimed, sent, logged or stored, and no
+  // key is needed.
+  bool compiles;
+  // A failed session is a WARNING and a skipped one a NOTICE: trajc_compile
+  // returns pairs, so its status has no other way out.
+  bool reports;
+};
+
+inline constexpr RunPolicy kCompilePolicy{Emit::Pairs, true, true, true};
+inline constexpr RunPolicy kCompileSessionPolicy{Emit::StatusRows, true, true, false};
+inline constexpr RunPolicy kBatchPolicy{Emit::StatusRows, false, true, false};
+inline constexpr RunPolicy kPendingPolicy{Emit::Nothing, false, true, false};
+inline constexpr RunPolicy kEstimatePolicy{Emit::Nothing, false, false, false};
+
+// What a run did, for summaries and estimates.
+struct RunTotals {
+  int sessions;  // named or listed
+  int ok, empty, failed, skipped;
+  int pairs;
+  double cost_usd;  // spent (or, for an estimate, estimated)
+  int64 tokens_in;  // estimated input tokens (estimates only)
+};
+
+struct Run;
+
+// Phase 1 for every entry point: settings, audit source, plans, boxed core
+// objects. A CALL outside a transaction block commits after each session.
+// Results go to fcinfo's materialized set unless the policy emits nothing.
+Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force);
+// The run's sessions: the one the caller named, or the listing's.
+void name_session(Run* run, const char* session_id);
+void list_sessions(Run* run, int min_turns, int limit);
+// Compiles (or estimates) every session; claims are released on any error.
+void drive(Run* run);
+const RunTotals& run_totals(const Run* run);
+// Frees the run: plans, boxed core objects (closing connections), memory.
+void end_run(Run* run);
+
+}  // namespace trajc_pg

@@ -1,0 +1,307 @@
+// compile_log and qa_pairs inserts from typed rows; the per-session
+// subtransaction; the "compiled before at this hash" check.
+//
+// Each table's columns are listed once below (name, SQL type, how the value
+// is read from the row): the INSERT text, its parameter types and the
+// values bound all come from that one list.
+//
+// Must never: build JSON by hand (the core's nlohmann does, in a C++
+// phase), splice a value into SQL, or continue after a cancel.
+#include "store.hpp"
+
+#include "cpp_call.hpp"
+#include "spi_util.hpp"
+
+namespace trajc_pg {
+
+namespace {
+
+// One column of an INSERT: where the value comes from, and its SQL type.
+template <typename Row>
+struct Column {
+  const char* name;
+  Oid type;          // of the $n parameter
+  const char* cast;  // applied in SQL ("::jsonb"), or ""
+  Datum (*get)(const Row& row, bool* isnull);
+};
+
+Datum text_datum(Text v, bool* isnull) {
+  *isnull = v.data() == nullptr;
+  return *isnull ? (Datum)0
+                 : PointerGetDatum(cstring_to_text_with_len(v.data(), static_cast<int>(v.size())));
+}
+
+Datum int4_or_null(int v, bool* isnull) {
+  *isnull = v == 0;
+  return Int32GetDatum(v);
+}
+
+// Unix milliseconds (the core's clock) as timestamptz; 0 = `otherwise`.
+Datum timestamptz_datum(int64 unix_ms, TimestampTz otherwise) {
+  constexpr int64 kUnixToPostgresUs =
+      static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+  return TimestampTzGetDatum(unix_ms == 0 ? otherwise : unix_ms * 1000 - kUnixToPostgresUs);
+}
+
+using L = LogRow;
+const Column<L> kLogColumns[] = {
+    {"session_id", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.session_id, n); }},
+    {"trajectory_hash", TEXTOID, "",
+     [](const L& r, bool* n) { return text_datum(r.trajectory_hash, n); }},
+    {"provider", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.provider, n); }},
+    {"model", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.model, n); }},
+    {"status", TEXTOID, "",
+     [](const L& r, bool* n) { return text_datum(trajc::status_name(r.status), n); }},
+    {"turn_count", INT4OID, "", [](const L& r, bool* n) { return int4_or_null(r.turn_count, n); }},
+    {"pairs_kept", INT4OID, "", [](const L& r, bool*) { return Int32GetDatum(r.pairs_kept); }},
+    {"pairs_rejected", INT4OID, "",
+     [](const L& r, bool*) { return Int32GetDatum(r.pairs_rejected); }},
+    {"rejected_reasons", TEXTOID, "::jsonb",
+     [](const L& r, bool* n) {
+       return text_datum(r.rejected_reasons.data() ? r.rejected_reasons : Text("{}"), n);
+     }},
+    {"tokens_in", INT8OID, "", [](const L& r, bool*) { return Int64GetDatum(r.tokens_in); }},
+    {"tokens_out", INT8OID, "", [](const L& r, bool*) { return Int64GetDatum(r.tokens_out); }},
+    {"cost_usd", FLOAT8OID, "::numeric", [](const L& r, bool*) { return Float8GetDatum(r.cost_usd); }},
+    {"http_status", INT4OID, "", [](const L& r, bool* n) { return int4_or_null(r.http_status, n); }},
+    {"attempts", INT4OID, "", [](const L& r, bool*) { return Int32GetDatum(r.attempts); }},
+    {"error", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.error, n); }},
+    {"started_at", TIMESTAMPTZOID, "",
+     [](const L& r, bool*) {
+       return timestamptz_datum(r.started_unix_ms, GetCurrentTransactionStartTimestamp());
+     }},
+    {"finished_at", TIMESTAMPTZOID, "",
+     [](const L& r, bool*) { return timestamptz_datum(r.finished_unix_ms, GetCurrentTimestamp()); }},
+};
+
+using P = PairRow;
+const Column<P> kPairColumns[] = {
+    {"session_id", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.session_id, n); }},
+    {"agent", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.agent, n); }},
+    {"turn_count", INT4OID, "", [](const P& r, bool*) { return Int32GetDatum(r.turn_count); }},
+    {"question", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.question, n); }},
+    {"answer", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.answer, n); }},
+    {"supporting_turns", TEXTOID, "::jsonb",
+     [](const P& r, bool* n) { return text_datum(r.supporting_turns, n); }},
+    {"qa_type", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.qa_type, n); }},
+    {"source_model", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.source_model, n); }},
+    {"cost_usd", FLOAT8OID, "::numeric", [](const P& r, bool*) { return Float8GetDatum(r.cost_usd); }},
+    {"raw_extraction", TEXTOID, "::jsonb",
+     [](const P& r, bool* n) { return text_datum(r.raw_extraction, n); }},
+    {"trajectory_hash", TEXTOID, "",
+     [](const P& r, bool* n) { return text_datum(r.trajectory_hash, n); }},
+    {"compile_id", INT8OID, "", [](const P& r, bool*) { return Int64GetDatum(r.compile_id); }},
+};
+
+constexpr int kMaxColumns = 32;
+
+// INSERT INTO table (c1, ...) VALUES ($1cast1, ...) RETURNING returning,
+// prepared with the columns' parameter types.
+template <typename Row, std::size_t N>
+SPIPlanPtr prepare_insert(const char* table, const Column<Row> (&columns)[N], const char* returning) {
+  static_assert(N <= kMaxColumns, "raise kMaxColumns");
+  StringInfoData names, params;
+  initStringInfo(&names);
+  initStringInfo(&params);
+  Oid types[N];
+  for (std::size_t i = 0; i < N; i++) {
+    appendStringInfo(&names, "%s%s", i ? ", " : "", columns[i].name);
+    appendStringInfo(&params, "%s$%zu%s", i ? ", " : "", i + 1, columns[i].cast);
+    types[i] = columns[i].type;
+  }
+  return spi_prepare_n(psprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s", table, names.data,
+                                params.data, returning),
+                       static_cast<int>(N), types);
+}
+
+template <typename Row, std::size_t N>
+void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row& row,
+                    const char* what) {
+  Datum values[N];
+  char nulls[N];
+  for (std::size_t i = 0; i < N; i++) {
+    bool isnull = false;
+    values[i] = columns[i].get(row, &isnull);
+    nulls[i] = isnull ? 'n' : ' ';
+  }
+  spi_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING, what);
+}
+
+const char* const kCompiledCheck =
+    "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
+    " AND status = 'ok' LIMIT 1";
+
+Text text_of(const std::string& s) { return Text(s.data(), s.size()); }
+
+// The log row of a finished session; `failure` overrides its status and error.
+LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char* failure);
+
+// Phase 3 for one finished session: its log row, then its pairs (copies kept
+// in *rows when asked). With a `failure`, only the log row, as failed.
+void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                    List** rows);
+
+}  // namespace
+
+struct Store {
+  const ModelChoice* model;
+  bool keep_plans;
+  SPIPlanPtr log_plan;
+  SPIPlanPtr pair_plan;
+  SPIPlanPtr compiled_plan;
+  std::string* json;  // the core's JSON text for the row being inserted
+};
+
+namespace {
+
+SPIPlanPtr keep(const Store* store, SPIPlanPtr plan) {
+  if (store->keep_plans) SPI_keepplan(plan);
+  return plan;
+}
+
+LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char* failure) {
+  std::string* json = store->json;
+  run_cpp([&] { *json = trajc::rejected_reasons_json(o.rejected); });
+  LogRow row{};
+  row.session_id = text_of(o.session_id);
+  row.trajectory_hash = text_of(o.trajectory_hash);
+  row.provider = store->model->provider_name;
+  row.model = store->model->model;
+  row.status = failure ? trajc::Status::Failed : o.status;
+  row.turn_count = o.turn_count;
+  row.pairs_kept = failure ? 0 : static_cast<int>(o.pairs.size());
+  row.pairs_rejected = trajc::rejected_total(o.rejected);
+  row.rejected_reasons = text_of(*json);
+  row.tokens_in = o.tokens_in;
+  row.tokens_out = o.tokens_out;
+  row.cost_usd = o.cost_usd;
+  row.http_status = o.http_status;
+  row.attempts = o.attempts;
+  row.error = failure ? Text(failure) : o.error.empty() ? Text() : text_of(o.error);
+  row.started_unix_ms = o.started_unix_ms;
+  row.finished_unix_ms = o.finished_unix_ms;
+  return row;
+}
+
+void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                    List** rows) {
+  int64 log_id = insert_log(store, log_row_of(store, o, failure));
+  if (failure != nullptr) return;
+  std::string* json = store->json;
+  double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
+  for (const trajc::QaPair& p : o.pairs) {
+    run_cpp([&] { *json = trajc::supporting_turns_json(p.supporting_turns); });
+    PairRow row{};
+    row.session_id = text_of(o.session_id);
+    row.agent = o.agent.empty() ? Text() : text_of(o.agent);
+    row.turn_count = o.turn_count;
+    row.question = text_of(p.question);
+    row.answer = text_of(p.answer);
+    row.supporting_turns = text_of(*json);
+    row.qa_type = text_of(p.qa_type);
+    row.source_model = store->model->model;
+    row.cost_usd = share;
+    row.raw_extraction = text_of(p.raw_json);
+    row.trajectory_hash = text_of(o.trajectory_hash);
+    row.compile_id = log_id;
+    HeapTuple inserted = insert_pair(store, row);
+    if (rows != nullptr) *rows = lappend(*rows, SPI_copytuple(inserted));
+    SPI_freetuptable(SPI_tuptable);
+  }
+}
+
+}  // namespace
+
+Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans) {
+  MemoryContext caller = MemoryContextSwitchTo(cxt);
+  Store* store = static_cast<Store*>(palloc0(sizeof(Store)));
+  store->model = model;
+  store->keep_plans = keep_plans;
+  store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
+  store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
+  store->compiled_plan = keep(store, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
+  store->json = box_new<std::string>(cxt);
+  MemoryContextSwitchTo(caller);
+  return store;
+}
+
+void close_store(Store* store) {
+  if (!store->keep_plans) return;  // the others go with SPI_finish
+  SPI_freeplan(store->log_plan);
+  SPI_freeplan(store->pair_plan);
+  SPI_freeplan(store->compiled_plan);
+}
+
+int64 insert_log(const Store* store, const LogRow& row) {
+  execute_insert(store->log_plan, kLogColumns, row, "logging a compile");
+  bool isnull;
+  int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  SPI_freetuptable(SPI_tuptable);  // tuptables live until SPI_finish otherwise
+  return id;
+}
+
+HeapTuple insert_pair(const Store* store, const PairRow& row) {
+  execute_insert(store->pair_plan, kPairColumns, row, "inserting a pair");
+  return SPI_tuptable->vals[0];
+}
+
+bool compiled_before(const Store* store, const char* session_id, const char* hash) {
+  Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
+  spi_execute(store->compiled_plan, args, nullptr, true, SPI_OK_SELECT, "checking earlier compiles");
+  bool found = SPI_processed > 0;
+  SPI_freetuptable(SPI_tuptable);
+  return found;
+}
+
+SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
+                       const char* why) {
+  LogRow row{};
+  row.session_id = session_id;
+  row.trajectory_hash = hash ? Text(hash) : Text();
+  row.provider = store->model->provider_name;
+  row.model = store->model->model;
+  row.status = trajc::Status::Skipped;
+  row.error = why;
+  insert_log(store, row);
+  return SessionResult{session_id, trajc::Status::Skipped, 0, 0, 0, why, NIL};
+}
+
+SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows) {
+  MemoryContext cxt = CurrentMemoryContext;
+  ResourceOwner owner = CurrentResourceOwner;
+  const char* failure = nullptr;
+  List* rows = NIL;
+  BeginInternalSubTransaction(nullptr);
+  MemoryContextSwitchTo(cxt);
+  PG_TRY();
+  {
+    insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr);
+    ReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(cxt);
+    CurrentResourceOwner = owner;
+  }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(cxt);
+    ErrorData* e = CopyErrorData();
+    if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+      PG_RE_THROW();
+    FlushErrorState();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(cxt);
+    CurrentResourceOwner = owner;
+    failure = psprintf("storing the result failed: %s", e->message);
+  }
+  PG_END_TRY();
+
+  const char* session = pstrdup(o.session_id.c_str());
+  const int rejected = trajc::rejected_total(o.rejected);
+  if (failure != nullptr) {
+    insert_outcome(store, o, failure, nullptr);
+    return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd, failure, NIL};
+  }
+  return SessionResult{session, o.status, static_cast<int>(o.pairs.size()), rejected, o.cost_usd,
+                       o.error.empty() ? nullptr : pstrdup(o.error.c_str()), rows};
+}
+
+}  // namespace trajc_pg

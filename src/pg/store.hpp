@@ -1,0 +1,93 @@
+// Storing a run's results: one trajc.compile_log row per session attempt,
+// one trajc.qa_pairs row per kept pair, each session in a subtransaction of
+// its own so that a failure to store it loses only that session.
+//
+// Rows are typed structs; each table's columns, their SQL types and how each
+// is read from the struct are listed once, in store.cpp.
+//
+// Must never: store a pair without its compile_log row, lose a session's
+// cost when storing its pairs fails, or swallow a cancel.
+#pragma once
+
+#include "model_choice.hpp"
+#include "pg_boundary.hpp"
+
+namespace trajc_pg {
+
+// A text value; a default-constructed view (data() == nullptr) is SQL NULL.
+using Text = std::string_view;
+
+// One trajc.compile_log row.
+struct LogRow {
+  Text session_id;
+  Text trajectory_hash;  // NULL when the session was not read
+  Text provider;
+  Text model;
+  trajc::Status status;
+  int turn_count;  // 0 = not read (NULL)
+  int pairs_kept;
+  int pairs_rejected;
+  Text rejected_reasons;  // a JSON object; NULL = {}
+  int64 tokens_in;
+  int64 tokens_out;
+  double cost_usd;  // the whole call, whatever was kept
+  int http_status;  // 0 = no HTTP response (NULL)
+  int attempts;
+  Text error;
+  int64 started_unix_ms;   // 0 = the transaction's start
+  int64 finished_unix_ms;  // 0 = now
+};
+
+// One trajc.qa_pairs row.
+struct PairRow {
+  Text session_id;
+  Text agent;  // NULL when the session names none
+  int turn_count;
+  Text question;
+  Text answer;
+  Text supporting_turns;  // a JSON array
+  Text qa_type;
+  Text source_model;
+  double cost_usd;       // this pair's share of the call
+  Text raw_extraction;   // a JSON object
+  Text trajectory_hash;
+  int64 compile_id;      // its compile_log row
+};
+
+// What became of one session: the row trajc_compile_batch and
+// trajc_compile_session return, and the pairs trajc_compile returns.
+struct SessionResult {
+  const char* session_id;
+  trajc::Status status;
+  int pairs;
+  int rejected;
+  double cost_usd;
+  const char* error;  // NULL = none
+  List* rows;         // copies of the inserted qa_pairs rows (keep_rows only)
+};
+
+struct Store;
+
+// Prepares the inserts (SPI connected). keep_plans: they must survive the
+// commits of a procedure. Objects live in `cxt`.
+Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans);
+void close_store(Store* store);
+
+// The inserts, one function per table.
+int64 insert_log(const Store* store, const LogRow& row);
+HeapTuple insert_pair(const Store* store, const PairRow& row);  // the row as inserted (SPI's)
+
+// Whether the session was compiled with status ok at this trajectory hash.
+bool compiled_before(const Store* store, const char* session_id, const char* hash);
+// Logs a session that is not compiled, and why (every run can be audited
+// from compile_log).
+SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
+                       const char* why);
+// Stores a finished session (log row, then its pairs) in a subtransaction.
+// If storing fails (a trigger, a constraint), the session is logged as failed
+// with its tokens and cost, and no pair of it stays. keep_rows: copies of
+// the inserted pairs come back in the result, safe to return once this
+// function has returned (the subtransaction has committed).
+SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows);
+
+}  // namespace trajc_pg
