@@ -1,17 +1,23 @@
 // Eval: asking a candidate model the pairs' questions and grading its
-// answers. Prompts for the candidate and the judge, the judge's verdict, and
-// the `match` grader with its normalization.
+// answers. Prompts for the candidate and the judge, the judge's verdict, the
+// `match` grader with its normalization, and the EvalRunner that drives both
+// models' calls through the shared engine (model_calls.hpp).
 //
 // Must never: put a pair's answer or supporting turns into the candidate's
 // prompt (the candidate sees the trajectory and the question only), read
-// settings or the database, or do I/O.
+// settings or the database, or throw for one pair's failure (it becomes
+// that pair's ungraded outcome).
 #pragma once
 #include "trajc/core_guard.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "trajc/compile.hpp"
+#include "trajc/defaults.hpp"
+#include "trajc/model_calls.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"
 
@@ -72,5 +78,69 @@ JudgeVerdict parse_judge_reply(std::string_view text);
 // The candidate's answer from its reply: trimmed, surrounding markdown
 // fences and an "Answer:" prefix removed.
 std::string clean_answer(std::string_view reply);
+
+// --- the runner ---------------------------------------------------------------
+// Everything an eval run needs, snapshotted from settings before the C++ phase.
+struct EvalSettings {
+  ModelEndpoint candidate;
+  bool use_judge = false;  // grader judge; else match
+  ModelEndpoint judge;
+  CallLimits limits;
+  PromptOptions prompt;    // the compile prompt's budget
+  long expected_answer_tokens = defaults::kExpectedAnswerTokens;  // for estimates
+};
+
+// One pair to ask.
+struct EvalItem {
+  std::string pair_id;
+  std::string question;
+  std::string reference;  // the pair's answer: for grading only, never sent to the candidate
+  std::string qa_type;
+  int turn_count = 0;     // the trajectory as compiled: later turns are not shown
+};
+
+// What eval_answers records for one pair.
+struct EvalOutcome {
+  std::string pair_id;
+  bool has_answer = false;  // a reply came: answer is valid
+  std::string answer;
+  bool graded = false;      // correct and score are valid
+  bool correct = false;
+  double score = 0;
+  std::string reason;       // how it was graded, or why it was not
+  long tokens_in = 0, tokens_out = 0;
+  double cost_usd = 0;      // the candidate's call
+  long judge_tokens_in = 0, judge_tokens_out = 0;
+  double judge_cost_usd = 0;
+};
+
+// Tokens and cost of one pair: the candidate's prompt, and the judge's.
+Estimate estimate_eval(const Trajectory& t, const EvalItem& item, const EvalSettings& s);
+
+// Asks pairs with up to `concurrency` calls in flight on the calling thread:
+// the candidate, then (grader judge) the judge. The caller loads
+// trajectories and stores outcomes between calls, as for BatchRunner.
+class EvalRunner {
+ public:
+  EvalRunner(EvalSettings s, CancelCheck cancel);
+  ~EvalRunner();
+  EvalRunner(const EvalRunner&) = delete;
+  EvalRunner& operator=(const EvalRunner&) = delete;
+
+  using Admission = ModelCalls::Admission;
+  // As ModelCalls::admit; Wait too while judge calls queue for a slot
+  // (pairs already answered are graded first).
+  Admission admit(const Estimate& e) const;
+  void start(const Trajectory& t, const EvalItem& item, const Estimate& e);
+  // Drives calls for up to max_wait_ms; returns the pairs that finished.
+  // Throws Error(kQueryCanceled) on cancel.
+  std::vector<EvalOutcome> wait(long max_wait_ms);
+  std::size_t active() const;  // started and not yet returned
+  double spent_usd() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace trajc

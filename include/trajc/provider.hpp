@@ -28,11 +28,16 @@ std::string default_base_url(Provider p);
 // Name of the environment variable holding the key when the setting is empty.
 const char* api_key_env_var(Provider p);
 
+// What a reply must be: the QA pairs' JSON (structured output where the
+// vendor has it) or free text (an eval candidate's answer, a judge's yes/no).
+enum class ReplyFormat { QaPairs, Text };
+
 // The vendor's wire request for one prompt. json_schema=false asks for plain
-// JSON mode (OpenAI-compatible servers that reject response_format schemas).
+// JSON mode (OpenAI-compatible servers that reject response_format schemas);
+// it only matters for ReplyFormat::QaPairs.
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
                           const std::string& api_key, const std::string& prompt,
-                          bool json_schema = true);
+                          bool json_schema = true, ReplyFormat format = ReplyFormat::QaPairs);
 
 struct ModelReply {
   std::string text;       // the model's text output

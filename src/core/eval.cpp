@@ -1,10 +1,13 @@
-// Eval prompts, the judge's verdict and the match grader (see eval.hpp).
-// Pure functions: no settings, no I/O; the candidate's prompt never holds a
-// pair's answer or supporting turns.
+// Eval prompts, the judge's verdict, the match grader and the EvalRunner
+// (see eval.hpp). The candidate's prompt never holds a pair's answer or
+// supporting turns; one pair's failure is that pair's ungraded outcome.
 #include "trajc/eval.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+
+#include "trajc/error.hpp"
 
 namespace trajc {
 namespace {
@@ -168,5 +171,197 @@ std::string clean_answer(std::string_view reply) {
   }
   return std::string(s);
 }
+
+namespace {
+
+// The trajectory as the pair was compiled from: its first turn_count turns.
+const Trajectory& as_compiled(const Trajectory& t, int turn_count, Trajectory& scratch) {
+  if (turn_count <= 0 || t.turns.size() <= static_cast<std::size_t>(turn_count)) return t;
+  scratch.session_id = t.session_id;
+  scratch.agent = t.agent;
+  scratch.turns.assign(t.turns.begin(), t.turns.begin() + turn_count);
+  return scratch;
+}
+
+long tokens_of(const std::string& prompt) {
+  return static_cast<long>((prompt.size() + 3) / 4);  // ~4 bytes a token
+}
+
+}  // namespace
+
+Estimate estimate_eval(const Trajectory& t, const EvalItem& item, const EvalSettings& s) {
+  Trajectory scratch;
+  const std::string prompt =
+      build_answer_prompt(as_compiled(t, item.turn_count, scratch), item.question, s.prompt);
+  Estimate e;
+  e.tokens_in = tokens_of(prompt);
+  e.cost_usd = call_cost_usd(s.candidate.prices, e.tokens_in, s.expected_answer_tokens);
+  if (s.use_judge) {
+    // The judge sees the question, the reference and an answer of about the
+    // expected length.
+    const long judge_in =
+        tokens_of(build_judge_prompt(item.qa_type, item.question, item.reference, "")) +
+        s.expected_answer_tokens;
+    e.tokens_in += judge_in;
+    e.cost_usd += call_cost_usd(s.judge.prices, judge_in, s.expected_answer_tokens);
+  }
+  return e;
+}
+
+struct EvalRunner::Impl {
+  struct Pending {
+    EvalItem item;
+    EvalOutcome outcome;
+    bool judging = false;
+  };
+  struct QueuedJudge {
+    std::uint64_t id;
+    std::string prompt;
+    double estimate_usd;
+  };
+
+  EvalSettings settings;
+  ModelCalls calls;
+  std::map<std::uint64_t, Pending> pending;  // by the id of its call in flight
+  std::deque<QueuedJudge> judges;            // answered, waiting for a slot
+  std::vector<EvalOutcome> ready;            // graded without a judge call, or failed
+  std::uint64_t next_id = 1;
+
+  Impl(EvalSettings s, CancelCheck cancel) : settings(std::move(s)), calls(settings.limits, cancel) {}
+
+  void done(std::uint64_t id) {
+    auto it = pending.find(id);
+    ready.push_back(std::move(it->second.outcome));
+    pending.erase(it);
+  }
+
+  void on_candidate(Pending& p, std::uint64_t id, const CallResult& r) {
+    EvalOutcome& o = p.outcome;
+    o.tokens_in = r.reply.tokens_in;
+    o.tokens_out = r.reply.tokens_out;
+    o.cost_usd = r.cost_usd;
+    if (!r.ok) {
+      o.reason = "candidate call failed: " + r.error;
+      return done(id);
+    }
+    o.has_answer = true;
+    o.answer = clean_answer(r.reply.text);
+    if (is_no_answer(o.answer)) {
+      o.graded = true;
+      o.reason = "no answer";
+      return done(id);
+    }
+    if (!settings.use_judge) {
+      const Grade g = grade_match(o.answer, p.item.reference);
+      o.graded = true;
+      o.correct = g.correct;
+      o.score = g.score;
+      o.reason = "match: " + g.reason;
+      return done(id);
+    }
+    // Same id, next call: the judge's.
+    std::string prompt = build_judge_prompt(p.item.qa_type, p.item.question, p.item.reference, o.answer);
+    const double estimate = call_cost_usd(settings.judge.prices, tokens_of(prompt), settings.expected_answer_tokens);
+    p.judging = true;
+    judges.push_back({id, std::move(prompt), estimate});
+  }
+
+  void on_judge(Pending& p, std::uint64_t id, const CallResult& r) {
+    EvalOutcome& o = p.outcome;
+    o.judge_tokens_in = r.reply.tokens_in;
+    o.judge_tokens_out = r.reply.tokens_out;
+    o.judge_cost_usd = r.cost_usd;
+    if (!r.ok) {
+      o.reason = "judge call failed: " + r.error;
+      return done(id);
+    }
+    const JudgeVerdict v = parse_judge_reply(r.reply.text);
+    if (!v.understood) {
+      std::string said = r.reply.text.substr(0, 80);
+      o.reason = "judge reply was neither yes nor no: " + said;
+      return done(id);
+    }
+    o.graded = true;
+    o.correct = v.yes;
+    o.score = v.yes ? 1 : 0;
+    o.reason = std::string("judge ") + settings.judge.model + ": " + (v.yes ? "yes" : "no");
+    done(id);
+  }
+
+  // Queued judge calls start as slots, rate and budget allow; over budget
+  // they end ungraded.
+  void start_judges() {
+    while (!judges.empty()) {
+      const QueuedJudge& q = judges.front();
+      const auto admission = calls.admit(q.estimate_usd);
+      if (admission == Admission::Wait) return;
+      if (admission == Admission::OverBudget) {
+        pending.at(q.id).outcome.reason = "not graded: trajc.max_cost_usd reached before the judge";
+        done(q.id);
+      } else {
+        calls.start(q.id, settings.judge, q.prompt, ReplyFormat::Text, q.estimate_usd);
+      }
+      judges.pop_front();
+    }
+  }
+};
+
+EvalRunner::EvalRunner(EvalSettings s, CancelCheck cancel)
+    : impl_(std::make_unique<Impl>(std::move(s), cancel)) {}
+
+EvalRunner::~EvalRunner() = default;
+
+EvalRunner::Admission EvalRunner::admit(const Estimate& e) const {
+  const Impl& m = *impl_;
+  if (!m.judges.empty()) return Admission::Wait;
+  if (active() >= static_cast<std::size_t>(m.calls.concurrency())) return Admission::Wait;
+  return m.calls.admit(e.cost_usd);
+}
+
+void EvalRunner::start(const Trajectory& t, const EvalItem& item, const Estimate& e) {
+  Impl& m = *impl_;
+  if (m.settings.candidate.provider == Provider::Offline)
+    throw Error(sqlstate::kInvalidParameter, "the offline provider cannot answer questions");
+  Trajectory scratch;
+  std::string prompt = build_answer_prompt(as_compiled(t, item.turn_count, scratch), item.question,
+                                           m.settings.prompt);
+  const std::uint64_t id = m.next_id++;
+  Impl::Pending p;
+  p.item = item;
+  p.outcome.pair_id = item.pair_id;
+  m.pending.emplace(id, std::move(p));
+  try {
+    // The whole pair's estimate stands while its candidate call is in
+    // flight, so the budget keeps room for its judge.
+    m.calls.start(id, m.settings.candidate, std::move(prompt), ReplyFormat::Text, e.cost_usd);
+  } catch (...) {
+    m.pending.erase(id);  // never started: must not hold a slot
+    throw;
+  }
+}
+
+std::vector<EvalOutcome> EvalRunner::wait(long max_wait_ms) {
+  Impl& m = *impl_;
+  m.start_judges();
+  if (m.ready.empty()) {
+    for (const CallResult& r : m.calls.wait(max_wait_ms)) {
+      Impl::Pending& p = m.pending.at(r.id);
+      if (p.judging)
+        m.on_judge(p, r.id, r);
+      else
+        m.on_candidate(p, r.id, r);
+    }
+    m.start_judges();
+  }
+  std::vector<EvalOutcome> out;
+  out.swap(m.ready);
+  return out;
+}
+
+std::size_t EvalRunner::active() const {
+  return impl_->calls.active() + impl_->judges.size() + impl_->ready.size();
+}
+
+double EvalRunner::spent_usd() const { return impl_->calls.spent_usd(); }
 
 }  // namespace trajc

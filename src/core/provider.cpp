@@ -247,7 +247,9 @@ const char* api_key_env_var(Provider p) {
 }
 
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
-                          const std::string& api_key, const std::string& prompt, bool json_schema) {
+                          const std::string& api_key, const std::string& prompt, bool json_schema,
+                          ReplyFormat format) {
+  const bool pairs = format == ReplyFormat::QaPairs;
   require_network_provider(p);
   const std::string base = base_or_default(p, base_url);
   HttpRequest req;
@@ -259,24 +261,26 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
       const bool resource = model.rfind("models/", 0) == 0 || model.rfind("tunedModels/", 0) == 0;
       req.url = base + "/v1beta/" + encode_path(resource ? model : "models/" + model) + ":generateContent";
       req.headers.push_back("x-goog-api-key: " + api_key);
-      json config = {{"responseMimeType", "application/json"}};
-      if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
-      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", prompt}}})}}})},
-              {"generationConfig", std::move(config)}};
+      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", prompt}}})}}})}};
+      if (pairs) {
+        json config = {{"responseMimeType", "application/json"}};
+        if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
+        body["generationConfig"] = std::move(config);
+      }
       break;
     }
     case Provider::OpenAI: {
       req.url = base + "/v1/chat/completions";
       req.headers.push_back("Authorization: Bearer " + api_key);
-      json format = {{"type", "json_object"}};
+      json response_format = {{"type", "json_object"}};
       if (json_schema) {
         json spec = {{"name", "qa_pairs"}, {"schema", qa_schema()}};
         if (strict_compatible(qa_schema())) spec["strict"] = true;
-        format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
+        response_format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
       }
       body = {{"model", model},
-              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})},
-              {"response_format", std::move(format)}};
+              {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+      if (pairs) body["response_format"] = std::move(response_format);
       break;
     }
     case Provider::Anthropic: {

@@ -64,6 +64,7 @@ Defaults sql_defaults(const std::string& sql) {
 }
 
 std::string sql_bool(bool b) { return b ? "true" : "false"; }
+std::string sql_text(const char* s) { return std::string("'") + s + "'"; }
 
 // What each script must say: every non-NULL DEFAULT of the SQL surface.
 const Defaults& expected() {
@@ -80,6 +81,14 @@ const Defaults& expected() {
       {"trajc_estimate.limit", std::to_string(d::kCompileLimit)},
       {"trajc_sample.limit", std::to_string(d::kSampleLimit)},
       {"trajc_compile_session.force", sql_bool(d::kForceNamedSession)},
+      {"trajc_recall.k", std::to_string(d::kRecallK)},
+      {"trajc_recall_report.k", std::to_string(d::kRecallK)},
+      {"trajc_retrieve.k", std::to_string(d::kRecallK)},
+      {"trajc_retrieve.method", sql_text(d::kRetrieveMethod)},
+      {"trajc_eval.limit", std::to_string(d::kEvalLimit)},
+      {"trajc_eval.grader", sql_text(d::kEvalGrader)},
+      {"trajc_eval_pending.limit", std::to_string(d::kEvalLimit)},
+      {"trajc_eval_pending.grader", sql_text(d::kEvalGrader)},
   };
   return e;
 }
