@@ -531,4 +531,22 @@ CREATE FUNCTION @extschema@.trajc_eval_report(label_a text, label_b text DEFAULT
        ORDER BY t.ord IS NULL, t.ord;
   END
   $$;
+-- Asking a candidate model: these reach the network, so nobody but the
+-- owner may call them until granted (see README, "Privileges").
+CREATE FUNCTION @extschema@.trajc_eval(label text, provider text DEFAULT NULL,
+                                       model text DEFAULT NULL, "limit" int DEFAULT 0,
+                                       qa_type text DEFAULT NULL, grader text DEFAULT 'auto')
+  RETURNS TABLE(qa_type text, pairs int, correct int, accuracy real, cost_usd numeric)
+  AS 'MODULE_PATHNAME', 'trajc_eval' LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+
+-- trajc_eval as a procedure that commits after each answer (long runs,
+-- interruptions): the same call resumes the run.
+CREATE PROCEDURE @extschema@.trajc_eval_pending(label text, provider text DEFAULT NULL,
+                                                model text DEFAULT NULL, "limit" int DEFAULT 0,
+                                                qa_type text DEFAULT NULL,
+                                                grader text DEFAULT 'auto')
+  AS 'MODULE_PATHNAME', 'trajc_eval_pending' LANGUAGE C;
+
+REVOKE ALL ON FUNCTION @extschema@.trajc_eval(text, text, text, int, text, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.trajc_eval_pending(text, text, text, int, text, text) FROM PUBLIC;
 -- End of the eval block.

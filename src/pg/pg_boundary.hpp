@@ -41,6 +41,7 @@
 #include "trajc/audit_rows.hpp"
 #include "trajc/compile.hpp"
 #include "trajc/error.hpp"
+#include "trajc/eval.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/trajectory.hpp"
 

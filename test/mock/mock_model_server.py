@@ -122,8 +122,9 @@ def answer_text(d, prompt):
     reference answer is in turn N), mock:answer_wrong[=N] with a wrong answer,
     mock:answer_none with "unknown". mock:flip in the model name swaps right
     and wrong (answer=N is wrong, answer_wrong=N answers with turn N), so two
-    runs differ on known pairs. Without a directive: the text of the turns the
-    question names ("turn 3"), else "unknown"; mock:forget=P in the model name
+    runs differ on known pairs. Without a directive: `"agent" (turn N)` for
+    each turn the question names (every turn of "from turn A to turn B"), from
+    the turn headers, else "unknown"; mock:forget=P in the model name
     answers "unknown" instead for the P percent of questions whose CRC-32 mod
     100 is below P (the same questions every time)."""
     question = QUESTION_LINE.findall(prompt)[-1]
@@ -138,8 +139,17 @@ def answer_text(d, prompt):
     if d.action == "forget" and zlib.crc32(question.encode()) % 100 < (d.n or 0):
         return "unknown"
     named = sorted({int(n) for n in re.findall(r"\bturns? (\d+)", question)})
-    texts = [turn_text(prompt, n) for n in named]
-    return " ".join(t for t in texts if t != "unknown") or "unknown"
+    span = re.search(r"from turn (\d+) to turn (\d+)", question)
+    if span:
+        named = list(range(int(span.group(1)), int(span.group(2)) + 1))
+    said = ["%s (turn %d)" % (turn_agent(prompt, n), n) for n in named if turn_agent(prompt, n)]
+    return "; ".join(said) or "unknown"
+
+
+def turn_agent(prompt, n):
+    """The agent in turn n's header (`### Turn N (time, agent)`), quoted."""
+    m = re.search(r"^### Turn %d \([^,\n]*, ([^\n]*)\)$" % n, prompt, re.MULTILINE)
+    return '"%s"' % m.group(1) if m else ""
 
 
 def words(text):
