@@ -7,17 +7,15 @@
 // trajc_recall_report, plain reads of the trajc tables); a part whose data
 // is missing (older schema, no eval run, no readable audit log) says "not
 // available" and why, instead of failing the page.
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <functional>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "commands.hpp"
+#include "out_file.hpp"
 #include "output.hpp"
 #include "pg.hpp"
 #include "recall.hpp"
@@ -391,20 +389,6 @@ std::string page(TrajcDb& db, const ReportOptions& o) {
          "</footer>\n</body></html>\n";
 }
 
-// Written beside the target and renamed over it: an interrupted run leaves
-// the previous page (or none), never half of one.
-void write_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw CliError(kExitUsage, "cannot write " + path + ": " + std::strerror(errno));
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw CliError(kExitUsage, "cannot write " + path + ": " + why);
-  }
-}
-
 }  // namespace
 
 int run_report(const GlobalOptions& g, const ParsedArgs& a) {
@@ -415,6 +399,7 @@ int run_report(const GlobalOptions& g, const ParsedArgs& a) {
   if (o.eval_labels.size() > 2) throw usage_error("--eval given more than twice (A and B)");
   o.retrievals = a.all("retrievals");
   o.recall_pairs = a.get_int("recall-pairs", o.recall_pairs, 0);
+  prepare_output_path(o.path);
   TrajcDb db(g.dsn);
   // A retrieval table the user names must be usable: a typo fails the run
   // (exit 2) instead of turning into a "not available" line.
@@ -430,11 +415,15 @@ int run_report(const GlobalOptions& g, const ParsedArgs& a) {
     }
   }
   const std::string html = page(db, o);
-  write_atomically(o.path, html);
+  // Replaced whole: an interrupted run leaves the previous page (or none).
+  LineFile file(o.path);
+  file.line(std::string_view(html).substr(0, html.size() - 1));  // the page ends with '\n'
+  file.commit();
+  if (o.path == "-") return kExitOk;  // stdout holds the page alone
   if (g.json) {
-    std::string out = "{\"html\": ";
-    append_json_string(out, o.path);
-    std::printf("%s, \"bytes\": %zu}\n", out.c_str(), html.size());
+    std::string json = "{\"html\": ";
+    append_json_string(json, o.path);
+    std::printf("%s, \"bytes\": %zu}\n", json.c_str(), html.size());
   } else
     std::printf("wrote %s (%zu bytes)\n", o.path.c_str(), html.size());
   return kExitOk;
