@@ -98,6 +98,7 @@ struct EvalRun {
   MemoryContext scratch;  // one session's rows, reset after each
   bool commit_each;
   int64 run_id;
+  uint64 lock_key;  // of the label
   bool locked;
   ModelChoice candidate;
   bool use_judge;
@@ -129,18 +130,23 @@ void commit_if_procedure(EvalRun* run) {
   SPI_start_transaction();
 }
 
-// The run's advisory lock: two sessions never run one label at once (they
-// would ask the same pairs twice). In the procedure form it is
-// session-level, so it outlives the commits, and released at the end and on
-// error; a function's run holds it until its transaction ends. The fourth
-// field (3) keeps it apart from pg_advisory_lock's keys (1 and 2).
-constexpr uint32 kLockSpace = 0x74726a65;  // "trje"
+// The label's advisory lock: two sessions never run one label at once (they
+// would ask the same pairs twice). Taken before the run's row is touched, so
+// the second session is refused at once instead of waiting on that row. In
+// the procedure form it is session-level, so it outlives the commits, and
+// released at the end and on error; a function's run holds it until its
+// transaction ends. The fourth field (3) keeps it apart from
+// pg_advisory_lock's keys (1 and 2) and the compile claims.
+constexpr uint64 kLockSeed = UINT64CONST(0x7472616a635f6576);  // "trajc_ev"
 
 void run_lock_tag(const EvalRun* run, LOCKTAG* tag) {
-  SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, kLockSpace, static_cast<uint32>(run->run_id), 3);
+  SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, static_cast<uint32>(run->lock_key >> 32),
+                       static_cast<uint32>(run->lock_key), 3);
 }
 
 void lock_run(EvalRun* run, const char* label) {
+  run->lock_key = hash_bytes_extended(reinterpret_cast<const unsigned char*>(label),
+                                      static_cast<int>(strlen(label)), kLockSeed);
   LOCKTAG tag;
   run_lock_tag(run, &tag);
   if (LockAcquire(&tag, ExclusiveLock, run->commit_each, true) == LOCKACQUIRE_NOT_AVAIL)
@@ -448,6 +454,19 @@ void choose_models(EvalRun* run, const EvalArgs& a) {
   run->judge = choose_model_for(judge_provider, gucs.judge_model, gucs.judge_tier, true);
 }
 
+// With the label locked: the run's row, the boxed core objects, the pairs.
+void start_run(EvalRun* run, const EvalArgs& a) {
+  find_or_create_run(run, a);
+  run->settings = box_new<trajc::EvalSettings>(run->cxt);
+  snapshot_settings(run);
+  const trajc::EvalSettings* s = run->settings;
+  run->runner = box_new<trajc::EvalRunner>(
+      run->cxt, [&] { return new trajc::EvalRunner(*s, cancel_requested); });
+  run->trajectory = box_new<trajc::Trajectory>(run->cxt);
+  run->finished = box_new<std::vector<trajc::EvalOutcome>>(run->cxt);
+  list_pending(run, a);
+}
+
 EvalRun* begin_eval(FunctionCallInfo fcinfo, const EvalArgs& a) {
   const bool commit_each = nonatomic_call(fcinfo);
   MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
@@ -468,15 +487,15 @@ EvalRun* begin_eval(FunctionCallInfo fcinfo, const EvalArgs& a) {
     SPI_keepplan(run->turns_plan);
     SPI_keepplan(run->store_plan);
   }
-  find_or_create_run(run, a);
   lock_run(run, a.label);
-  run->settings = box_new<trajc::EvalSettings>(cxt);
-  snapshot_settings(run);
-  const trajc::EvalSettings* s = run->settings;
-  run->runner = box_new<trajc::EvalRunner>(cxt, [&] { return new trajc::EvalRunner(*s, cancel_requested); });
-  run->trajectory = box_new<trajc::Trajectory>(cxt);
-  run->finished = box_new<std::vector<trajc::EvalOutcome>>(cxt);
-  list_pending(run, a);
+  PG_TRY();
+  { start_run(run, a); }
+  PG_CATCH();
+  {
+    unlock_run(run);  // a session-level lock would outlive the error
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
   MemoryContextSwitchTo(spi_cxt);
   // A procedure makes its run row visible (to `trajc eval run`'s progress)
   // before the first answer.
