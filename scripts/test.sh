@@ -5,7 +5,8 @@
 #   regress  pg_regress via `make installcheck` (test/regress/sql against
 #            test/regress/expected)
 #   upgrade  0.1.0 updated to the default version vs. a fresh install: catalog
-#            and pg_dump compared (test/upgrade/)
+#            and pg_dump compared; a used database dumped and restored, in
+#            UTF8 and LATIN1 (test/upgrade/*.py)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
@@ -42,7 +43,7 @@ PART_EVIDENCE='All [0-9]+ tests passed|tests passed' part regress \
   bash -c 'make -s installcheck || { cat regression.diffs 2>/dev/null | head -200; exit 1; }'
 
 PART_EVIDENCE='^Result: PASS' part upgrade \
-  prove --exec python3 test/upgrade/upgrade.py
+  prove --exec python3 --ext .py test/upgrade/
 
 # pgTAP: a fresh database with pgtap and trajc.
 dropdb --if-exists -f trajc_tap >/dev/null 2>&1

@@ -82,6 +82,45 @@ COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-a
 SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pairs', '');
 SELECT pg_catalog.pg_extension_config_dump('trajc.compile_log', '');
 
+-- The identity sequence's position as well: without it a restored database
+-- numbers from 1 again, and its first compile takes an id a restored row holds.
+SELECT pg_catalog.pg_extension_config_dump('trajc.compile_log_id_seq', '');
+
+-- trajc.models is dumped whole, so that edited and added prices survive a
+-- dump and restore. A restore runs CREATE EXTENSION first, which seeds the
+-- table, and then loads the dumped rows: each replaces the seed row of its
+-- (provider, tier) while that row is exactly as seeded (trajc.model_seeds
+-- keeps the seeds to compare with), so an edited price comes back edited.
+-- Any other duplicate stays an error. (A seed row deleted before the dump
+-- comes back with its list price.)
+CREATE TABLE trajc.model_seeds (
+  provider          text    NOT NULL,
+  tier              text    NOT NULL,
+  model             text    NOT NULL,
+  usd_per_mtok_in   numeric NOT NULL,
+  usd_per_mtok_out  numeric NOT NULL,
+  PRIMARY KEY (provider, tier)
+);
+COMMENT ON TABLE trajc.model_seeds IS
+  'The rows the install gave trajc.models; a restored row replaces its seed row while that'
+  ' is unedited.';
+INSERT INTO trajc.model_seeds SELECT * FROM trajc.models;
+CREATE FUNCTION trajc.models_replace_seed() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+  BEGIN
+    DELETE FROM trajc.models m
+     USING trajc.model_seeds s
+     WHERE m.provider = NEW.provider AND m.tier = NEW.tier
+       AND (s.provider, s.tier, s.model, s.usd_per_mtok_in, s.usd_per_mtok_out)
+         = (m.provider, m.tier, m.model, m.usd_per_mtok_in, m.usd_per_mtok_out);
+    RETURN NEW;
+  END
+  $$;
+CREATE TRIGGER models_replace_seed BEFORE INSERT ON trajc.models
+  FOR EACH ROW EXECUTE FUNCTION trajc.models_replace_seed();
+SELECT pg_catalog.pg_extension_config_dump('trajc.models', '');
+
 -- Reading the audit log in place (caller's rights: GRANTs and RLS apply).
 CREATE FUNCTION @extschema@.trajc_extract(min_turns int DEFAULT 10, "limit" int DEFAULT 20,
                                           since timestamptz DEFAULT NULL)

@@ -8,6 +8,7 @@
 #include "cpp_call.hpp"
 #include "guc.hpp"
 #include "spi_util.hpp"
+#include "stored_text.hpp"
 
 namespace trajc_pg {
 
@@ -60,6 +61,34 @@ int find_column(TupleDesc desc, const char* setting, const char* name) {
 }
 
 bool is_json_type(Oid type) { return type == JSONOID || type == JSONBOID; }
+
+// The session column groups rows (GROUP BY), so its type needs an equality
+// operator; json, xml and the geometric types have none, and the query would
+// fail with an error that names neither the setting nor the fix.
+void check_session_type(const char* column, Oid type) {
+  if (OidIsValid(lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr)) return;
+  ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                  errmsg("column \"%s\" named by trajc.session_column has type %s, which cannot"
+                         " group rows into sessions (it has no equality operator)",
+                         column, format_type_be(type)),
+                  errhint("Set trajc.session_column to a column of a type with equality (text,"
+                          " uuid, bigint, jsonb, ...), or set trajc.source to a view that"
+                          " selects it as text (%s::text AS %s).",
+                          quote_identifier(column), quote_identifier(column))));
+}
+
+// The time column orders turns as timestamptz.
+void check_time_type(const char* column, Oid type) {
+  Oid func;
+  if (find_coercion_pathway(TIMESTAMPTZOID, type, COERCION_EXPLICIT, &func) != COERCION_PATH_NONE)
+    return;
+  ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                  errmsg("column \"%s\" named by trajc.time_column has type %s, which does not"
+                         " convert to timestamptz",
+                         column, format_type_be(type)),
+                  errhint("Set trajc.time_column to a timestamptz, timestamp or date column (or"
+                          " text holding times).")));
+}
 
 // Requested content columns (trajc.content_columns), as attribute flags.
 bool* requested_columns(TupleDesc desc) {
@@ -134,6 +163,8 @@ AuditSource* resolve_audit_source(void) {
   int session = find_column(desc, "trajc.session_column", gucs.session_column);
   int time = find_column(desc, "trajc.time_column", gucs.time_column);
   Oid session_type = TupleDescAttr(desc, session)->atttypid;
+  check_session_type(gucs.session_column, session_type);
+  check_time_type(gucs.time_column, TupleDescAttr(desc, time)->atttypid);
   src->session_col = quote_identifier(gucs.session_column);
   src->session_is_text = session_type == TEXTOID || session_type == VARCHAROID;
   src->time_col = quote_identifier(gucs.time_column);
@@ -203,7 +234,9 @@ SessionRows session_rows_of(const AuditSource* src, SPITupleTable* tuples, uint6
   auto read = [&](int attno) -> trajc::RawValue {
     if (nulls[attno]) return trajc::RawValue{nullptr, -1};
     text* t = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datums[attno])));
-    return trajc::RawValue{VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t))};
+    int len;
+    const char* utf8 = to_core_text(VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)), &len);
+    return trajc::RawValue{utf8, len};
   };
   for (int r = 0; r < nturns; r++) {
     heap_deform_tuple(tuples->vals[r], desc, datums, nulls);  // one pass, not one per column

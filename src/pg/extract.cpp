@@ -6,6 +6,7 @@
 #include "audit_source.hpp"
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
+#include "stored_text.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_extract);
@@ -52,8 +53,7 @@ void put_turns(ReturnSetInfo* rsinfo, const SessionRows& batch, std::string* con
     values[0] = Int32GetDatum(++*turn);
     values[1] = SPI_getbinval(row, desc, 1, &nulls[1]);
     values[2] = SPI_getbinval(row, desc, 3, &nulls[2]);
-    values[3] = PointerGetDatum(
-        cstring_to_text_with_len(content->data(), static_cast<int>(content->size())));
+    values[3] = from_core_text(*content);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
   }
 }

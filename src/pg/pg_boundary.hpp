@@ -62,6 +62,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_coerce.h"
 #include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
@@ -73,8 +74,10 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/regproc.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 #include "utils/varlena.h"
 }
 

@@ -14,6 +14,8 @@
 #include "model_choice.hpp"
 #include "spi_util.hpp"
 #include "store.hpp"
+#include "stored_text.hpp"
+#include "subxact.hpp"
 
 namespace trajc_pg {
 
@@ -22,6 +24,7 @@ namespace {
 // How long one wait for replies lasts before the loop checks for interrupts.
 constexpr long kWaitSliceMs = 200;
 constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
+constexpr int kHashSize = 17;  // a trajectory hash: 16 hex digits and the NUL
 
 // Where a run's time goes (DEBUG1 at its end; see bench/compile.sh).
 struct Timers {
@@ -72,6 +75,8 @@ struct Run {
   trajc::Trajectory* next;  // loaded, waiting for a free slot
   trajc::Estimate* next_estimate;
   bool has_next;
+  const char* next_session;   // its id, as listed (an entry of `sessions`)
+  char next_hash[kHashSize];  // its hash, once computed ("" before)
   std::vector<trajc::CompileOutcome>* finished;
   // where results go
   ReturnSetInfo* rsinfo;
@@ -132,8 +137,23 @@ void emit(Run* run, const SessionResult& r) {
   }
 }
 
+// Logs a session that is not compiled (skipped) or could not be (failed),
+// and emits its result.
+void log_and_emit(Run* run, const char* session_id, const char* hash, trajc::Status status,
+                  const char* why) {
+  emit(run, log_session(run->store, session_id, hash, status, why));
+}
+
 void skip(Run* run, const char* session_id, const char* hash, const char* why) {
-  emit(run, log_skip(run->store, session_id, hash, why));
+  log_and_emit(run, session_id, hash, trajc::Status::Skipped, why);
+}
+
+// A session whose handling failed at the boundary (its step rolled back):
+// its failed row says what went wrong, and the run goes on.
+void fail(Run* run, const char* session_id, const char* hash, const char* what,
+          const ErrorData* error) {
+  log_and_emit(run, session_id, hash, trajc::Status::Failed,
+               psprintf("%s failed: %s", what, error->message));
 }
 
 // Raised for a session the caller named that has no turns.
@@ -144,42 +164,71 @@ void skip(Run* run, const char* session_id, const char* hash, const char* why) {
   pg_unreachable();
 }
 
-// Phase 1 (claim, read rows) and 2 (trajectory, hash) for one session.
-// Returns false, with its skip logged, when it is not to be compiled.
+// What reading a session found.
+enum class Loaded { Ready, NoTurns, Unchanged };
+
+// Phase 1 (read rows) and 2 (trajectory, hash, estimate) for one claimed
+// session: into run->next, its hash into run->next_hash.
+Loaded read_session(Run* run, const char* session_id) {
+  instr_time t0 = clock_now();
+  SessionRows rows = load_session_rows(run->src, run->turns_plan, session_id);
+  add_elapsed(&run->time.extract, t0);
+  t0 = clock_now();
+  char* hash = run->next_hash;
+  trajc::Trajectory* next = run->next;
+  const char* core_id = to_core_text(session_id);
+  run_cpp([&] {
+    trajc::to_trajectory(rows.rows, core_id, *next);
+    std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), kHashSize - 1);
+  });
+  SPI_freetuptable(rows.tuples);
+  add_elapsed(&run->time.render, t0);
+  if (rows.rows.nturns == 0) return Loaded::NoTurns;
+  if (run->policy.compiles && !run->force && compiled_before(run->store, session_id, hash))
+    return Loaded::Unchanged;
+  const trajc::CompileSettings* settings = run->settings;
+  trajc::Estimate* estimate = run->next_estimate;
+  run_cpp([&] { *estimate = trajc::estimate_compile(*next, *settings); });
+  return Loaded::Ready;
+}
+
+const char* hash_or_null(const Run* run) { return run->next_hash[0] ? run->next_hash : nullptr; }
+
+// Claims and reads one session. Returns false, with its skip or failure
+// logged, when it is not to be compiled.
 bool load_session(Run* run, const char* session_id) {
   const bool compiles = run->policy.compiles;
   if (compiles && !claim(&run->claims, session_id)) {
     skip(run, session_id, nullptr, "being compiled by another run");
     return false;
   }
-  instr_time t0 = clock_now();
-  SessionRows rows = load_session_rows(run->src, run->turns_plan, session_id);
-  add_elapsed(&run->time.extract, t0);
-  t0 = clock_now();
-  char hash[17] = {0};
-  trajc::Trajectory* next = run->next;
-  run_cpp([&] {
-    trajc::to_trajectory(rows.rows, session_id, *next);
-    std::strncpy(hash, trajc::trajectory_hash(*next).c_str(), sizeof hash - 1);
-  });
-  SPI_freetuptable(rows.tuples);
-  add_elapsed(&run->time.render, t0);
-  if (rows.rows.nturns == 0) {
-    release_claim(&run->claims, session_id);
-    if (run->policy.named) no_such_session(session_id);
-    // Listed, then deleted (retention) before its turn came: nothing to compile.
-    if (compiles) skip(run, session_id, nullptr, "no longer in the audit log");
-    return false;
-  }
-  if (compiles && !run->force && compiled_before(run->store, session_id, hash)) {
-    skip(run, session_id, hash, "unchanged since its last successful compile");
+  run->next_hash[0] = '\0';
+  Loaded loaded = Loaded::NoTurns;
+  auto read = [&] { loaded = read_session(run, session_id); };
+  // A compile logs a session it cannot read as failed and goes on; an
+  // estimate stores nothing, so its errors are the caller's.
+  if (!compiles) {
+    read();
+  } else if (ErrorData* error = in_subtransaction(read)) {
+    fail(run, session_id, hash_or_null(run), "reading the session", error);
     release_claim(&run->claims, session_id);
     return false;
   }
-  const trajc::CompileSettings* settings = run->settings;
-  trajc::Estimate* estimate = run->next_estimate;
-  run_cpp([&] { *estimate = trajc::estimate_compile(*next, *settings); });
-  return true;
+  switch (loaded) {
+    case Loaded::Ready:
+      return true;
+    case Loaded::NoTurns:
+      release_claim(&run->claims, session_id);
+      if (run->policy.named) no_such_session(session_id);
+      // Listed, then deleted (retention) before its turn came: nothing to compile.
+      if (compiles) skip(run, session_id, nullptr, "no longer in the audit log");
+      return false;
+    case Loaded::Unchanged:
+      skip(run, session_id, run->next_hash, "unchanged since its last successful compile");
+      release_claim(&run->claims, session_id);
+      return false;
+  }
+  pg_unreachable();
 }
 
 // Loads the next listed session into run->next. Its phase-1/3 allocations
@@ -187,6 +236,7 @@ bool load_session(Run* run, const char* session_id) {
 // committed (its skip row) at once.
 void load_next(Run* run) {
   const char* session_id = run->sessions[run->next_index++];
+  run->next_session = session_id;
   MemoryContext caller = MemoryContextSwitchTo(run->scratch);
   run->has_next = load_session(run, session_id);
   MemoryContextSwitchTo(caller);
@@ -197,9 +247,10 @@ void load_next(Run* run) {
 // Phase 3 for one finished session, then its commit and claim release.
 void store_and_commit(Run* run, const trajc::CompileOutcome& outcome) {
   MemoryContext caller = MemoryContextSwitchTo(run->scratch);
-  emit(run, store_outcome(run->store, outcome, run->policy.emit == Emit::Pairs));
+  const SessionResult r = store_outcome(run->store, outcome, run->policy.emit == Emit::Pairs);
+  emit(run, r);
   commit_if_procedure(run);
-  release_claim(&run->claims, outcome.session_id.c_str());
+  release_claim(&run->claims, r.session_id);  // the id as listed: the claim's key
   MemoryContextSwitchTo(caller);
   MemoryContextReset(run->scratch);
 }
@@ -207,7 +258,7 @@ void store_and_commit(Run* run, const trajc::CompileOutcome& outcome) {
 // Over budget with nothing in flight: the loaded session and every one not
 // yet loaded are logged as skipped, each committed.
 void skip_the_rest(Run* run) {
-  const char* session = pstrdup(run->next->session_id.c_str());
+  const char* session = run->next_session;
   run->has_next = false;
   skip(run, session, nullptr, kOverBudget);
   commit_if_procedure(run);
@@ -220,6 +271,18 @@ void skip_the_rest(Run* run) {
     MemoryContextReset(run->scratch);
   }
   MemoryContextSwitchTo(caller);
+}
+
+// The loaded session's request could not be started (the core refused it):
+// logged failed and committed; the run goes on with the next one.
+void not_started(Run* run, ErrorData* error) {
+  MemoryContext caller = MemoryContextSwitchTo(run->scratch);
+  fail(run, run->next_session, hash_or_null(run), "starting its request", error);
+  commit_if_procedure(run);
+  release_claim(&run->claims, run->next_session);
+  MemoryContextSwitchTo(caller);
+  MemoryContextReset(run->scratch);
+  FreeErrorData(error);  // copied into the caller's context, which lives on
 }
 
 // An estimate adds the loaded session to its totals instead of starting it.
@@ -251,9 +314,10 @@ bool start_next(Run* run) {
   }
   const trajc::Trajectory* next = run->next;
   instr_time t0 = clock_now();
-  run_cpp([&] { runner->start(*next, *estimate); });
+  ErrorData* error = in_subtransaction([&] { run_cpp([&] { runner->start(*next, *estimate); }); });
   add_elapsed(&run->time.compile, t0);
   run->has_next = false;
+  if (error != nullptr) not_started(run, error);
   return true;
 }
 

@@ -17,9 +17,10 @@ void spi_check(int rc, int expected, const char* what) {
 }
 
 void spi_execute(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only, int expected,
-                 const char* what) {
+                 const char* what, Snapshot snapshot) {
   MemoryContext caller = CurrentMemoryContext;
-  int rc = SPI_execute_plan(plan, args, nulls, read_only, 0);
+  // SPI_execute_plan is this with no snapshot given (the usual rules).
+  int rc = SPI_execute_snapshot(plan, args, nulls, snapshot, InvalidSnapshot, read_only, true, 0);
   MemoryContextSwitchTo(caller);
   spi_check(rc, expected, what);
 }

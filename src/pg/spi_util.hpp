@@ -14,9 +14,10 @@ void spi_connect(bool nonatomic = false);
 void spi_check(int rc, int expected, const char* what);
 // SPI_execute_plan, checked, leaving the caller's memory context current
 // (SPI itself returns in its procedure context, where allocations would
-// outlive the caller's per-session context).
+// outlive the caller's per-session context). With a snapshot, the query
+// reads with it instead of the statement's (SPI_execute_snapshot).
 void spi_execute(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only, int expected,
-                 const char* what);
+                 const char* what, Snapshot snapshot = InvalidSnapshot);
 // Prepared and kept for the life of the connection; argument types follow.
 SPIPlanPtr spi_prepare(const char* query, Oid arg0 = InvalidOid, Oid arg1 = InvalidOid,
                        Oid arg2 = InvalidOid);

@@ -3,14 +3,18 @@
 //
 // Each table's columns are listed once below (name, SQL type, how the value
 // is read from the row): the INSERT text, its parameter types and the
-// values bound all come from that one list.
+// values bound all come from that one list, and every text column reads
+// through core_text, core_error or core_json: the one way text gets stored.
 //
 // Must never: build JSON by hand (the core's nlohmann does, in a C++
-// phase), splice a value into SQL, or continue after a cancel.
+// phase), splice a value into SQL, bind a text any other way, or continue
+// after a cancel.
 #include "store.hpp"
 
 #include "cpp_call.hpp"
 #include "spi_util.hpp"
+#include "stored_text.hpp"
+#include "subxact.hpp"
 
 namespace trajc_pg {
 
@@ -25,10 +29,22 @@ struct Column {
   Datum (*get)(const Row& row, bool* isnull);
 };
 
-Datum text_datum(Text v, bool* isnull) {
+// The three kinds of text column: plain, an error (bounded), JSON for jsonb.
+// All are made storable (stored_text.hpp): valid in the database encoding,
+// NUL-free, so that no value can fail the INSERT or a later dump's restore.
+Datum core_text(Text v, bool* isnull) {
   *isnull = v.data() == nullptr;
-  return *isnull ? (Datum)0
-                 : PointerGetDatum(cstring_to_text_with_len(v.data(), static_cast<int>(v.size())));
+  return *isnull ? (Datum)0 : from_core_text(v);
+}
+
+Datum core_error(Text v, bool* isnull) {
+  *isnull = v.data() == nullptr;
+  return *isnull ? (Datum)0 : from_core_text(v, kMaxErrorBytes);
+}
+
+Datum core_json(Text v, bool* isnull) {
+  *isnull = v.data() == nullptr;
+  return *isnull ? (Datum)0 : from_core_json(v);
 }
 
 Datum int4_or_null(int v, bool* isnull) {
@@ -45,27 +61,27 @@ Datum timestamptz_datum(int64 unix_ms, TimestampTz otherwise) {
 
 using L = LogRow;
 const Column<L> kLogColumns[] = {
-    {"session_id", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.session_id, n); }},
+    {"session_id", TEXTOID, "", [](const L& r, bool* n) { return core_text(r.session_id, n); }},
     {"trajectory_hash", TEXTOID, "",
-     [](const L& r, bool* n) { return text_datum(r.trajectory_hash, n); }},
-    {"provider", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.provider, n); }},
-    {"model", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.model, n); }},
+     [](const L& r, bool* n) { return core_text(r.trajectory_hash, n); }},
+    {"provider", TEXTOID, "", [](const L& r, bool* n) { return core_text(r.provider, n); }},
+    {"model", TEXTOID, "", [](const L& r, bool* n) { return core_text(r.model, n); }},
     {"status", TEXTOID, "",
-     [](const L& r, bool* n) { return text_datum(trajc::status_name(r.status), n); }},
+     [](const L& r, bool* n) { return core_text(trajc::status_name(r.status), n); }},
     {"turn_count", INT4OID, "", [](const L& r, bool* n) { return int4_or_null(r.turn_count, n); }},
     {"pairs_kept", INT4OID, "", [](const L& r, bool*) { return Int32GetDatum(r.pairs_kept); }},
     {"pairs_rejected", INT4OID, "",
      [](const L& r, bool*) { return Int32GetDatum(r.pairs_rejected); }},
     {"rejected_reasons", TEXTOID, "::jsonb",
      [](const L& r, bool* n) {
-       return text_datum(r.rejected_reasons.data() ? r.rejected_reasons : Text("{}"), n);
+       return core_json(r.rejected_reasons.data() ? r.rejected_reasons : Text("{}"), n);
      }},
     {"tokens_in", INT8OID, "", [](const L& r, bool*) { return Int64GetDatum(r.tokens_in); }},
     {"tokens_out", INT8OID, "", [](const L& r, bool*) { return Int64GetDatum(r.tokens_out); }},
     {"cost_usd", FLOAT8OID, "::numeric", [](const L& r, bool*) { return Float8GetDatum(r.cost_usd); }},
     {"http_status", INT4OID, "", [](const L& r, bool* n) { return int4_or_null(r.http_status, n); }},
     {"attempts", INT4OID, "", [](const L& r, bool*) { return Int32GetDatum(r.attempts); }},
-    {"error", TEXTOID, "", [](const L& r, bool* n) { return text_datum(r.error, n); }},
+    {"error", TEXTOID, "", [](const L& r, bool* n) { return core_error(r.error, n); }},
     {"started_at", TIMESTAMPTZOID, "",
      [](const L& r, bool*) {
        return timestamptz_datum(r.started_unix_ms, GetCurrentTransactionStartTimestamp());
@@ -76,20 +92,20 @@ const Column<L> kLogColumns[] = {
 
 using P = PairRow;
 const Column<P> kPairColumns[] = {
-    {"session_id", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.session_id, n); }},
-    {"agent", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.agent, n); }},
+    {"session_id", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.session_id, n); }},
+    {"agent", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.agent, n); }},
     {"turn_count", INT4OID, "", [](const P& r, bool*) { return Int32GetDatum(r.turn_count); }},
-    {"question", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.question, n); }},
-    {"answer", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.answer, n); }},
+    {"question", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.question, n); }},
+    {"answer", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.answer, n); }},
     {"supporting_turns", TEXTOID, "::jsonb",
-     [](const P& r, bool* n) { return text_datum(r.supporting_turns, n); }},
-    {"qa_type", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.qa_type, n); }},
-    {"source_model", TEXTOID, "", [](const P& r, bool* n) { return text_datum(r.source_model, n); }},
+     [](const P& r, bool* n) { return core_json(r.supporting_turns, n); }},
+    {"qa_type", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.qa_type, n); }},
+    {"source_model", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.source_model, n); }},
     {"cost_usd", FLOAT8OID, "::numeric", [](const P& r, bool*) { return Float8GetDatum(r.cost_usd); }},
     {"raw_extraction", TEXTOID, "::jsonb",
-     [](const P& r, bool* n) { return text_datum(r.raw_extraction, n); }},
+     [](const P& r, bool* n) { return core_json(r.raw_extraction, n); }},
     {"trajectory_hash", TEXTOID, "",
-     [](const P& r, bool* n) { return text_datum(r.trajectory_hash, n); }},
+     [](const P& r, bool* n) { return core_text(r.trajectory_hash, n); }},
     {"compile_id", INT8OID, "", [](const P& r, bool*) { return Int64GetDatum(r.compile_id); }},
 };
 
@@ -145,6 +161,8 @@ void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const ch
 
 struct Store {
   const ModelChoice* model;
+  const char* provider;    // the model's provider and name, in UTF-8 for rows
+  const char* model_name;
   bool keep_plans;
   SPIPlanPtr log_plan;
   SPIPlanPtr pair_plan;
@@ -165,8 +183,8 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
   LogRow row{};
   row.session_id = text_of(o.session_id);
   row.trajectory_hash = text_of(o.trajectory_hash);
-  row.provider = store->model->provider_name;
-  row.model = store->model->model;
+  row.provider = store->provider;
+  row.model = store->model_name;
   row.status = failure ? trajc::Status::Failed : o.status;
   row.turn_count = o.turn_count;
   row.pairs_kept = failure ? 0 : static_cast<int>(o.pairs.size());
@@ -199,7 +217,7 @@ void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const ch
     row.answer = text_of(p.answer);
     row.supporting_turns = text_of(*json);
     row.qa_type = text_of(p.qa_type);
-    row.source_model = store->model->model;
+    row.source_model = store->model_name;
     row.cost_usd = share;
     row.raw_extraction = text_of(p.raw_json);
     row.trajectory_hash = text_of(o.trajectory_hash);
@@ -216,6 +234,8 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans) 
   MemoryContext caller = MemoryContextSwitchTo(cxt);
   Store* store = static_cast<Store*>(palloc0(sizeof(Store)));
   store->model = model;
+  store->provider = to_core_text(model->provider_name);
+  store->model_name = to_core_text(model->model);
   store->keep_plans = keep_plans;
   store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
   store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
@@ -247,61 +267,48 @@ HeapTuple insert_pair(const Store* store, const PairRow& row) {
 
 bool compiled_before(const Store* store, const char* session_id, const char* hash) {
   Datum args[2] = {CStringGetTextDatum(session_id), CStringGetTextDatum(hash)};
-  spi_execute(store->compiled_plan, args, nullptr, true, SPI_OK_SELECT, "checking earlier compiles");
+  // Asked under the session's claim, which another run holds until its rows
+  // are committed: so every earlier compile has committed by now, but maybe
+  // after this statement's snapshot (a batch that waited behind a slow
+  // session) or this transaction's (REPEATABLE READ). Compiling again would
+  // pay twice for duplicate pairs, so the check reads the latest committed
+  // state, as foreign-key checks do, whatever the caller's snapshot.
+  spi_execute(store->compiled_plan, args, nullptr, true, SPI_OK_SELECT, "checking earlier compiles",
+              GetLatestSnapshot());
   bool found = SPI_processed > 0;
   SPI_freetuptable(SPI_tuptable);
   return found;
 }
 
-SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
-                       const char* why) {
+SessionResult log_session(const Store* store, const char* session_id, const char* hash,
+                          trajc::Status status, const char* why) {
+  const char* why_utf8 = why ? to_core_text(why) : nullptr;
   LogRow row{};
-  row.session_id = session_id;
+  row.session_id = to_core_text(session_id);
   row.trajectory_hash = hash ? Text(hash) : Text();
-  row.provider = store->model->provider_name;
-  row.model = store->model->model;
-  row.status = trajc::Status::Skipped;
-  row.error = why;
+  row.provider = store->provider;
+  row.model = store->model_name;
+  row.status = status;
+  row.error = why_utf8 ? Text(why_utf8) : Text();
   insert_log(store, row);
-  return SessionResult{session_id, trajc::Status::Skipped, 0, 0, 0, why, NIL};
+  const char* error = why_utf8 ? from_core_cstring(why_utf8, kMaxErrorBytes) : nullptr;
+  return SessionResult{session_id, status, 0, 0, 0, error, NIL};
 }
 
 SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows) {
-  MemoryContext cxt = CurrentMemoryContext;
-  ResourceOwner owner = CurrentResourceOwner;
-  const char* failure = nullptr;
   List* rows = NIL;
-  BeginInternalSubTransaction(nullptr);
-  MemoryContextSwitchTo(cxt);
-  PG_TRY();
-  {
-    insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr);
-    ReleaseCurrentSubTransaction();
-    MemoryContextSwitchTo(cxt);
-    CurrentResourceOwner = owner;
-  }
-  PG_CATCH();
-  {
-    MemoryContextSwitchTo(cxt);
-    ErrorData* e = CopyErrorData();
-    if (e->sqlerrcode == ERRCODE_QUERY_CANCELED || e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-      PG_RE_THROW();
-    FlushErrorState();
-    RollbackAndReleaseCurrentSubTransaction();
-    MemoryContextSwitchTo(cxt);
-    CurrentResourceOwner = owner;
-    failure = psprintf("storing the result failed: %s", e->message);
-  }
-  PG_END_TRY();
-
-  const char* session = pstrdup(o.session_id.c_str());
+  ErrorData* error =
+      in_subtransaction([&] { insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr); });
+  const char* session = from_core_cstring(o.session_id);
   const int rejected = trajc::rejected_total(o.rejected);
-  if (failure != nullptr) {
+  if (error != nullptr) {
+    const char* failure = to_core_text(psprintf("storing the result failed: %s", error->message));
     insert_outcome(store, o, failure, nullptr);
-    return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd, failure, NIL};
+    return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd,
+                         from_core_cstring(failure, kMaxErrorBytes), NIL};
   }
   return SessionResult{session, o.status, static_cast<int>(o.pairs.size()), rejected, o.cost_usd,
-                       o.error.empty() ? nullptr : pstrdup(o.error.c_str()), rows};
+                       o.error.empty() ? nullptr : from_core_cstring(o.error, kMaxErrorBytes), rows};
 }
 
 }  // namespace trajc_pg

@@ -3,7 +3,9 @@
 // its own so that a failure to store it loses only that session.
 //
 // Rows are typed structs; each table's columns, their SQL types and how each
-// is read from the struct are listed once, in store.cpp.
+// is read from the struct are listed once, in store.cpp. Their text is
+// UTF-8, as the core's; every text column is made storable in one place
+// (stored_text.hpp) on its way in.
 //
 // Must never: store a pair without its compile_log row, lose a session's
 // cost when storing its pairs fails, or swallow a cancel.
@@ -14,7 +16,8 @@
 
 namespace trajc_pg {
 
-// A text value; a default-constructed view (data() == nullptr) is SQL NULL.
+// A text value in UTF-8 (database text goes through to_core_text first); a
+// default-constructed view (data() == nullptr) is SQL NULL.
 using Text = std::string_view;
 
 // One trajc.compile_log row.
@@ -56,13 +59,14 @@ struct PairRow {
 
 // What became of one session: the row trajc_compile_batch and
 // trajc_compile_session return, and the pairs trajc_compile returns.
+// Its texts are in the database encoding, as stored.
 struct SessionResult {
-  const char* session_id;
+  const char* session_id;  // as listed: the key of its claim
   trajc::Status status;
   int pairs;
   int rejected;
   double cost_usd;
-  const char* error;  // NULL = none
+  const char* error;  // NULL = none; bounded
   List* rows;         // copies of the inserted qa_pairs rows (keep_rows only)
 };
 
@@ -77,15 +81,19 @@ void close_store(Store* store);
 int64 insert_log(const Store* store, const LogRow& row);
 HeapTuple insert_pair(const Store* store, const PairRow& row);  // the row as inserted (SPI's)
 
-// Whether the session was compiled with status ok at this trajectory hash.
+// Whether the session was compiled with status ok at this trajectory hash,
+// by any run that has committed, whatever this statement's snapshot (call it
+// holding the session's claim).
 bool compiled_before(const Store* store, const char* session_id, const char* hash);
-// Logs a session that is not compiled, and why (every run can be audited
-// from compile_log).
-SessionResult log_skip(const Store* store, const char* session_id, const char* hash,
-                       const char* why);
+// Logs a session that is not compiled (skipped) or failed before it was sent,
+// and why (every run can be audited from compile_log). Texts in the database
+// encoding.
+SessionResult log_session(const Store* store, const char* session_id, const char* hash,
+                          trajc::Status status, const char* why);
 // Stores a finished session (log row, then its pairs) in a subtransaction.
 // If storing fails (a trigger, a constraint), the session is logged as failed
-// with its tokens and cost, and no pair of it stays. keep_rows: copies of
+// with its tokens and cost, and no pair of it stays; an error that ends the
+// run (subxact.hpp) is raised. keep_rows: copies of
 // the inserted pairs come back in the result, safe to return once this
 // function has returned (the subtransaction has committed).
 SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows);

@@ -194,6 +194,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_raw(self, status, body):
+        """Bytes as given: what a broken or hostile server may send."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def client_gone(self):
         readable, _, _ = select.select([self.connection], [], [], 0)
         if not readable:
@@ -274,6 +282,9 @@ class Handler(BaseHTTPRequestHandler):
         if vendor == "anthropic" and not self.headers.get("anthropic-version"):
             self.send_error_body(vendor, 400, "anthropic-version: header is required")
             return
+        if d.action == "latin_error":
+            self.send_latin_error()
+            return
         turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
         if d.action == "status":
             with self.server.lock:
@@ -306,6 +317,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
         elif d.action == "slow":
             time.sleep((d.n or 0) / 1000)
+        elif d.action in HOSTILE:
+            HOSTILE[d.action](self, vendor, model, prompt, key, turns, d)
+            return
 
         finish = DONE_REASON[vendor]
         kind = eval_kind(prompt)
@@ -358,6 +372,12 @@ class Handler(BaseHTTPRequestHandler):
                 size -= n
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up, as it should
+
+    def send_latin_error(self):
+        """A 400 whose body is neither JSON nor UTF-8 (Latin-1 bytes, no NUL)
+        and ends in the first byte of a two-byte character: what a proxy in
+        another encoding sends."""
+        self.send_raw(400, b"upstream proxy refused: caf\xe9 na\xefve d\xe9j\xe0 vu \xc3")
 
 
 def abbreviated(value):
@@ -432,6 +452,93 @@ def model_reply(vendor, model, text, tokens_in, tokens_out, finish):
         "content": [{"type": "text", "text": text}], "stop_reason": finish, "stop_sequence": None,
         "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
     }
+
+
+# --- hostile replies (issue 9) -------------------------------------------
+# Built as text, not with json.dumps: Python's encoder recurses and could not
+# write the deep documents.
+
+def nested(n):
+    return "[" * n + "1" + "]" * n
+
+
+def hostile_deep(handler, vendor, model, prompt, key, turns, d):
+    """mock:deep=N: the pair object carries "x" nested N levels deep."""
+    pair = json.dumps(valid_pairs(max(turns, 3))[0])
+    text = '{"pairs": [' + pair[:-1] + ', "x": ' + nested(d.n or 0) + "}]}"
+    envelope = json.dumps(model_reply(vendor, model, text, 1, 1, DONE_REASON[vendor]))
+    handler.send_raw(200, envelope.encode())
+
+
+def hostile_deep_envelope(handler, vendor, model, prompt, key, turns, d):
+    """mock:deep_envelope=N: a good reply whose envelope has "x" nested N deep."""
+    text = json.dumps({"pairs": valid_pairs(turns)})
+    envelope = json.dumps(model_reply(vendor, model, text, 1, 1, DONE_REASON[vendor]))
+    handler.send_raw(200, ('{"x": ' + nested(d.n or 0) + ", " + envelope[1:]).encode())
+
+
+def hostile_wrong_types(handler, vendor, model, prompt, key, turns, d):
+    """mock:wrong_types: good pairs in an envelope whose other fields have
+    unexpected JSON types."""
+    text = json.dumps({"pairs": valid_pairs(turns)})
+    doc = model_reply(vendor, model, text, 1, 1, DONE_REASON[vendor])
+    if vendor == "gemini":
+        doc["candidates"][0]["content"]["parts"] = [{"text": "thinking", "thought": "yes"},
+                                                    {"text": text, "thought": "no"}]
+        doc["candidates"][0]["finishReason"] = 7
+        doc["usageMetadata"] = {"promptTokenCount": "12", "candidatesTokenCount": [1],
+                                "thoughtsTokenCount": {"n": 1}}
+    elif vendor == "openai":
+        doc["choices"][0]["finish_reason"] = ["stop"]
+        doc["choices"][0]["message"]["refusal"] = {"reason": 1}
+        doc["usage"] = {"prompt_tokens": 1.5, "completion_tokens": "3"}
+    else:
+        doc["content"] = [{"type": 5, "text": "x"}, {"type": "text", "text": text}, "block"]
+        doc["stop_reason"] = {"why": "end"}
+        doc["usage"] = {"input_tokens": None, "output_tokens": True}
+    handler.send_json(200, doc)
+
+
+def mixed_escapes(text):
+    """text with every other character written as a JSON \\u escape."""
+    return "".join(c if i % 2 else "\\u%04x" % ord(c) for i, c in enumerate(text))
+
+
+def percent_encoded(text):
+    return "".join("%%%02X" % b for b in text.encode())
+
+
+def hostile_echo_key(handler, vendor, model, prompt, key, turns, d):
+    """mock:echo_key: good pairs that quote the key the server got: as is,
+    JSON-escaped, percent-encoded, next to a NUL character."""
+    pairs = valid_pairs(max(turns, 3))
+    first = json.dumps(dict(pairs[0], answer="The key is " + key + ".\u0000 done"))
+    second = json.dumps(pairs[1])
+    # Escapes written into the model's text, so parsing decodes them.
+    first = first[:-1] + ', "note": "' + mixed_escapes(key) + '", "url": "?k=' + percent_encoded(key) + '"}'
+    second = second.replace('"question": "', '"question": "' + mixed_escapes(key) + ' ', 1)
+    text = '{"pairs": [' + first + ", " + second + "]}"
+    handler.send_json(200, model_reply(vendor, model, text, 1, 1, DONE_REASON[vendor]))
+
+
+def hostile_nasty_error(handler, vendor, model, prompt, key, turns, d):
+    """mock:nasty_error: a 400 whose body is not JSON and holds NUL bytes,
+    invalid UTF-8, the key JSON-escaped and percent-encoded, and ends in the
+    middle of a multibyte character."""
+    body = (b"bad request\x00 from \xff\xfe proxy; key=" + mixed_escapes(key).encode() +
+            b" url=?k=" + percent_encoded(key).encode() + b" caf\xc3")
+    handler.send_raw(400, body)
+
+
+def hostile_huge_error(handler, vendor, model, prompt, key, turns, d):
+    """mock:huge_error=BYTES: a 400 whose JSON error message is BYTES long."""
+    message = "x" * (d.n or 0)
+    handler.send_error_body(vendor, 400, message)
+
+
+HOSTILE = {"deep": hostile_deep, "deep_envelope": hostile_deep_envelope,
+           "wrong_types": hostile_wrong_types, "echo_key": hostile_echo_key,
+           "nasty_error": hostile_nasty_error, "huge_error": hostile_huge_error}
 
 
 class MockServer(ThreadingHTTPServer):

@@ -9,7 +9,7 @@
 SET client_min_messages = error;  -- single-session failures raise WARNINGs
 BEGIN;
 \ir fixtures/common.sql
-SELECT plan(91);
+SELECT plan(102);
 
 CREATE TEMP TABLE cf_run AS SELECT substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS tag;
 CREATE FUNCTION cf_sid(name text) RETURNS text LANGUAGE sql STABLE AS $$
@@ -369,6 +369,54 @@ SELECT is(hashtext('cf-twin-88077'), hashtext('cf-twin-91005'), 'the twins'' ids
 SELECT set_eq($$SELECT session_id, status FROM trajc_compile_batch(3, 0)$$,
               $$VALUES ('cf-twin-88077', 'ok'), ('cf-twin-91005', 'ok')$$,
               'batch: two sessions with colliding hashes are both compiled');
+
+-- ---------------------------------------------------------------------------
+-- Text from a server that Postgres, or a restore of its dump, could not take
+-- back (issue 9, item 6): an error body with NUL bytes, invalid UTF-8 and a
+-- character cut in two; a 5 MB error message; a reply whose pair holds a NUL
+-- character. Stored valid in the database encoding, NUL-free, errors bounded.
+CREATE TABLE cf_text_log (LIKE cf_audit_log INCLUDING ALL);
+CALL pg_temp.tap_add_session('cf_text_log', cf_sid('t-nasty'), 'mock:nasty_error');
+CALL pg_temp.tap_add_session('cf_text_log', cf_sid('t-huge'), 'mock:huge_error=5000000');
+CALL pg_temp.tap_add_session('cf_text_log', cf_sid('t-nul'), 'mock:echo_key');
+SET trajc.source = 'cf_text_log';
+SET trajc.max_retries = 0;
+-- Whether a text is valid in the database encoding and free of NUL bytes
+-- (convert_to to the same encoding checks exactly that, raising otherwise).
+CREATE FUNCTION cf_storable(t text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM convert_to(t, current_setting('server_encoding'));
+  RETURN true;
+EXCEPTION WHEN others THEN
+  RETURN false;
+END
+$$;
+CREATE TEMP TABLE text1 AS SELECT * FROM trajc_compile_batch(3, 0);
+SELECT set_eq($$SELECT session_id, status FROM text1$$,
+              $$VALUES (cf_sid('t-nasty'), 'failed'), (cf_sid('t-huge'), 'failed'), (cf_sid('t-nul'), 'ok')$$,
+              'hostile text: the two error replies failed, the reply with a NUL character is stored ok');
+SELECT ok((SELECT bool_and(cf_storable(error)) FROM trajc.compile_log WHERE session_id LIKE 'cf-t-%'),
+          'hostile text: every logged error is valid UTF-8 without NUL bytes');
+SELECT ok((SELECT bool_and(cf_storable(b.error) AND b.error = (pg_temp.tap_last_log(b.session_id)).error)
+             FROM text1 b WHERE b.error IS NOT NULL),
+          'hostile text: the batch returned the same errors, as stored');
+SELECT matches((cf_log('t-nasty')).error, '^gemini HTTP 400: bad request. from .. proxy',
+               'hostile text: the NUL and each invalid byte became one replacement character');
+SELECT ok((cf_log('t-nasty')).error LIKE '%caf' || U&'\FFFD',
+          'hostile text: a character cut at the end became a replacement character');
+SELECT ok((SELECT octet_length(error) <= 4096 AND error LIKE 'gemini HTTP 400: xxx%'
+             FROM trajc.compile_log WHERE session_id = cf_sid('t-huge')),
+          'hostile text: a 5 MB error message is stored cut to a few KB');
+SELECT ok((SELECT octet_length(error) <= 4096 AND error LIKE '%[cut: %' FROM text1 WHERE session_id = cf_sid('t-huge')),
+          'hostile text: ... returned cut as well, saying so');
+SELECT is(cf_pairs('t-nul'), 2::bigint, 'hostile text: the pairs of a reply with a NUL character are stored');
+SELECT ok((SELECT bool_and(cf_storable(question) AND cf_storable(answer)) FROM trajc.qa_pairs
+            WHERE session_id = cf_sid('t-nul')), '... their texts valid and NUL-free');
+SELECT ok((SELECT bool_or(answer LIKE '%' || U&'\FFFD' || ' done%') FROM trajc.qa_pairs WHERE session_id = cf_sid('t-nul')),
+          '... the NUL character replaced');
+SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id = cf_sid('t-nul')
+              AND strpos(raw_extraction::text, '\u0000') = 0), 2::bigint,
+          '... and no \u0000 in their raw_extraction (jsonb refuses it)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -17,7 +17,7 @@ SELECT 'tap-conc-rate-' || to_char(clock_timestamp(), 'YYYYMMDDHH24MISSUS') AS r
 
 CALL pg_temp.tap_forget('tap-conc-%');
 DROP TABLE IF EXISTS public.tap_conc_base, public.tap_conc_par, public.tap_conc_race,
-  public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate;
+  public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate, public.tap_conc_snap;
 
 -- One table per scenario, so that each batch sees only its own sessions.
 -- Session <prefix>-<s> has `turns` turns; directive (if any) sits in turn 2.
@@ -48,6 +48,13 @@ SELECT 'tap-conc-race-' || s, timestamptz '2024-06-02 09:00+00' + t * interval '
        CASE WHEN s = 'slow' AND t = 2 THEN 'mock:slow=3000' ELSE 'step ' || t END
   FROM unnest(ARRAY['fast', 'slow']) s, generate_series(1, 5) t
  WHERE NOT (s = 'slow' AND t = 5);
+-- Behind a slow session: listed -slow (6 turns), -mid (5), -late (4).
+CREATE TABLE public.tap_conc_snap (id serial PRIMARY KEY, session_id text NOT NULL,
+                                   created_at timestamptz NOT NULL, agent text, note text);
+INSERT INTO public.tap_conc_snap (session_id, created_at, agent, note)
+SELECT 'tap-conc-snap-' || s, timestamptz '2024-06-03 09:00+00' + t * interval '1 minute', 'agent-s',
+       CASE WHEN s = 'slow' AND t = 2 THEN 'mock:slow=2500' ELSE 'step ' || t END
+  FROM (VALUES ('slow', 6), ('mid', 5), ('late', 4)) v(s, n), generate_series(1, n) t;
 
 -- Starts a batch on a connection: its result rows, each with when its
 -- statement started and ended (the batch materializes its result, so
@@ -71,7 +78,7 @@ END $$;
 CREATE FUNCTION pg_temp.seconds(a timestamptz, b timestamptz) RETURNS float8
   LANGUAGE sql IMMUTABLE AS $$ SELECT extract(epoch FROM b - a)::float8 $$;
 
-SELECT plan(56);
+SELECT plan(64);
 
 SELECT is(pg_temp.tap_connect('tap_conc_1'), 'OK', 'first connection');
 SELECT is(pg_temp.tap_connect('tap_conc_2'), 'OK', 'second connection');
@@ -163,6 +170,52 @@ SELECT is((SELECT count(*) FROM trajc.compile_log WHERE session_id = 'tap-conc-r
           1::bigint, 'a session finished by a run that has not committed yet is not compiled again');
 SELECT isnt((SELECT status FROM runs WHERE run = 'raceB' AND session_id = 'tap-conc-race-fast'),
             'ok', '... run B skips it');
+
+-- ---- a batch that waits behind a slow session ------------------------------------
+-- Run B (concurrency 1) lists -slow, -mid, -late: it starts -slow, loads (and
+-- claims) -mid, and waits; -late is loaded only once -slow is back. Meanwhile
+-- another run compiles -late and commits. B's statement (or, in REPEATABLE
+-- READ, its transaction) took its snapshot before that commit, yet once B
+-- holds -late's claim its "compiled before at this hash?" check must see it:
+-- every run that compiled the session before has committed by then.
+CREATE FUNCTION pg_temp.behind_slow(pid int, isolation text,
+                                    OUT other_run text, OUT b_status text, OUT b_error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM dblink_exec('tap_conc_1', 'SET trajc.source = ''public.tap_conc_snap''; SET trajc.concurrency = 1');
+  PERFORM dblink_exec('tap_conc_2', 'SET trajc.source = ''public.tap_conc_snap''');
+  PERFORM dblink_exec('tap_conc_1', 'BEGIN ISOLATION LEVEL ' || isolation);
+  PERFORM dblink_send_query('tap_conc_1', 'SELECT session_id, status, error FROM trajc_compile_batch(3, 0)');
+  IF NOT pg_temp.tap_wait(format('pg_temp.tap_claims(%s, %L) > 0', pid, 'tap-conc-snap-mid')) THEN
+    RAISE EXCEPTION 'run B never claimed -mid';
+  END IF;
+  SELECT t.status INTO other_run FROM dblink('tap_conc_2',
+    'SELECT status FROM trajc_compile_session(''tap-conc-snap-late'', NULL, false)') AS t(status text);
+  SELECT r.status, r.error INTO b_status, b_error
+    FROM dblink_get_result('tap_conc_1') AS r(session_id text, status text, error text)
+   WHERE r.session_id = 'tap-conc-snap-late';
+  PERFORM * FROM dblink_get_result('tap_conc_1') AS r(session_id text, status text, error text);
+  PERFORM dblink_exec('tap_conc_1', 'COMMIT');
+END $$;
+CREATE FUNCTION pg_temp.late_compiles() RETURNS text LANGUAGE sql AS $$
+  SELECT format('%s ok compile(s), %s pairs',
+    (SELECT count(*) FROM trajc.compile_log WHERE session_id = 'tap-conc-snap-late' AND status = 'ok'),
+    (SELECT count(*) FROM trajc.qa_pairs WHERE session_id = 'tap-conc-snap-late'))
+$$;
+CREATE TEMP TABLE behind AS SELECT 'read committed' AS isolation, * FROM pg_temp.behind_slow(:pid1, 'READ COMMITTED');
+SELECT is((SELECT other_run FROM behind), 'ok', 'another run compiled -late while run B waited behind -slow');
+SELECT is((SELECT b_status FROM behind), 'skipped',
+          'run B (READ COMMITTED) then skips -late: it sees the other run''s committed compile');
+SELECT matches((SELECT b_error FROM behind), 'unchanged', '... as unchanged since its last compile');
+SELECT is(pg_temp.late_compiles(), '1 ok compile(s), 2 pairs', '-late was compiled once, its pairs stored once');
+CALL pg_temp.tap_forget('tap-conc-snap-%');
+TRUNCATE behind;
+INSERT INTO behind SELECT 'repeatable read', * FROM pg_temp.behind_slow(:pid1, 'REPEATABLE READ');
+SELECT is((SELECT other_run FROM behind), 'ok', 'REPEATABLE READ: another run compiled -late meanwhile');
+SELECT is((SELECT b_status FROM behind), 'skipped',
+          'run B in a REPEATABLE READ transaction skips -late as well (its snapshot cannot see the compile, its check must)');
+SELECT matches((SELECT b_error FROM behind), 'unchanged', '... as unchanged since its last compile');
+SELECT is(pg_temp.late_compiles(), '1 ok compile(s), 2 pairs', '... -late was compiled once');
 
 -- ---- incremental runs --------------------------------------------------------------
 SET trajc.source = 'public.tap_conc_inc';
@@ -280,4 +333,4 @@ SELECT * FROM finish();
 SELECT dblink_disconnect('tap_conc_1') = 'OK' AND dblink_disconnect('tap_conc_2') = 'OK' AS closed \gset
 CALL pg_temp.tap_forget('tap-conc-%');
 DROP TABLE public.tap_conc_base, public.tap_conc_par, public.tap_conc_race,
-  public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate;
+  public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate, public.tap_conc_snap;

@@ -110,6 +110,33 @@ SELECT * FROM trajc_extract(1);
 SELECT turn, agent, content FROM trajc_turns('X');
 RESET ALL;
 
+-- The session column groups rows, so its type needs equality: json and
+-- point have none and are refused naming the setting (42804), as is a time
+-- column that does not convert to timestamptz; jsonb and uuid work.
+CREATE TABLE typed_log (j json, jb jsonb, p point, u uuid, created_at timestamptz, note text);
+INSERT INTO typed_log VALUES
+  ('{"s": 1}', '{"s": 1}', '(1,1)', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2026-02-01 00:00:01+00', 'one'),
+  ('{"s": 1}', '{"s": 1}', '(1,1)', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2026-02-01 00:00:02+00', 'two');
+SET trajc.source = 'typed_log';
+SET trajc.agent_column = '';
+SET trajc.session_column = 'j';
+SELECT * FROM trajc_extract(1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM trajc_turns('{"s": 1}');
+SELECT * FROM trajc_estimate(1, 0);
+SET trajc.session_column = 'p';
+SELECT * FROM trajc_extract(1);
+\echo :LAST_ERROR_SQLSTATE
+SET trajc.session_column = 'jb';
+SELECT session_id, turn_count FROM trajc_extract(1);
+SET trajc.session_column = 'u';
+SELECT session_id, turn_count FROM trajc_extract(1);
+SET trajc.time_column = 'p';
+SELECT * FROM trajc_extract(1);
+\echo :LAST_ERROR_SQLSTATE
+RESET ALL;
+DROP TABLE typed_log;
+
 -- A view works, with the caller's rights: RLS and GRANTs apply.
 SET TimeZone = 'UTC';
 CREATE VIEW recent_log AS SELECT session_id, agent, response, created_at FROM audit_log;
