@@ -497,6 +497,9 @@ CREATE INDEX eval_answers_pair_idx ON trajc.eval_answers (pair_id);
 COMMENT ON TABLE trajc.eval_answers IS 'Each pair''s answer in an eval run, graded.';
 
 SELECT pg_catalog.pg_extension_config_dump('trajc.eval_runs', '');
+-- The identity's position too: a restored database must not hand out a
+-- run id a restored row holds.
+SELECT pg_catalog.pg_extension_config_dump('trajc.eval_runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('trajc.eval_answers', '');
 
 -- The run of a label, or P0002 naming it.

@@ -17,6 +17,8 @@
 #include "guc.hpp"
 #include "model_choice.hpp"
 #include "spi_util.hpp"
+#include "stored_text.hpp"
+#include "subxact.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_eval);
@@ -84,11 +86,14 @@ trajc::Provider provider_of(const char* name) {
 }
 
 // One pair to ask, as listed in phase 1.
+// One pair to ask, as listed in phase 1. session_id is in the database
+// encoding (for SQL); the texts for the core are UTF-8.
 struct PendingPair {
   char* id;
   char* session_id;
-  char* question;
-  char* answer;
+  const char* core_session_id;
+  const char* question;
+  const char* answer;
   char* qa_type;
   int turn_count;
 };
@@ -116,6 +121,7 @@ struct EvalRun {
   trajc::Trajectory* trajectory;  // of pairs[next]'s session once loaded
   char* loaded_session;           // whose trajectory is loaded (NULL = none)
   bool loaded_has_turns;
+  char* load_error;               // why it could not be read (NULL = it was)
   std::vector<trajc::EvalOutcome>* finished;
 };
 
@@ -242,8 +248,9 @@ void list_pending(EvalRun* run, const EvalArgs& a) {
     PendingPair& p = run->pairs[i];
     p.id = SPI_getvalue(row, desc, 1);
     p.session_id = SPI_getvalue(row, desc, 2);
-    p.question = SPI_getvalue(row, desc, 3);
-    p.answer = SPI_getvalue(row, desc, 4);
+    p.core_session_id = to_core_text(p.session_id);
+    p.question = to_core_text(SPI_getvalue(row, desc, 3));
+    p.answer = to_core_text(SPI_getvalue(row, desc, 4));
     p.qa_type = SPI_getvalue(row, desc, 5);
     p.turn_count = atoi(SPI_getvalue(row, desc, 6));
   }
@@ -277,12 +284,14 @@ constexpr const char* kStoreAnswer =
     "  WHERE id = $1 AND EXISTS (SELECT 1 FROM stored)";
 
 void store_answer(EvalRun* run, const trajc::EvalOutcome& o) {
+  // Model text reaches the table only through the choke point
+  // (stored_text.hpp): valid in the database encoding, NUL-free, bounded.
   Datum args[12] = {Int64GetDatum(run->run_id),
                     CStringGetTextDatum(o.pair_id.c_str()),
-                    o.has_answer ? CStringGetTextDatum(o.answer.c_str()) : (Datum)0,
+                    o.has_answer ? from_core_text(o.answer) : (Datum)0,
                     BoolGetDatum(o.correct),
                     Float4GetDatum(static_cast<float4>(o.score)),
-                    CStringGetTextDatum(o.reason.c_str()),
+                    from_core_text(o.reason, kMaxErrorBytes),
                     Int64GetDatum(o.tokens_in),
                     Int64GetDatum(o.tokens_out),
                     Float8GetDatum(o.cost_usd),
@@ -306,21 +315,36 @@ void store_unasked(EvalRun* run, const PendingPair& p, const char* why) {
   delete o;  // noexcept
 }
 
-// Phase 1 and 2 for pairs[next]'s session, unless it is loaded already.
-void load_session(EvalRun* run) {
-  const PendingPair& p = run->pairs[run->next];
-  if (run->loaded_session != nullptr && strcmp(run->loaded_session, p.session_id) == 0) return;
+// Reads pairs[next]'s session and makes its trajectory (phases 1 and 2).
+void read_session(EvalRun* run, const PendingPair& p) {
   MemoryContext caller = MemoryContextSwitchTo(run->scratch);
   SessionRows rows = load_session_rows(run->src, run->turns_plan, p.session_id);
   trajc::Trajectory* t = run->trajectory;
-  const char* session_id = p.session_id;
+  const char* session_id = p.core_session_id;
   run_cpp([&] { trajc::to_trajectory(rows.rows, session_id, *t); });
   run->loaded_has_turns = rows.rows.nturns > 0;
   SPI_freetuptable(rows.tuples);
   MemoryContextSwitchTo(caller);
   MemoryContextReset(run->scratch);
-  run->loaded_session = p.session_id;
 }
+
+// Phase 1 and 2 for pairs[next]'s session, unless it is loaded already. A
+// session that cannot be read (a value that does not convert, a trigger, a
+// policy) fails its own pairs only: the read runs in a subtransaction.
+void load_session(EvalRun* run) {
+  const PendingPair& p = run->pairs[run->next];
+  if (run->loaded_session != nullptr && strcmp(run->loaded_session, p.session_id) == 0) return;
+  run->loaded_session = p.session_id;
+  run->loaded_has_turns = false;
+  run->load_error = nullptr;
+  ErrorData* error = in_subtransaction([&] { read_session(run, p); });
+  if (error == nullptr) return;
+  MemoryContextReset(run->scratch);
+  run->load_error = MemoryContextStrdup(
+      run->cxt, to_core_text(psprintf("not asked: reading the session failed: %s", error->message)));
+  FreeErrorData(error);
+}
+
 
 // Starts pairs while the runner takes them.
 void start_what_fits(EvalRun* run) {
@@ -329,8 +353,10 @@ void start_what_fits(EvalRun* run) {
     load_session(run);
     const PendingPair& p = run->pairs[run->next];
     if (!run->loaded_has_turns) {
-      // Retention removed the session: nothing to ask with.
-      store_unasked(run, p, "not asked: the session is no longer in the audit log");
+      // Retention removed the session, or it could not be read.
+      store_unasked(run, p, run->load_error != nullptr
+                                ? run->load_error
+                                : "not asked: the session is no longer in the audit log");
       commit_if_procedure(run);
       run->next++;
       continue;

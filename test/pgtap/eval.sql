@@ -17,12 +17,20 @@ SET client_min_messages = warning;
 SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) c WHERE c = 'ev_proc';
 DELETE FROM trajc.eval_runs WHERE label LIKE 'ev-%';
 CALL pg_temp.tap_forget('ev-%');
+DROP VIEW IF EXISTS ev_view;
 DROP TABLE IF EXISTS ev_audit_log;
 CALL pg_temp.tap_audit_log('ev_audit_log');
 CALL pg_temp.tap_add_session('ev_audit_log', 'ev-1');
 CALL pg_temp.tap_add_session('ev_audit_log', 'ev-p');
+CALL pg_temp.tap_add_session('ev_audit_log', 'ev-bad');
+-- A log whose session ev-bad cannot be read (a value that fails to compute).
+CREATE OR REPLACE VIEW ev_view AS
+  SELECT id, session_id, created_at, agent, tool, success, arguments,
+         CASE WHEN session_id = 'ev-bad' THEN (1 / (length(session_id) - 6))::text ELSE response END
+           AS response
+    FROM ev_audit_log;
 \o
-SELECT plan(46);
+SELECT plan(48);
 
 -- ---------------------------------------------------------------------------
 -- Function form.
@@ -174,6 +182,24 @@ SELECT results_eq(
            ('total', 4, 0.5000, 0.2500, 2, 1)$$,
   'the report shows the flips each way');
 
+-- A session that cannot be read fails its own pairs only.
+INSERT INTO trajc.qa_pairs (id, session_id, agent, turn_count, question, answer,
+                            supporting_turns, qa_type, source_model, trajectory_hash)
+VALUES ('00000000-0000-0000-0000-0000000000e5', 'ev-bad', 'coder', 10,
+        'What did the first test run report? mock:answer=3', 'TimeoutError after 30s',
+        '[1, 3]', 'factoid', 'hand', 'h');
+SET trajc.source = 'ev_view';
+SELECT results_eq(
+  $$SELECT pairs, correct FROM trajc_eval('ev-unreadable', 'openai', 'gpt-5-mini', 0, NULL, 'match')
+     WHERE qa_type = 'total'$$,
+  $$VALUES (4, 2)$$, 'an unreadable session: the other pairs are still graded');
+SELECT ok((SELECT a.correct IS NULL AND a.judge_reason LIKE 'not asked: reading the session failed: division by zero%'
+             FROM trajc.eval_answers a JOIN trajc.eval_runs r ON r.id = a.run_id
+            WHERE r.label = 'ev-unreadable' AND a.pair_id = '00000000-0000-0000-0000-0000000000e5'),
+          '... and its own pair is stored ungraded with the reason');
+SET trajc.source = 'ev_audit_log';
+DELETE FROM trajc.qa_pairs WHERE id = '00000000-0000-0000-0000-0000000000e5';
+
 -- Bad arguments.
 SELECT throws_ok($$SELECT * FROM trajc_eval(NULL)$$, '22004', 'label must not be NULL',
                  'a NULL label is 22004');
@@ -261,6 +287,7 @@ COMMIT;
 SELECT dblink_disconnect('ev_proc');
 DELETE FROM trajc.eval_runs WHERE label LIKE 'ev-%';
 DELETE FROM trajc.qa_pairs WHERE session_id LIKE 'ev-%';
+DROP VIEW ev_view;
 DROP TABLE ev_audit_log;
 RESET trajc.source;
 RESET trajc.max_retries;
