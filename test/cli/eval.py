@@ -5,6 +5,7 @@ hangs (exit 130, answers kept) and the same command resuming the run, the
 report of two runs with their regressions, and usage errors."""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -48,13 +49,17 @@ for i, (name, qa_type, directive, answer) in enumerate(pairs, 1):
 # ------------------------------------------------------------ Ctrl-C, then resume
 p = start_tool(["eval", "run", "--label", "first", "--provider", "openai", "--model", "gpt-5-mini"],
                db=db.name, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+# The progress lines come on stderr; wait for the one counting the four
+# answers that come (p5 hangs), then press Ctrl-C.
+progress = ""
 deadline = time.time() + 30
-while time.time() < deadline and db.sql(
-        "SELECT count(*) FROM trajc.eval_answers a JOIN trajc.eval_runs r ON r.id = a.run_id "
-        "WHERE r.label = 'first'") != "4":
-    time.sleep(0.1)  # waiting for the four answers that come (p5 hangs)
+while time.time() < deadline and "[4/5]" not in progress:
+    ready, _, _ = select.select([p.stderr], [], [], 0.5)
+    if ready:
+        progress += p.stderr.readline()
 p.send_signal(signal.SIGINT)
 so, se = p.communicate(timeout=60)
+se = progress + se
 t.eq(p.returncode, 130, "Ctrl-C while a candidate hangs: exit 130")
 t.ok("[4/5]" in se, "progress lines count the pairs asked (not a terminal)", se)
 t.ok("interrupted" in so and "resume" in so, "the summary says how to resume", so)
