@@ -3,6 +3,7 @@
 model server of our own: progress and the summary, Ctrl-C while a candidate
 hangs (exit 130, answers kept) and the same command resuming the run, the
 report of two runs with their regressions, and usage errors."""
+import atexit
 import json
 import os
 import select
@@ -22,6 +23,7 @@ port_file = os.path.join(work, "mock.port")
 mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
                          "--port", "0", "--port-file", port_file],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+atexit.register(mock.terminate)  # also when a failure ends the script early
 for _ in range(100):
     if os.path.exists(port_file) and open(port_file).read().strip():
         break
