@@ -8,6 +8,7 @@ PKGS=(
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
   libpq-dev libsqlite3-dev sqlite3 python3 perl
   chromium fonts-dejavu-core
+  libsodium-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

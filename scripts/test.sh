@@ -9,6 +9,9 @@
 #            UTF8 and LATIN1 (test/upgrade/*.py)
 #   pgtap    pgTAP via pg_prove (test/pgtap/*.sql; fixtures/ is included by them)
 #   cli      the companion tool via prove (test/cli/)
+#   supabase a cluster set up like Supabase's, with the real Vault and
+#            supautils built from ../shared/vendor (test/supabase/run.sh)
+#   packaging META.json (PGXN) and LICENSE (test/packaging/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +58,10 @@ PART_EVIDENCE='^Result: PASS' part pgtap \
 
 PART_EVIDENCE='^Result: PASS' part cli \
   env TRAJC_BIN="$REPO/build/trajc" prove --exec python3 --ext .py test/cli/
+
+PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
+
+PART_EVIDENCE='^Result: PASS' part packaging prove --exec python3 --ext .py test/packaging/
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

@@ -66,6 +66,14 @@ struct CompileOutcome {
   std::int64_t started_unix_ms = 0, finished_unix_ms = 0;
 };
 
+// A model's reply into a session's outcome, as every compile reads one: the
+// call is paid for (its tokens, and cost_usd, which the caller prices: list
+// prices online, the batch discount in batch mode), then its text is
+// validated into kept and rejected pairs and the status set. Errors are
+// redacted of `secret`. The online runner and batch collection share it.
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret);
+
 // compile_log.rejected_reasons: {"reason": count, ...}.
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected);
 // qa_pairs.supporting_turns: [3, 9, ...].

@@ -36,6 +36,7 @@ inline constexpr int kSampleLimit = 5;    // trajc_sample: pairs to show
 // force: compile a session even when unchanged since its last successful compile.
 inline constexpr bool kForceNamedSession = true;  // trajc_compile, trajc_compile_session
 inline constexpr bool kForceBatch = false;        // trajc_compile_batch
+inline constexpr int kBatchSubmitLimit = 500;     // trajc_batch_submit: sessions per call
 
 // --- using the pairs: eval and recall (SQL argument DEFAULTs) ----------------
 inline constexpr int kRecallK = 10;                  // trajc_recall, _recall_report, _retrieve: k
@@ -70,6 +71,8 @@ inline constexpr Bounded<int> kPromptBudgetChars{400000, 1000, 100000000};  // ~
 inline constexpr Bounded<int> kMaxValueChars{4000, 100, 10000000};
 inline constexpr Bounded<int> kMaxResponseKb{16384, 16, 1048576};
 inline constexpr std::size_t kMaxResponseBytes = static_cast<std::size_t>(kMaxResponseKb.value) * 1024;
+// Provider batch mode: requests per vendor job (0 = the vendor's own limit).
+inline constexpr Bounded<int> kBatchMaxRequests{0, 0, 1000000};
 
 // --- fixed in the core (no setting) ----------------------------------------------
 // Questions asked for, and kept, per session: the prompt, the validator and

@@ -1,4 +1,4 @@
-// HTTP transport: many POST requests in flight from one thread (libcurl multi),
+// HTTP transport: many requests (POST, or GET for batch polls) in flight from one thread (libcurl multi),
 // with timeouts, a response size cap and cancellation.
 //
 // Must never: know a vendor's format (provider.hpp builds the requests and
@@ -23,6 +23,7 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
   std::string body;
+  std::string method = "POST";       // "POST" or "GET" (a GET sends no body)
 };
 
 struct HttpLimits {

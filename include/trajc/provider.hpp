@@ -7,6 +7,7 @@
 #include "trajc/core_guard.hpp"
 
 #include <string>
+#include <vector>
 
 #include "trajc/http.hpp"
 
@@ -32,12 +33,23 @@ const char* api_key_env_var(Provider p);
 // vendor has it) or free text (an eval candidate's answer, a judge's yes/no).
 enum class ReplyFormat { QaPairs, Text };
 
+// The JSON body of one model call for `prompt`: what build_request sends, and
+// what a vendor batch job carries for each of its requests. json_schema only
+// matters for ReplyFormat::QaPairs.
+std::string request_body(Provider p, const std::string& model, const std::string& prompt,
+                         bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
+// Pieces of a vendor request that batch mode shares with the online call:
+// the API root without a trailing '/', the key's headers (anthropic-version
+// included), and a Gemini model as an encoded "models/x" path.
+std::string api_base_url(Provider p, const std::string& base_url);
+std::vector<std::string> auth_headers(Provider p, const std::string& api_key);
+std::string gemini_model_path(const std::string& model);
+
 // The vendor's wire request for one prompt. json_schema=false asks for plain
-// JSON mode (OpenAI-compatible servers that reject response_format schemas);
-// it only matters for ReplyFormat::QaPairs.
+// JSON mode (OpenAI-compatible servers that reject response_format schemas).
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
                           const std::string& api_key, const std::string& prompt,
-                          bool json_schema = true, ReplyFormat format = ReplyFormat::QaPairs);
+                          bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
 
 struct ModelReply {
   std::string text;       // the model's text output

@@ -25,7 +25,9 @@ struct Command {
   const char* details;  // paragraph for `trajc help <command>`, may be empty
   std::vector<OptionSpec> options;
   CommandFn run;
-  int max_positional = 0;  // arguments after the options (e.g. `eval report A B`)
+  // Names the positional arguments the command takes, one word each (e.g.
+  // "ACTION", "A [B]"), or nullptr: commands take none.
+  const char* positional = nullptr;
 };
 
 const std::vector<Command>& all_commands();
@@ -41,6 +43,7 @@ int run_report(const GlobalOptions& g, const ParsedArgs& a);
 int run_recall_report(const GlobalOptions& g, const ParsedArgs& a);
 int run_eval_run(const GlobalOptions& g, const ParsedArgs& a);
 int run_eval_report(const GlobalOptions& g, const ParsedArgs& a);
+int run_batch(const GlobalOptions& g, const ParsedArgs& a);
 
 // The --qa-type value if given, checked against the core's list of types
 // (an unknown type is a usage error listing the valid ones).

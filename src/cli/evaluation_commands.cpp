@@ -54,7 +54,7 @@ const std::vector<Command>& evaluation_commands() {
        "A got right and B did not.",
        {{"regressions", 0, "N", "with B: list at most N regressions (default 20)"}},
        run_eval_report,
-       2},
+       "A [B]"},
   };
   return commands;
 }

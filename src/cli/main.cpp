@@ -61,6 +61,19 @@ const Command* find_command(const std::string& name) {
   return nullptr;
 }
 
+// How many positional arguments a command takes: the words of its
+// positional's name ("ACTION": 1, "A [B]": 2), so help and parser agree.
+std::size_t positional_count(const Command& c) {
+  std::size_t n = 0;
+  bool in_word = false;
+  for (const char* p = c.positional; p != nullptr && *p != '\0'; ++p) {
+    const bool space = *p == ' ';
+    if (!space && !in_word) n++;
+    in_word = !space;
+  }
+  return n;
+}
+
 // The command named by the first one or two words of `words` ("eval run"
 // before "eval"); sets `used` to the number of words it took.
 const Command* find_command(const std::vector<std::string>& words, std::size_t& used) {
@@ -97,8 +110,9 @@ int run(int argc, char** argv) {
   specs.insert(specs.end(), kGlobalOptions.begin(), kGlobalOptions.end());
   ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + used, rest.end()), specs);
   if (globals.has("help") || local.has("help")) return print_help({command->name});
-  if (local.positional().size() > static_cast<std::size_t>(command->max_positional))
-    throw usage_error("unexpected argument \"" + local.positional()[command->max_positional] + "\"",
+  const std::size_t takes = positional_count(*command);
+  if (local.positional().size() > takes)
+    throw usage_error("unexpected argument \"" + local.positional()[takes] + "\"",
                       std::string("see `trajc help ") + command->name + "`");
   if (globals.has("dsn") && local.has("dsn")) throw usage_error("--dsn given more than once");
 
@@ -168,6 +182,20 @@ const std::vector<Command>& all_commands() {
         {"since", 0, "TIME", "only pairs created at or after TIME"},
         {"session", 0, "ID", "only pairs of this session", true}},
        run_export},
+      {"batch",
+       "provider batch mode: submit, collect or list jobs at the batch price",
+       "submit|collect|list [options]",
+       "submit: CALL trajc_batch_submit(min_turns, limit, tier) sends the pending sessions as\n"
+       "provider batch jobs (half price, results within hours) and lists the jobs it made;\n"
+       "exit 1 when a vendor refused one (its sessions are sent again next time).\n"
+       "collect: CALL trajc_batch_collect() polls the open jobs, stores the results of the\n"
+       "finished ones, and lists those jobs. list: the jobs in trajc.batches, newest first.",
+       {{"min-turns", 0, "N", "submit: sessions with at least N turns (default 10)"},
+        {"limit", 0, "N", "submit: at most N sessions (default 500); list: N jobs (default 20); 0 = all"},
+        {"tier", 0, "TIER", "submit: cheap, standard or premium (default: trajc.tier)"},
+        {"provider", 0, "NAME", "submit: gemini, openai or anthropic (SET trajc.provider)"},
+        {"open", 0, nullptr, "list: only jobs not yet collected"}},
+       run_batch, "ACTION"},
   });
   return commands;
 }

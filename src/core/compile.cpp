@@ -10,8 +10,8 @@
 #include <chrono>
 
 #include "trajc/error.hpp"
-#include "trajc/offline.hpp"
 #include "trajc/model_calls.hpp"
+#include "trajc/offline.hpp"
 
 namespace trajc {
 
@@ -21,7 +21,6 @@ using std::chrono::milliseconds;
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-
 
 int turn_count(const Trajectory& t) { return static_cast<int>(t.turns.size()); }
 
@@ -35,14 +34,20 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
-// Validates a model's text into kept and rejected pairs and sets the status.
-void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions) {
+}  // namespace
+
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret) {
+  // The whole call is paid for, whatever survives validation.
+  o.tokens_in += reply.tokens_in;
+  o.tokens_out += reply.tokens_out;
+  o.cost_usd += cost_usd;
   nlohmann::json doc;
   try {
-    doc = extract_json(text);
+    doc = extract_json(reply.text);
   } catch (const Error& e) {
     o.status = Status::Failed;
-    o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
+    o.error = reply.truncated ? "reply truncated at the model's output token limit" : redact(e.what(), secret);
     return;
   }
   Validation v = validate_pairs(doc, o.turn_count, max_questions);
@@ -50,7 +55,6 @@ void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int 
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
 }
-}  // namespace
 
 std::string source_model(const CompileSettings& s) {
   return s.provider == Provider::Offline ? "offline" : s.model;
@@ -105,13 +109,10 @@ struct BatchRunner::Impl {
     pending.erase(it);
     o.http_status = r.http_status;
     o.attempts = r.attempts;
-    o.tokens_in = r.reply.tokens_in;
-    o.tokens_out = r.reply.tokens_out;
-    o.cost_usd = r.cost_usd;
     if (r.ok) {
-      judge_text(o, r.reply.text, r.reply.truncated, settings.prompt.max_questions);
-      o.error = redact(o.error, settings.api_key);
+      judge_reply(o, r.reply, r.cost_usd, settings.prompt.max_questions, settings.api_key);
     } else {
+      o.cost_usd = r.cost_usd;  // 0: no reply was paid for
       o.status = Status::Failed;
       o.error = r.error;
     }
@@ -137,7 +138,9 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   CompileOutcome o = new_outcome(t);
   if (m.settings.provider == Provider::Offline) {
     o.attempts = 1;
-    judge_text(o, offline_compile(t, m.settings.prompt.max_questions), false, m.settings.prompt.max_questions);
+    ModelReply reply;
+    reply.text = offline_compile(t, m.settings.prompt.max_questions);
+    judge_reply(o, reply, 0, m.settings.prompt.max_questions, "");
     o.finished_unix_ms = unix_ms_now();
     m.ready.push_back(std::move(o));
     return;

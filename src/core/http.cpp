@@ -136,9 +136,15 @@ struct HttpMulti::Impl {
     CURL* e = t->easy;
     set_option(e, CURLOPT_URL, req.url.c_str());
     set_option(e, CURLOPT_HTTPHEADER, t->headers);
-    set_option(e, CURLOPT_POST, 1L);
-    set_option(e, CURLOPT_POSTFIELDS, t->request_body.c_str());
-    set_option(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request_body.size()));
+    if (req.method == "GET") {
+      set_option(e, CURLOPT_HTTPGET, 1L);
+    } else if (req.method == "POST") {
+      set_option(e, CURLOPT_POST, 1L);
+      set_option(e, CURLOPT_POSTFIELDS, t->request_body.c_str());
+      set_option(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request_body.size()));
+    } else {
+      throw Error(sqlstate::kInternal, "unsupported HTTP method " + req.method);
+    }
     set_option(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM in a backend
     set_option(e, CURLOPT_CONNECTTIMEOUT_MS, limits.connect_timeout_ms);
     set_option(e, CURLOPT_TIMEOUT_MS, limits.total_timeout_ms);

@@ -246,21 +246,13 @@ const char* api_key_env_var(Provider p) {
   return "";
 }
 
-HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
-                          const std::string& api_key, const std::string& prompt, bool json_schema,
-                          ReplyFormat format) {
-  const bool pairs = format == ReplyFormat::QaPairs;
+std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema,
+                         ReplyFormat reply) {
   require_network_provider(p);
-  const std::string base = base_or_default(p, base_url);
-  HttpRequest req;
-  req.headers = {"Content-Type: application/json", "Accept: application/json"};
+  const bool pairs = reply == ReplyFormat::QaPairs;
   json body;
   switch (p) {
     case Provider::Gemini: {
-      // Model names may come as "gemini-x" or as a resource name "models/gemini-x".
-      const bool resource = model.rfind("models/", 0) == 0 || model.rfind("tunedModels/", 0) == 0;
-      req.url = base + "/v1beta/" + encode_path(resource ? model : "models/" + model) + ":generateContent";
-      req.headers.push_back("x-goog-api-key: " + api_key);
       body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", prompt}}})}}})}};
       if (pairs) {
         json config = {{"responseMimeType", "application/json"}};
@@ -270,25 +262,20 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
       break;
     }
     case Provider::OpenAI: {
-      req.url = base + "/v1/chat/completions";
-      req.headers.push_back("Authorization: Bearer " + api_key);
-      json response_format = {{"type", "json_object"}};
+      json format = {{"type", "json_object"}};
       if (json_schema) {
         json spec = {{"name", "qa_pairs"}, {"schema", qa_schema()}};
         if (strict_compatible(qa_schema())) spec["strict"] = true;
-        response_format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
+        format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
       }
       body = {{"model", model},
               {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
-      if (pairs) body["response_format"] = std::move(response_format);
+      if (pairs) body["response_format"] = std::move(format);
       break;
     }
     case Provider::Anthropic: {
       // No structured-output mode here: the prompt asks for JSON and
       // extract_json tolerates fences and prose around it.
-      req.url = base + "/v1/messages";
-      req.headers.push_back("x-api-key: " + api_key);
-      req.headers.push_back(std::string("anthropic-version: ") + kAnthropicVersion);
       body = {{"model", model},
               {"max_tokens", kAnthropicMaxTokens},
               {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
@@ -297,7 +284,43 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
     case Provider::Offline: break;  // rejected above
   }
   // Invalid UTF-8 in the log must not make the request unbuildable.
-  req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string gemini_model_path(const std::string& model) {
+  // Model names may come as "gemini-x" or as a resource name "models/gemini-x".
+  const bool resource = model.rfind("models/", 0) == 0 || model.rfind("tunedModels/", 0) == 0;
+  return encode_path(resource ? model : "models/" + model);
+}
+
+std::vector<std::string> auth_headers(Provider p, const std::string& api_key) {
+  switch (p) {
+    case Provider::Gemini: return {"x-goog-api-key: " + api_key};
+    case Provider::OpenAI: return {"Authorization: Bearer " + api_key};
+    case Provider::Anthropic:
+      return {"x-api-key: " + api_key, std::string("anthropic-version: ") + kAnthropicVersion};
+    case Provider::Offline: break;
+  }
+  return {};
+}
+
+std::string api_base_url(Provider p, const std::string& base_url) { return base_or_default(p, base_url); }
+
+HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
+                          const std::string& api_key, const std::string& prompt, bool json_schema,
+                          ReplyFormat reply) {
+  require_network_provider(p);
+  const std::string base = base_or_default(p, base_url);
+  HttpRequest req;
+  switch (p) {
+    case Provider::Gemini: req.url = base + "/v1beta/" + gemini_model_path(model) + ":generateContent"; break;
+    case Provider::OpenAI: req.url = base + "/v1/chat/completions"; break;
+    case Provider::Anthropic: req.url = base + "/v1/messages"; break;
+    case Provider::Offline: break;  // rejected above
+  }
+  req.headers = {"Content-Type: application/json", "Accept: application/json"};
+  for (std::string& h : auth_headers(p, api_key)) req.headers.push_back(std::move(h));
+  req.body = request_body(p, model, prompt, json_schema, reply);
   return req;
 }
 

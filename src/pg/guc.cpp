@@ -133,6 +133,9 @@ void define_request_settings(void) {
              &gucs.max_value_chars, defaults::kMaxValueChars);
   define_int("trajc.max_response_kb", "Largest model response accepted.", &gucs.max_response_kb,
              defaults::kMaxResponseKb, GUC_UNIT_KB);
+  define_int("trajc.batch_max_requests",
+             "Requests per provider batch job (0 = the vendor's own limit); more jobs are sent.",
+             &gucs.batch_max_requests, defaults::kBatchMaxRequests);
 }
 
 // Loaded after the configuration was read (not preloaded): a key given in

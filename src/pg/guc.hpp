@@ -42,6 +42,8 @@ struct Gucs {
   int prompt_budget_chars;
   int max_value_chars;
   int max_response_kb;
+  // provider batch mode
+  int batch_max_requests;
 };
 extern Gucs gucs;
 

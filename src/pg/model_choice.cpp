@@ -1,11 +1,12 @@
 // Model choice: the tier map and prices in trajc.models, trajc.model's
-// override, and the key from the setting or the server's environment.
+// override, and the key from the setting, Vault or the server's environment.
 //
 // Must never: name a key in any message, read trajc.models without
 // parameters, or take a NULL from trajc.models for a value.
 #include "model_choice.hpp"
 
 #include "guc.hpp"
+#include "key_source.hpp"
 #include "spi_util.hpp"
 
 namespace trajc_pg {
@@ -25,10 +26,11 @@ bool fetch_model_row(const char* select, const ModelChoice& c, const char* key, 
   }
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
-  bool model_null, in_null, out_null;
+  bool model_null, in_null, out_null, discount_null;
   Datum model = SPI_getbinval(row, desc, 1, &model_null);
   Datum in = SPI_getbinval(row, desc, 2, &in_null);
   Datum price_out = SPI_getbinval(row, desc, 3, &out_null);
+  Datum discount = SPI_getbinval(row, desc, 4, &discount_null);  // NOT NULL in the table
   if (model_null || in_null || out_null)
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("trajc.models has a NULL model or price for %s \"%s\"", c.provider_name,
@@ -37,15 +39,16 @@ bool fetch_model_row(const char* select, const ModelChoice& c, const char* key, 
   out.model = TextDatumGetCString(model);
   out.usd_per_mtok_in = DatumGetFloat8(in);
   out.usd_per_mtok_out = DatumGetFloat8(price_out);
+  out.batch_discount = discount_null ? 1 : DatumGetFloat8(discount);
   SPI_freetuptable(SPI_tuptable);
   return true;
 }
 
 constexpr const char* kByModel =
-    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8"
+    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8, batch_discount::float8"
     " FROM trajc.models WHERE provider = $1 AND model = $2 LIMIT 1";
 constexpr const char* kByTier =
-    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8"
+    "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8, batch_discount::float8"
     " FROM trajc.models WHERE provider = $1 AND tier = $2";
 
 void choose_priced_model(ModelChoice& c, const char* model) {
@@ -54,6 +57,7 @@ void choose_priced_model(ModelChoice& c, const char* model) {
   if (by_name) {
     if (fetch_model_row(kByModel, c, model, c)) return;
     c.model = pstrdup(model);  // unpriced: cost is recorded as 0
+    c.batch_discount = 1;
     ereport(NOTICE, (errmsg("model \"%s\" has no price in trajc.models; its cost is recorded as 0",
                             model)));
     return;
@@ -64,26 +68,20 @@ void choose_priced_model(ModelChoice& c, const char* model) {
                     errhint("INSERT the model and its prices into trajc.models, or SET trajc.model.")));
 }
 
-// The key from the setting, else the server's environment.
+// The key and base URL: setting, then Supabase Vault, then the server's
+// environment (key_source.cpp, which also raises the missing-key error).
 void choose_key(ModelChoice& c, bool need_key) {
-  const ProviderGucs& g = provider_gucs(c.provider);
-  if (g.base_url != nullptr) c.base_url = pstrdup(g.base_url);
-  const char* key = g.api_key;
-  if (key == nullptr || key[0] == '\0') key = getenv(trajc::api_key_env_var(c.provider));
-  if (key != nullptr && key[0] != '\0') {
-    c.api_key = pstrdup(key);
-    return;
-  }
-  if (need_key)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("no API key for provider \"%s\"", c.provider_name),
-                    errhint("A superuser sets trajc.%s_api_key (ALTER SYSTEM SET ...; SELECT "
-                            "pg_reload_conf()) or the server's %s environment variable; or "
-                            "SET trajc.provider = 'offline' to compile without a model.",
-                            c.provider_name, trajc::api_key_env_var(c.provider))));
+  ProviderKey k = resolve_provider_key(c.provider, need_key);
+  c.api_key = k.key;
+  c.base_url = k.base_url;
 }
 
 }  // namespace
+
+ProviderAccess provider_access(trajc::Provider p) {
+  ProviderKey k = resolve_provider_key(p, false);
+  return ProviderAccess{k.key, k.base_url};
+}
 
 ModelChoice choose_model(const char* tier_arg, bool need_key) {
   return choose_model_for(static_cast<trajc::Provider>(gucs.provider), gucs.model,

@@ -17,9 +17,19 @@ struct ModelChoice {
   char* model;
   double usd_per_mtok_in;
   double usd_per_mtok_out;
+  double batch_discount;  // share of the list price charged in provider batch mode
   char* api_key;   // NULL for offline, or when no key is needed and none is set
   char* base_url;  // "" = vendor default
 };
+
+// Where a network provider's requests go and with which key, resolved as for
+// a compile (key_source.cpp: setting, Vault, environment); api_key NULL when
+// none has one. Needs SPI connected.
+struct ProviderAccess {
+  char* api_key;
+  char* base_url;  // "" = vendor default
+};
+ProviderAccess provider_access(trajc::Provider p);
 
 // Resolves provider, tier (argument, else trajc.tier), model and prices
 // (trajc.models, trajc.model overrides) and the API key. Needs SPI connected.

@@ -43,7 +43,9 @@
 #include "trajc/error.hpp"
 #include "trajc/eval.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"
+#include "trajc/vendor_batch.hpp"
 
 extern "C" {
 #include "postgres.h"

@@ -46,6 +46,9 @@ inline constexpr RunPolicy kCompileSessionPolicy{Emit::StatusRows, true, true, f
 inline constexpr RunPolicy kBatchPolicy{Emit::StatusRows, false, true, false};
 inline constexpr RunPolicy kPendingPolicy{Emit::Nothing, false, true, false};
 inline constexpr RunPolicy kEstimatePolicy{Emit::Nothing, false, false, false};
+// CALL trajc_batch_submit: chooses sessions as trajc_compile_pending does,
+// then hands them to a sink (set_sink) instead of compiling them.
+inline constexpr RunPolicy kBatchSubmitPolicy{Emit::Nothing, false, true, false};
 
 // What a run did, for summaries and estimates.
 struct RunTotals {
@@ -56,7 +59,23 @@ struct RunTotals {
   int64 tokens_in;  // estimated input tokens (estimates only)
 };
 
+// CALL outside a transaction block: the procedure may commit as it goes.
+bool nonatomic_call(FunctionCallInfo fcinfo);
+
 struct Run;
+struct Store;
+struct ModelChoice;
+
+// Where a loaded session goes instead of the core's runner: provider batch
+// mode gathers them into vendor jobs. Called in a Postgres phase (SPI free
+// to use) with the session claimed, its trajectory loaded and checked (not
+// unchanged, not in an open batch); allocations go with the session's
+// scratch memory. The sink releases the claim (release_session) once the
+// session is durably the job's.
+// session_id and hash are as listed and as computed (database text), t the
+// trajectory the core rendered (UTF-8).
+using SessionSink = void (*)(Run* run, const char* session_id, const char* hash,
+                             const trajc::Trajectory& t, void* state);
 
 // Phase 1 for every entry point: settings, audit source, plans, boxed core
 // objects. A CALL outside a transaction block commits after each session.
@@ -65,8 +84,18 @@ Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tie
 // The run's sessions: the one the caller named, or the listing's.
 void name_session(Run* run, const char* session_id);
 void list_sessions(Run* run, int min_turns, int limit);
+// Sends every loaded session to `sink` instead of compiling it (before drive).
+void set_sink(Run* run, SessionSink sink, void* state);
 // Compiles (or estimates) every session; claims are released on any error.
 void drive(Run* run);
+// What a sink needs of its run: the model and settings snapshot, the store,
+// whether a CALL commits as it goes (and the commit), and claim release.
+const ModelChoice& run_model(const Run* run);
+const trajc::CompileSettings& run_settings(const Run* run);
+const Store* run_store(const Run* run);
+bool run_commits(const Run* run);
+void run_commit(Run* run);
+void release_session(Run* run, const char* session_id);
 const RunTotals& run_totals(const Run* run);
 // Frees the run: plans, boxed core objects (closing connections), memory.
 void end_run(Run* run);

@@ -146,6 +146,9 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
 const char* const kCompiledCheck =
     "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
     " AND status = 'ok' LIMIT 1";
+// With the extension owner's rights (see the SQL script): compiling roles
+// need no privilege on trajc.batch_requests.
+const char* const kOpenBatchCheck = "SELECT trajc.open_batch_of($1)";
 
 Text text_of(const std::string& s) { return Text(s.data(), s.size()); }
 
@@ -154,8 +157,9 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
 
 // Phase 3 for one finished session: its log row, then its pairs (copies kept
 // in *rows when asked). With a `failure`, only the log row, as failed.
-void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
-                    List** rows);
+// Returns the log row's id.
+int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                     List** rows);
 
 }  // namespace
 
@@ -167,6 +171,7 @@ struct Store {
   SPIPlanPtr log_plan;
   SPIPlanPtr pair_plan;
   SPIPlanPtr compiled_plan;
+  SPIPlanPtr open_batch_plan;
   std::string* json;  // the core's JSON text for the row being inserted
 };
 
@@ -201,10 +206,10 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
   return row;
 }
 
-void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
-                    List** rows) {
+int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
+                     List** rows) {
   int64 log_id = insert_log(store, log_row_of(store, o, failure));
-  if (failure != nullptr) return;
+  if (failure != nullptr) return log_id;
   std::string* json = store->json;
   double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
   for (const trajc::QaPair& p : o.pairs) {
@@ -226,6 +231,7 @@ void insert_outcome(const Store* store, const trajc::CompileOutcome& o, const ch
     if (rows != nullptr) *rows = lappend(*rows, SPI_copytuple(inserted));
     SPI_freetuptable(SPI_tuptable);
   }
+  return log_id;
 }
 
 }  // namespace
@@ -240,6 +246,7 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans) 
   store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
   store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
   store->compiled_plan = keep(store, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
+  store->open_batch_plan = keep(store, spi_prepare(kOpenBatchCheck, TEXTOID));
   store->json = box_new<std::string>(cxt);
   MemoryContextSwitchTo(caller);
   return store;
@@ -250,6 +257,7 @@ void close_store(Store* store) {
   SPI_freeplan(store->log_plan);
   SPI_freeplan(store->pair_plan);
   SPI_freeplan(store->compiled_plan);
+  SPI_freeplan(store->open_batch_plan);
 }
 
 int64 insert_log(const Store* store, const LogRow& row) {
@@ -280,6 +288,19 @@ bool compiled_before(const Store* store, const char* session_id, const char* has
   return found;
 }
 
+int64 open_batch_of(const Store* store, const char* session_id) {
+  Datum args[1] = {CStringGetTextDatum(session_id)};
+  spi_execute(store->open_batch_plan, args, nullptr, true, SPI_OK_SELECT, "checking open provider batches");
+  int64 batch = 0;
+  if (SPI_processed > 0) {
+    bool isnull;
+    Datum id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull) batch = DatumGetInt64(id);
+  }
+  SPI_freetuptable(SPI_tuptable);
+  return batch;
+}
+
 SessionResult log_session(const Store* store, const char* session_id, const char* hash,
                           trajc::Status status, const char* why) {
   const char* why_utf8 = why ? to_core_text(why) : nullptr;
@@ -290,25 +311,27 @@ SessionResult log_session(const Store* store, const char* session_id, const char
   row.model = store->model_name;
   row.status = status;
   row.error = why_utf8 ? Text(why_utf8) : Text();
-  insert_log(store, row);
+  const int64 compile_id = insert_log(store, row);
   const char* error = why_utf8 ? from_core_cstring(why_utf8, kMaxErrorBytes) : nullptr;
-  return SessionResult{session_id, status, 0, 0, 0, error, NIL};
+  return SessionResult{session_id, status, 0, 0, 0, error, NIL, compile_id};
 }
 
 SessionResult store_outcome(const Store* store, const trajc::CompileOutcome& o, bool keep_rows) {
   List* rows = NIL;
-  ErrorData* error =
-      in_subtransaction([&] { insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr); });
+  int64 compile_id = 0;
+  ErrorData* error = in_subtransaction(
+      [&] { compile_id = insert_outcome(store, o, nullptr, keep_rows ? &rows : nullptr); });
   const char* session = from_core_cstring(o.session_id);
   const int rejected = trajc::rejected_total(o.rejected);
   if (error != nullptr) {
     const char* failure = to_core_text(psprintf("storing the result failed: %s", error->message));
-    insert_outcome(store, o, failure, nullptr);
+    compile_id = insert_outcome(store, o, failure, nullptr);
     return SessionResult{session, trajc::Status::Failed, 0, rejected, o.cost_usd,
-                         from_core_cstring(failure, kMaxErrorBytes), NIL};
+                         from_core_cstring(failure, kMaxErrorBytes), NIL, compile_id};
   }
   return SessionResult{session, o.status, static_cast<int>(o.pairs.size()), rejected, o.cost_usd,
-                       o.error.empty() ? nullptr : from_core_cstring(o.error, kMaxErrorBytes), rows};
+                       o.error.empty() ? nullptr : from_core_cstring(o.error, kMaxErrorBytes), rows,
+                       compile_id};
 }
 
 }  // namespace trajc_pg

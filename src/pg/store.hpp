@@ -68,6 +68,7 @@ struct SessionResult {
   double cost_usd;
   const char* error;  // NULL = none; bounded
   List* rows;         // copies of the inserted qa_pairs rows (keep_rows only)
+  int64 compile_id;   // its compile_log row
 };
 
 struct Store;
@@ -85,6 +86,9 @@ HeapTuple insert_pair(const Store* store, const PairRow& row);  // the row as in
 // by any run that has committed, whatever this statement's snapshot (call it
 // holding the session's claim).
 bool compiled_before(const Store* store, const char* session_id, const char* hash);
+// The open provider batch job holding the session (trajc.batch_requests), or
+// 0: such a session is the batch's until collected, compiled by nobody else.
+int64 open_batch_of(const Store* store, const char* session_id);
 // Logs a session that is not compiled (skipped) or failed before it was sent,
 // and why (every run can be audited from compile_log). Texts in the database
 // encoding.

@@ -33,13 +33,16 @@ ErrorData* in_subtransaction(void (*step)(void* arg), void* arg) {
   {
     MemoryContextSwitchTo(cxt);
     error = CopyErrorData();
-    if (ends_run(error->sqlerrcode)) PG_RE_THROW();
     FlushErrorState();
+    // Rolled back before anything else, an error that ends the run included:
+    // an internal subtransaction left open under a rethrown error leaves the
+    // caller's session in an aborted transaction block after the CALL.
     RollbackAndReleaseCurrentSubTransaction();
   }
   PG_END_TRY();
   MemoryContextSwitchTo(cxt);
   CurrentResourceOwner = owner;
+  if (error != nullptr && ends_run(error->sqlerrcode)) ReThrowError(error);
   return error;
 }
 

@@ -13,6 +13,8 @@ import socket
 import threading
 import time
 import zlib
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIRECTIVE = re.compile(r"mock:([a-z_]+)(?:=(\d+))?((?:,[a-z_]+=\d+)*)")
@@ -82,6 +84,573 @@ def invalid_pairs(turns):
         variant("an unknown type", qa_type="trivia"),
         dict(good),  # duplicate_question
     ]
+
+
+# --- batch mode ------------------------------------------------------------------
+# The vendors' asynchronous batch APIs. A job's state advances one step per
+# poll (GET), never by the clock, so tests are deterministic. Results are
+# decided once, when a job first reports its final state.
+
+GEMINI_BATCH_CREATE = re.compile(r"^/v1beta/models/(.+):batchGenerateContent$")
+GEMINI_BATCH_GET = re.compile(r"^/v1beta/(batches/[A-Za-z0-9_-]+)$")
+GEMINI_DOWNLOAD = re.compile(r"^/download/v1beta/(files/[A-Za-z0-9_-]+):download$")
+OPENAI_BATCH_GET = re.compile(r"^/v1/batches/([A-Za-z0-9_-]+)$")
+OPENAI_FILE_CONTENT = re.compile(r"^/v1/files/([A-Za-z0-9_-]+)/content$")
+ANTHROPIC_BATCH_GET = re.compile(r"^/v1/messages/batches/([A-Za-z0-9_-]+)$")
+ANTHROPIC_RESULTS = re.compile(r"^/v1/messages/batches/([A-Za-z0-9_-]+)/results$")
+CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+OPENAI_BATCH_ENDPOINT = "/v1/chat/completions"
+CREATED_AT = 1767225600  # 2026-01-01T00:00:00Z; times are fixed, not the clock
+CREATED_ISO = "2026-01-01T00:00:00Z"
+ENDED_ISO = "2026-01-01T01:00:00Z"
+EXPIRES_ISO = "2026-01-02T00:00:00Z"
+GEMINI_BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
+GEMINI_OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"
+
+
+class Rejected(Exception):
+    """A batch request the vendor refuses with an HTTP error."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class MockBatch:
+    """One job: its requests, how many polls it has seen, its results once final."""
+
+    def __init__(self, vendor, remote_id, model, items, directive):
+        self.vendor = vendor
+        self.remote_id = remote_id
+        self.model = model
+        self.items = items          # [{custom_id, prompt, session, directive}]
+        self.d = directive          # the job's own directive (mock:batch_*)
+        self.polls = 0
+        self.as_file = False        # Gemini: requests came as a file
+        self.invalid = None         # OpenAI: validation errors, reported at the first poll
+        self.results = None         # [(custom_id, outcome)] once final
+        self.files = {}             # OpenAI/Gemini: kind -> result file id
+
+    def stage(self):
+        """'initial' at create, 'running' for `polls` polls, then 'final'."""
+        if self.polls == 0:
+            return "initial"
+        if self.polls <= self.d.params.get("polls", 1):
+            return "running"
+        return "final"
+
+    def last_running_poll(self):
+        return self.polls == self.d.params.get("polls", 1)
+
+    def fate(self):
+        """'ok', 'expire' or 'cancel' for the job as a whole."""
+        return {"batch_expire": "expire", "batch_cancel": "cancel"}.get(self.d.action, "ok")
+
+
+def batch_directives(model, prompt):
+    """(job directive, request directive). A `mock:batch_*` directive in the
+    model name steers the job; the request's own then comes from its prompt."""
+    in_model = DIRECTIVE.search(model)
+    if in_model and in_model.group(1).startswith("batch"):
+        return Directive(in_model), Directive(DIRECTIVE.search(prompt))
+    return Directive(None), Directive.find(model, prompt)
+
+
+def decide_outcome(server, batch, item):
+    """What one request of a job yields: ('ok', reply) | ('error', status, message)
+    | ('expired',) -- the online directives, read the batch way."""
+    vendor, model = batch.vendor, batch.model
+    d, prompt, session = item["directive"], item["prompt"], item["session"]
+    if d.action == "status":
+        with server.lock:
+            counter = (session, d.text)
+            server.counters[counter] = server.counters.get(counter, 0) + 1
+            seen = server.counters[counter]
+        if "times" not in d.params or seen <= d.params["times"]:
+            # As online, a 401/403 quotes the key the job was sent with.
+            message = key_message(vendor, batch.key) if d.n in (401, 403) else f"mock error {d.n}"
+            return ("error", d.n, message)
+    elif d.action == "hang":
+        return ("expired",)  # never answers: the job ends without it
+    turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
+    text, finish = reply_text(vendor, d, turns, prompt)
+    return ("ok", model_reply(vendor, model, text, len(prompt) // 4, len(text) // 4, finish))
+
+
+def decide_results(server, batch):
+    """Every request's outcome, once. An expired or cancelled job ran the first
+    half of its requests (rounded up); the rest were cut off."""
+    if batch.results is not None:
+        return batch.results
+    fate = batch.fate()
+    ran = len(batch.items) if fate == "ok" else (len(batch.items) + 1) // 2
+    results = []
+    for i, item in enumerate(batch.items):
+        if i < ran:
+            results.append((item["custom_id"], decide_outcome(server, batch, item)))
+        else:
+            results.append((item["custom_id"], ("expired",) if fate == "expire" else ("cancelled",)))
+    batch.results = results
+    return results
+
+
+def jsonl(docs):
+    return "".join(json.dumps(doc) + "\n" for doc in docs).encode()
+
+
+def openai_result_lines(results):
+    """(output lines, error lines); written in reverse request order, as the
+    vendor promises no order and clients must match by custom_id."""
+    output, errors = [], []
+    for i, (custom_id, outcome) in reversed(list(enumerate(results))):
+        line = {"id": f"batch_req_{i}", "custom_id": custom_id, "response": None, "error": None}
+        if outcome[0] == "ok":
+            line["response"] = {"status_code": 200, "request_id": f"req_{i}", "body": outcome[1]}
+            output.append(line)
+            continue
+        if outcome[0] == "error":
+            line["response"] = {"status_code": outcome[1], "request_id": f"req_{i}",
+                                "body": error_doc("openai", outcome[1], outcome[2])}
+        elif outcome[0] == "expired":
+            line["error"] = {"code": "batch_expired",
+                             "message": "This request could not be executed before the completion window expired."}
+        else:
+            line["error"] = {"code": "batch_cancelled",
+                             "message": "This request was cancelled before it could be executed."}
+        errors.append(line)
+    return output, errors
+
+
+def anthropic_result_lines(results):
+    lines = []
+    for custom_id, outcome in reversed(results):
+        if outcome[0] == "ok":
+            result = {"type": "succeeded", "message": outcome[1]}
+        elif outcome[0] == "error":
+            result = {"type": "errored", "error": error_doc("anthropic", outcome[1], outcome[2])}
+        elif outcome[0] == "expired":
+            result = {"type": "expired"}
+        else:
+            result = {"type": "canceled"}
+        lines.append({"custom_id": custom_id, "result": result})
+    return lines
+
+
+def gemini_result_entries(results):
+    """Gemini answers in request order, each keyed by the request's metadata key."""
+    entries = []
+    for key, outcome in results:
+        if outcome[0] == "ok":
+            entries.append((key, {"response": outcome[1]}))
+        elif outcome[0] == "error":
+            entries.append((key, error_doc("gemini", outcome[1], outcome[2])))
+        else:
+            entries.append((key, {"error": {"code": 504, "status": "DEADLINE_EXCEEDED",
+                                            "message": "Deadline expired before operation could complete."}}))
+    return entries
+
+
+class BatchEndpoints:
+    """Handler methods for the batch endpoints (mixed into Handler)."""
+
+    def batch_post(self, raw):
+        """Serves a batch POST; False when the path is not one."""
+        path = self.path
+        routes = [("/upload/v1beta/files", "gemini", self.gemini_upload),
+                  ("/v1/files", "openai", self.openai_upload),
+                  ("/v1/batches", "openai", self.openai_create),
+                  ("/v1/messages/batches", "anthropic", self.anthropic_create)]
+        handler = next(((v, h) for p, v, h in routes if p == path), None)
+        match = GEMINI_BATCH_CREATE.match(path)
+        if match:
+            handler = ("gemini", lambda raw: self.gemini_create(raw, match.group(1)))
+        if handler is None:
+            return False
+        vendor, serve = handler
+        self.serve_batch(vendor, lambda: serve(raw), raw)
+        return True
+
+    def batch_get(self):
+        path, _, query = self.path.partition("?")
+        routes = [(GEMINI_BATCH_GET, "gemini", self.gemini_poll),
+                  (GEMINI_DOWNLOAD, "gemini", lambda name: self.gemini_download(name, query)),
+                  (OPENAI_BATCH_GET, "openai", self.openai_poll),
+                  (OPENAI_FILE_CONTENT, "openai", self.file_content),
+                  (ANTHROPIC_RESULTS, "anthropic", self.anthropic_results),
+                  (ANTHROPIC_BATCH_GET, "anthropic", self.anthropic_poll)]
+        for pattern, vendor, serve in routes:
+            match = pattern.match(path)
+            if match:
+                self.serve_batch(vendor, lambda: serve(match.group(1)), b"")
+                return True
+        return False
+
+    def serve_batch(self, vendor, serve, raw):
+        """Checks the key, logs the request, answers it (JSON or JSONL bytes)."""
+        entry = {"path": self.path, "method": self.command, "headers": dict(self.headers.items()),
+                 "body": self.logged_body(raw), "session": "", "directive": "",
+                 "received_ms": self.server.now_ms(), "replied_ms": None}
+        with self.server.lock:
+            self.server.log.append(entry)
+        key = self.api_key(vendor)
+        if not key:
+            self.send_error_body(vendor, 403 if vendor == "gemini" else 401, missing_key_message(vendor))
+        elif vendor == "anthropic" and not self.headers.get("anthropic-version"):
+            self.send_error_body(vendor, 400, "anthropic-version: header is required")
+        else:
+            try:
+                with self.server.batch_lock:
+                    status, answer = serve()
+            except Rejected as e:
+                self.send_error_body(vendor, e.status, e.message)
+            else:
+                if isinstance(answer, bytes):
+                    self.send_bytes(status, answer, "application/jsonl")
+                else:
+                    self.send_json(status, answer)
+        with self.server.lock:
+            entry["replied_ms"] = self.server.now_ms()
+
+    def logged_body(self, raw):
+        if not raw:
+            return None
+        try:
+            return abbreviated(json.loads(raw))
+        except ValueError:
+            return abbreviated(raw.decode("utf-8", "replace"))
+
+    def send_bytes(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    # --- shared ---------------------------------------------------------------
+    def multipart(self, raw, subtype):
+        """The parts of a multipart/<subtype> body: [(name, filename, content type, bytes)]."""
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith(f"multipart/{subtype}"):
+            raise Rejected(400, f"expected a multipart/{subtype} body")
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+        if not message.is_multipart():
+            raise Rejected(400, "the multipart body has no parts")
+        return [(part.get_param("name", header="content-disposition"), part.get_filename(),
+                 part.get_content_type(), part.get_payload(decode=True) or b"")
+                for part in message.iter_parts()]
+
+    def new_id(self, prefix):
+        self.server.next_id += 1
+        return f"{prefix}{self.server.next_id}"
+
+    def store_file(self, file_id, content):
+        self.server.files[file_id] = content
+        return file_id
+
+    def json_body(self, raw):
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise Rejected(400, "request body is not JSON")
+        if not isinstance(body, dict):
+            raise Rejected(400, "request body is not a JSON object")
+        return body
+
+    def jsonl_lines(self, content):
+        """[(line number, parsed or None)] of a JSONL file."""
+        lines = []
+        for number, text in enumerate(content.decode("utf-8", "replace").splitlines(), start=1):
+            if not text.strip():
+                continue
+            try:
+                lines.append((number, json.loads(text)))
+            except ValueError:
+                lines.append((number, None))
+        return lines
+
+    def new_batch(self, vendor, prefix, model, requests):
+        """requests: [(custom_id, request body)] -> the stored MockBatch. A
+        `mock:batch_reject=CODE` job is refused here with that status."""
+        job_directive = None
+        items = []
+        for custom_id, body in requests:
+            prompt = prompt_text(vendor, body)
+            session_match = SESSION_LINE.search(prompt)
+            job_directive, item_directive = batch_directives(model, prompt)
+            items.append({"custom_id": custom_id, "prompt": prompt, "directive": item_directive,
+                          "session": session_match.group(1).strip() if session_match else ""})
+        job_directive = job_directive or batch_directives(model, "")[0]
+        if job_directive.action == "batch_reject" and (job_directive.n or vendor != "openai"):
+            raise Rejected(job_directive.n or 400, "mock rejected the batch")
+        batch = MockBatch(vendor, self.new_id(prefix), model, items, job_directive)
+        batch.key = self.api_key(vendor)
+        self.server.batches[batch.remote_id] = batch
+        return batch
+
+    def find_batch(self, remote_id, vendor):
+        batch = self.server.batches.get(remote_id)
+        if batch is None or batch.vendor != vendor:
+            raise Rejected(404, f"batch {remote_id} not found")
+        return batch
+
+    def file_content(self, file_id):
+        content = self.server.files.get(file_id)
+        if content is None:
+            raise Rejected(404, f"No such File object: {file_id}")
+        return 200, content
+
+    # --- Gemini -------------------------------------------------------------
+    def gemini_upload(self, raw):
+        if self.headers.get("X-Goog-Upload-Protocol", "") != "multipart":
+            raise Rejected(400, "X-Goog-Upload-Protocol must be multipart for this upload")
+        parts = self.multipart(raw, "related")
+        if len(parts) != 2:
+            raise Rejected(400, "a multipart upload has the metadata part and the media part")
+        try:
+            meta = json.loads(parts[0][3]).get("file") or {}
+        except (ValueError, AttributeError):
+            raise Rejected(400, "the metadata part is not JSON")
+        name = self.store_file(self.new_id("files/mock-file-"), parts[1][3])
+        return 200, {"file": {"name": name, "displayName": meta.get("display_name", ""),
+                              "mimeType": parts[1][2], "sizeBytes": str(len(parts[1][3])),
+                              "createTime": CREATED_ISO, "state": "ACTIVE", "source": "UPLOADED"}}
+
+    def gemini_create(self, raw, model):
+        batch_doc = self.json_body(raw).get("batch")
+        if not isinstance(batch_doc, dict):
+            raise Rejected(400, "batch is required")
+        if not (batch_doc.get("display_name") or batch_doc.get("displayName")):
+            raise Rejected(400, "batch.display_name is required")
+        config = batch_doc.get("input_config") or batch_doc.get("inputConfig") or {}
+        inline = (config.get("requests") or {}).get("requests") if isinstance(config, dict) else None
+        file_name = config.get("file_name") or config.get("fileName") if isinstance(config, dict) else None
+        if (inline is None) == (file_name is None):
+            raise Rejected(400, "input_config needs exactly one of requests and file_name")
+        if file_name is not None:
+            content = self.server.files.get(file_name)
+            if content is None:
+                raise Rejected(400, f"file {file_name} not found")
+            entries = [(doc.get("key"), doc.get("request")) if isinstance(doc, dict) else (None, None)
+                       for _, doc in self.jsonl_lines(content)]
+        elif isinstance(inline, list):
+            entries = [(((e.get("metadata") or {}).get("key")), e.get("request")) if isinstance(e, dict)
+                       else (None, None) for e in inline]
+        else:
+            raise Rejected(400, "input_config.requests.requests must be a list")
+        if not entries:
+            raise Rejected(400, "the batch has no requests")
+        keys = set()
+        requests = []
+        for position, (key, request) in enumerate(entries):
+            if not isinstance(request, dict) or not isinstance(request.get("contents"), list):
+                raise Rejected(400, f"request {position} is not a GenerateContentRequest")
+            key = key if isinstance(key, str) and key else str(position)
+            if key in keys:
+                raise Rejected(400, f"request key {key} is repeated")
+            keys.add(key)
+            requests.append((key, request))
+        batch = self.new_batch("gemini", "batches/mock-batch-", model, requests)
+        batch.as_file = file_name is not None
+        batch.display_name = batch_doc.get("display_name") or batch_doc.get("displayName")
+        return 200, self.gemini_view(batch)
+
+    def gemini_poll(self, remote_id):
+        batch = self.find_batch(remote_id, "gemini")
+        batch.polls += 1
+        return 200, self.gemini_view(batch)
+
+    def gemini_download(self, name, query):
+        if "alt=media" not in query.split("&"):
+            raise Rejected(400, "downloads need alt=media")
+        return self.file_content(name)
+
+    def gemini_view(self, batch):
+        """The batch as a long-running operation, as batches.get returns it."""
+        n = len(batch.items)
+        stage = batch.stage()
+        meta = {"@type": GEMINI_BATCH_TYPE, "model": f"models/{batch.model}", "name": batch.remote_id,
+                "displayName": getattr(batch, "display_name", ""), "createTime": CREATED_ISO,
+                "updateTime": CREATED_ISO, "state": "BATCH_STATE_PENDING",
+                "batchStats": {"requestCount": str(n), "pendingRequestCount": str(n)}}
+        operation = {"name": batch.remote_id, "metadata": meta}
+        if stage == "initial":
+            return operation
+        if stage == "running":
+            meta["state"] = "BATCH_STATE_RUNNING"
+            return operation
+        fate = batch.fate()
+        operation["done"] = True
+        meta["endTime"] = ENDED_ISO
+        if fate == "expire":
+            meta["state"] = "BATCH_STATE_EXPIRED"
+            operation["error"] = {"code": 4, "message": "The batch expired before it finished."}
+            return operation
+        if fate == "cancel":
+            meta["state"] = "BATCH_STATE_CANCELLED"
+            operation["error"] = {"code": 1, "message": "The batch was cancelled."}
+            return operation
+        entries = gemini_result_entries(decide_results(self.server, batch))
+        ok = sum(1 for _, entry in entries if "response" in entry)
+        meta["state"] = "BATCH_STATE_SUCCEEDED"
+        meta["batchStats"] = {"requestCount": str(n), "successfulRequestCount": str(ok),
+                              "failedRequestCount": str(n - ok)}
+        if batch.as_file:
+            if "responses" not in batch.files:
+                lines = [dict({"key": key}, **entry) for key, entry in entries]
+                batch.files["responses"] = self.store_file(self.new_id("files/mock-responses-"), jsonl(lines))
+            output = {"responsesFile": batch.files["responses"]}
+        else:
+            output = {"inlinedResponses": {"inlinedResponses": [
+                dict(entry, metadata={"key": key}) for key, entry in entries]}}
+        meta["output"] = output
+        operation["response"] = dict({"@type": GEMINI_OUTPUT_TYPE}, **output)
+        return operation
+
+    # --- OpenAI -------------------------------------------------------------
+    def openai_upload(self, raw):
+        parts = self.multipart(raw, "form-data")
+        fields = {name: (filename, content) for name, filename, _, content in parts}
+        if fields.get("purpose", (None, b""))[1].decode() != "batch":
+            raise Rejected(400, "purpose must be batch for a batch input file")
+        if "file" not in fields or not fields["file"][0]:
+            raise Rejected(400, "the file part is missing")
+        filename, content = fields["file"]
+        file_id = self.store_file(self.new_id("file-mock"), content)
+        return 200, {"id": file_id, "object": "file", "bytes": len(content), "created_at": CREATED_AT,
+                     "filename": filename, "purpose": "batch"}
+
+    def openai_create(self, raw):
+        body = self.json_body(raw)
+        if body.get("endpoint") != OPENAI_BATCH_ENDPOINT:
+            raise Rejected(400, f"endpoint must be {OPENAI_BATCH_ENDPOINT} here")
+        if body.get("completion_window") != "24h":
+            raise Rejected(400, "completion_window must be 24h")
+        content = self.server.files.get(str(body.get("input_file_id")))
+        if content is None:
+            raise Rejected(400, f"input file {body.get('input_file_id')} not found")
+        errors, requests, seen, models = [], [], set(), set()
+        for number, line in self.jsonl_lines(content):
+            problem = None
+            if not isinstance(line, dict):
+                problem = ("invalid_json_line", "This line is not parseable as valid JSON.")
+            elif not isinstance(line.get("custom_id"), str) or not line["custom_id"]:
+                problem = ("missing_required_parameter", "custom_id is required")
+            elif line["custom_id"] in seen:
+                problem = ("duplicate_custom_id", "The custom_id for this request is a duplicate of another request.")
+            elif line.get("method") != "POST" or line.get("url") != OPENAI_BATCH_ENDPOINT:
+                problem = ("invalid_url", "The URL or method does not match the batch's endpoint.")
+            elif not isinstance(line.get("body"), dict) or not line["body"].get("model"):
+                problem = ("invalid_request", "body.model is required")
+            if problem:
+                errors.append({"code": problem[0], "message": problem[1], "param": None, "line": number})
+                continue
+            seen.add(line["custom_id"])
+            models.add(line["body"]["model"])
+            requests.append((line["custom_id"], line["body"]))
+        if len(models) > 1:
+            errors.append({"code": "mismatched_model", "message": "All requests must use the same model.",
+                           "param": None, "line": None})
+        if not requests and not errors:
+            errors.append({"code": "empty_file", "message": "The input file has no requests.",
+                           "param": None, "line": None})
+        model = next(iter(models), "")
+        batch = self.new_batch("openai", "batch_mock", model, requests)
+        batch.input_file_id = body["input_file_id"]
+        if errors or batch.d.action == "batch_reject":
+            batch.invalid = errors or [{"code": "invalid_request", "message": "mock rejected the batch",
+                                        "param": None, "line": 1}]
+        return 200, self.openai_view(batch)
+
+    def openai_poll(self, remote_id):
+        batch = self.find_batch(remote_id, "openai")
+        batch.polls += 1
+        return 200, self.openai_view(batch)
+
+    def openai_view(self, batch):
+        n = len(batch.items)
+        doc = {"id": batch.remote_id, "object": "batch", "endpoint": OPENAI_BATCH_ENDPOINT, "errors": None,
+               "input_file_id": getattr(batch, "input_file_id", ""), "completion_window": "24h",
+               "status": "validating", "output_file_id": None, "error_file_id": None,
+               "created_at": CREATED_AT, "expires_at": CREATED_AT + 86400,
+               "request_counts": {"total": n, "completed": 0, "failed": 0}, "metadata": None}
+        stage = batch.stage()
+        if stage == "initial":
+            return doc
+        if batch.invalid:
+            doc.update(status="failed", failed_at=CREATED_AT + 60,
+                       errors={"object": "list", "data": batch.invalid},
+                       request_counts={"total": 0, "completed": 0, "failed": 0})
+            return doc
+        fate = batch.fate()
+        if stage == "running":
+            if fate == "cancel":
+                doc["status"] = "cancelling"
+            else:
+                doc["status"] = "finalizing" if batch.last_running_poll() and batch.polls > 1 else "in_progress"
+            return doc
+        output, errors = openai_result_lines(decide_results(self.server, batch))
+        if output and "output" not in batch.files:
+            batch.files["output"] = self.store_file(self.new_id("file-mock-output-"), jsonl(output))
+        if errors and "errors" not in batch.files:
+            batch.files["errors"] = self.store_file(self.new_id("file-mock-errors-"), jsonl(errors))
+        doc.update(status={"ok": "completed", "expire": "expired", "cancel": "cancelled"}[fate],
+                   output_file_id=batch.files.get("output"), error_file_id=batch.files.get("errors"),
+                   request_counts={"total": n, "completed": len(output), "failed": len(errors)})
+        return doc
+
+    # --- Anthropic ----------------------------------------------------------
+    def anthropic_create(self, raw):
+        requests = self.json_body(raw).get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise Rejected(400, "requests: a non-empty list is required")
+        seen, parsed = set(), []
+        for i, request in enumerate(requests):
+            if not isinstance(request, dict):
+                raise Rejected(400, f"requests.{i}: must be an object")
+            custom_id, params = request.get("custom_id"), request.get("params")
+            if not isinstance(custom_id, str) or not CUSTOM_ID.match(custom_id):
+                raise Rejected(400, f"requests.{i}.custom_id: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
+            if custom_id in seen:
+                raise Rejected(400, f"requests.{i}.custom_id: duplicate custom_id {custom_id}")
+            if (not isinstance(params, dict) or not params.get("model") or not isinstance(params.get("messages"), list)
+                    or not isinstance(params.get("max_tokens"), int) or params["max_tokens"] < 1):
+                raise Rejected(400, f"requests.{i}.params: model, max_tokens >= 1 and messages are required")
+            seen.add(custom_id)
+            parsed.append((custom_id, params))
+        batch = self.new_batch("anthropic", "msgbatch_mock", str(parsed[0][1]["model"]), parsed)
+        return 200, self.anthropic_view(batch)
+
+    def anthropic_poll(self, remote_id):
+        batch = self.find_batch(remote_id, "anthropic")
+        batch.polls += 1
+        return 200, self.anthropic_view(batch)
+
+    def anthropic_results(self, remote_id):
+        batch = self.find_batch(remote_id, "anthropic")
+        if batch.stage() != "final":
+            raise Rejected(400, f"Batch {remote_id} has not ended")
+        return 200, jsonl(anthropic_result_lines(decide_results(self.server, batch)))
+
+    def anthropic_view(self, batch):
+        n = len(batch.items)
+        doc = {"id": batch.remote_id, "type": "message_batch", "processing_status": "in_progress",
+               "request_counts": {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
+               "ended_at": None, "created_at": CREATED_ISO, "expires_at": EXPIRES_ISO, "archived_at": None,
+               "cancel_initiated_at": None, "results_url": None}
+        stage = batch.stage()
+        if batch.fate() == "cancel" and stage != "initial":
+            doc.update(processing_status="canceling", cancel_initiated_at=CREATED_ISO)
+        if stage != "final":
+            return doc
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        for line in anthropic_result_lines(decide_results(self.server, batch)):
+            counts[line["result"]["type"]] += 1
+        host = self.headers.get("Host", "127.0.0.1")
+        doc.update(processing_status="ended", ended_at=ENDED_ISO, request_counts=counts,
+                   results_url=f"http://{host}/v1/messages/batches/{batch.remote_id}/results")
+        return doc
 
 
 # --- eval prompts (trajc_eval): a candidate answering, a judge grading -----
@@ -172,7 +741,7 @@ def judge_text(d, prompt):
     return "yes" if words(m.group(1)) and words(m.group(1)) in words(m.group(2)) else "no"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(BatchEndpoints, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the vendors do
     # Headers and body go out in separate writes; with Nagle on, the body
     # waits for the client's delayed ACK (~40 ms a reply).
@@ -216,7 +785,13 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 snapshot = json.loads(json.dumps(self.server.log))
             self.send_json(200, snapshot)
-        else:
+        elif self.path == "/_batches":
+            with self.server.batch_lock:
+                summary = {b.remote_id: {"vendor": b.vendor, "model": b.model, "polls": b.polls,
+                                         "requests": len(b.items), "as_file": b.as_file}
+                           for b in self.server.batches.values()}
+            self.send_json(200, summary)
+        elif not self.batch_get():
             self.send_json(404, {"error": {"message": "not found"}})
 
     def do_POST(self):
@@ -226,7 +801,12 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.log.clear()
                 self.server.counters.clear()
+            with self.server.batch_lock:
+                self.server.batches.clear()
+                self.server.files.clear()
             self.send_json(200, {})
+            return
+        if self.batch_post(raw):
             return
         vendor, model = self.route()
         if vendor is None:
@@ -321,37 +901,11 @@ class Handler(BaseHTTPRequestHandler):
             HOSTILE[d.action](self, vendor, model, prompt, key, turns, d)
             return
 
-        finish = DONE_REASON[vendor]
-        kind = eval_kind(prompt)
-        if kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
-            text = answer_text(d, prompt)
-        elif kind == "judge" and d.action not in ("non_json", "empty", "truncated"):
-            text = judge_text(d, prompt)
-        elif d.action == "invalid":
-            text = json.dumps({"pairs": invalid_pairs(turns)})
-        elif d.action == "non_json":
-            text = "I could not find any good questions in this session, sorry."
-        elif d.action == "empty":
-            text = ""
-        elif d.action == "truncated":
-            full = json.dumps({"pairs": valid_pairs(max(turns, 3))})
-            text = full[: len(full) // 2]
-            finish = TRUNCATED_REASON[vendor]
-        else:
-            text = json.dumps({"pairs": valid_pairs(turns)})
+        text, finish = reply_text(vendor, d, turns, prompt)
         self.send_json(200, model_reply(vendor, model, text, len(prompt) // 4, len(text) // 4, finish))
 
     def send_error_body(self, vendor, status, message, headers=None):
-        if vendor == "gemini":
-            doc = {"error": {"code": status, "message": message,
-                             "status": GEMINI_STATUS.get(status, "UNKNOWN")}}
-        elif vendor == "openai":
-            doc = {"error": {"message": message, "type": OPENAI_TYPE.get(status, "server_error"),
-                             "param": None, "code": None}}
-        else:
-            doc = {"type": "error", "error": {"type": ANTHROPIC_TYPE.get(status, "api_error"),
-                                              "message": message}}
-        self.send_json(status, doc, headers)
+        self.send_json(status, error_doc(vendor, status, message), headers)
 
     def send_big(self, size, chunked):
         """A 200 of `size` bytes: announced by Content-Length, or (chunked=1)
@@ -378,6 +932,42 @@ class Handler(BaseHTTPRequestHandler):
         and ends in the first byte of a two-byte character: what a proxy in
         another encoding sends."""
         self.send_raw(400, b"upstream proxy refused: caf\xe9 na\xefve d\xe9j\xe0 vu \xc3")
+
+
+def reply_text(vendor, d, turns, prompt):
+    """The model's text and finish reason for directive `d` (online and batch
+    alike): QA pairs, or an eval candidate's answer or judge's verdict."""
+    finish = DONE_REASON[vendor]
+    kind = eval_kind(prompt)
+    if kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
+        text = answer_text(d, prompt)
+    elif kind == "judge" and d.action not in ("non_json", "empty", "truncated"):
+        text = judge_text(d, prompt)
+    elif d.action == "invalid":
+        text = json.dumps({"pairs": invalid_pairs(turns)})
+    elif d.action == "non_json":
+        text = "I could not find any good questions in this session, sorry."
+    elif d.action == "empty":
+        text = ""
+    elif d.action == "truncated":
+        full = json.dumps({"pairs": valid_pairs(max(turns, 3))})
+        text = full[: len(full) // 2]
+        finish = TRUNCATED_REASON[vendor]
+    else:
+        text = json.dumps({"pairs": valid_pairs(turns)})
+    return text, finish
+
+
+def error_doc(vendor, status, message):
+    """The vendor's error body for an HTTP status."""
+    if vendor == "gemini":
+        return {"error": {"code": status, "message": message,
+                          "status": GEMINI_STATUS.get(status, "UNKNOWN")}}
+    if vendor == "openai":
+        return {"error": {"message": message, "type": OPENAI_TYPE.get(status, "server_error"),
+                          "param": None, "code": None}}
+    return {"type": "error", "error": {"type": ANTHROPIC_TYPE.get(status, "api_error"),
+                                       "message": message}}
 
 
 def abbreviated(value):
@@ -553,6 +1143,12 @@ class MockServer(ThreadingHTTPServer):
         self.log = []
         self.counters = {}
         self.started = time.monotonic()
+        # Batch mode: jobs and files by id, guarded by their own lock (a job's
+        # results take `lock` for the shared counters while this one is held).
+        self.batch_lock = threading.Lock()
+        self.batches = {}
+        self.files = {}
+        self.next_id = 0
 
     def now_ms(self):
         return round((time.monotonic() - self.started) * 1000, 3)

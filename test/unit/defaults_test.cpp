@@ -81,6 +81,8 @@ const Defaults& expected() {
       {"trajc_estimate.limit", std::to_string(d::kCompileLimit)},
       {"trajc_sample.limit", std::to_string(d::kSampleLimit)},
       {"trajc_compile_session.force", sql_bool(d::kForceNamedSession)},
+      {"trajc_batch_submit.min_turns", std::to_string(d::kMinTurns)},
+      {"trajc_batch_submit.limit", std::to_string(d::kBatchSubmitLimit)},
       {"trajc_recall.k", std::to_string(d::kRecallK)},
       {"trajc_recall_report.k", std::to_string(d::kRecallK)},
       {"trajc_retrieve.k", std::to_string(d::kRecallK)},

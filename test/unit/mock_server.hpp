@@ -62,10 +62,15 @@ class MockServer {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   // The request log: [{path, headers, body, session, directive, received_ms, replied_ms}].
-  nlohmann::json requests() const {
+  nlohmann::json requests() const { return get_json("/_requests"); }
+  // Batch jobs by remote id: {vendor, model, polls, requests, as_file}.
+  nlohmann::json batches() const { return get_json("/_batches"); }
+
+ private:
+  nlohmann::json get_json(const std::string& path) const {
     std::string body;
     CURL* easy = curl_easy_init();
-    const std::string address = url() + "/_requests";
+    const std::string address = url() + path;
     curl_easy_setopt(easy, CURLOPT_URL, address.c_str());
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
@@ -76,11 +81,10 @@ class MockServer {
     });
     const CURLcode rc = curl_easy_perform(easy);
     curl_easy_cleanup(easy);
-    if (rc != CURLE_OK) throw std::runtime_error("GET /_requests failed");
+    if (rc != CURLE_OK) throw std::runtime_error("GET " + path + " failed");
     return nlohmann::json::parse(body);
   }
 
- private:
   // $TRAJC_PYTHON, else the system interpreter: a version manager's python3
   // shim on PATH can cost most of a second per start, and every test starts one.
   static std::string interpreter() {
