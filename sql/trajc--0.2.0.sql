@@ -288,58 +288,6 @@ CREATE PROCEDURE @extschema@.trajc_batch_collect()
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_submit(int, int, text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
 
--- Keep this block last: it covers every object the script created.
--- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the
--- objects of this script to other roles as they are created; Supabase's give
--- every new function in public to anon and authenticated, which its HTTP API
--- exposes, and REVOKE ... FROM PUBLIC does not take that back. So every
--- privilege that a role other than the owner and PUBLIC holds only because
--- this installation gave it is revoked: the privileges an object of this
--- extension got at creation, as recorded in pg_init_privs (present once the
--- script ran GRANT or REVOKE on it) or, with no record, in its ACL when its
--- catalog row was written by this very transaction (age(xmin) <= 0: this
--- transaction's xid or one of its subtransactions'). A grant made by a person
--- since (GRANT ... TO analyst, or Supabase's after-create script, which adds
--- WITH GRANT OPTION) differs from that record or predates this transaction,
--- and is kept: ALTER EXTENSION UPDATE never removes deliberate grants.
-DO $lockdown$
-DECLARE
-  g record;
-BEGIN
-  FOR g IN
-    SELECT DISTINCT
-           CASE o.type WHEN 'view' THEN 'TABLE' ELSE pg_catalog.upper(o.type) END
-             || ' ' || o.identity AS target,
-           i.privilege_type, i.grantee::pg_catalog.regrole AS grantee
-      FROM pg_catalog.pg_depend d
-      LEFT JOIN pg_catalog.pg_init_privs ip
-        ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
-     CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
-     CROSS JOIN LATERAL (
-             SELECT p.proacl, p.proowner, p.xmin FROM pg_catalog.pg_proc p
-              WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid
-             UNION ALL
-             SELECT c.relacl, c.relowner, c.xmin FROM pg_catalog.pg_class c
-              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objid
-             UNION ALL
-             SELECT n.nspacl, n.nspowner, n.xmin FROM pg_catalog.pg_namespace n
-              WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = d.objid
-           ) AS cur(acl, owner, row_xmin)
-     CROSS JOIN LATERAL pg_catalog.aclexplode(
-             coalesce(ip.initprivs,
-                      CASE WHEN pg_catalog.age(cur.row_xmin) <= 0 THEN cur.acl END)) i
-     WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
-       AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'trajc')
-       AND d.deptype = 'e'
-       AND i.grantee <> 0 AND i.grantee <> cur.owner
-       AND (i.grantor, i.grantee, i.privilege_type, i.is_grantable)
-           IN (SELECT * FROM pg_catalog.aclexplode(cur.acl))
-  LOOP
-    EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s', g.privilege_type, g.target, g.grantee);
-  END LOOP;
-END
-$lockdown$;
-
 -- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?
 -- Begin of the recall block; identical in trajc--0.2.0.sql and
@@ -727,3 +675,55 @@ CREATE PROCEDURE @extschema@.trajc_eval_pending(label text, provider text DEFAUL
 REVOKE ALL ON FUNCTION @extschema@.trajc_eval(text, text, text, int, text, text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_eval_pending(text, text, text, int, text, text) FROM PUBLIC;
 -- End of the eval block.
+
+-- Keep this block last: it covers every object the script created.
+-- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the
+-- objects of this script to other roles as they are created; Supabase's give
+-- every new function in public to anon and authenticated, which its HTTP API
+-- exposes, and REVOKE ... FROM PUBLIC does not take that back. So every
+-- privilege that a role other than the owner and PUBLIC holds only because
+-- this installation gave it is revoked: the privileges an object of this
+-- extension got at creation, as recorded in pg_init_privs (present once the
+-- script ran GRANT or REVOKE on it) or, with no record, in its ACL when its
+-- catalog row was written by this very transaction (age(xmin) <= 0: this
+-- transaction's xid or one of its subtransactions'). A grant made by a person
+-- since (GRANT ... TO analyst, or Supabase's after-create script, which adds
+-- WITH GRANT OPTION) differs from that record or predates this transaction,
+-- and is kept: ALTER EXTENSION UPDATE never removes deliberate grants.
+DO $lockdown$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT DISTINCT
+           CASE o.type WHEN 'view' THEN 'TABLE' ELSE pg_catalog.upper(o.type) END
+             || ' ' || o.identity AS target,
+           i.privilege_type, i.grantee::pg_catalog.regrole AS grantee
+      FROM pg_catalog.pg_depend d
+      LEFT JOIN pg_catalog.pg_init_privs ip
+        ON ip.classoid = d.classid AND ip.objoid = d.objid AND ip.objsubid = 0
+     CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+     CROSS JOIN LATERAL (
+             SELECT p.proacl, p.proowner, p.xmin FROM pg_catalog.pg_proc p
+              WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid
+             UNION ALL
+             SELECT c.relacl, c.relowner, c.xmin FROM pg_catalog.pg_class c
+              WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objid
+             UNION ALL
+             SELECT n.nspacl, n.nspowner, n.xmin FROM pg_catalog.pg_namespace n
+              WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND n.oid = d.objid
+           ) AS cur(acl, owner, row_xmin)
+     CROSS JOIN LATERAL pg_catalog.aclexplode(
+             coalesce(ip.initprivs,
+                      CASE WHEN pg_catalog.age(cur.row_xmin) <= 0 THEN cur.acl END)) i
+     WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+       AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'trajc')
+       AND d.deptype = 'e'
+       AND i.grantee <> 0 AND i.grantee <> cur.owner
+       AND (i.grantor, i.grantee, i.privilege_type, i.is_grantable)
+           IN (SELECT * FROM pg_catalog.aclexplode(cur.acl))
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s', g.privilege_type, g.target, g.grantee);
+  END LOOP;
+END
+$lockdown$;
