@@ -9,6 +9,7 @@ PKGS=(
   libpq-dev libsqlite3-dev sqlite3 python3 perl
   chromium fonts-dejavu-core
   libsodium-dev
+  clang libclang-rt-14-dev  # ASan/UBSan and libFuzzer (scripts/test.sh parts asan, fuzz)
 )
 missing=()
 for p in "${PKGS[@]}"; do

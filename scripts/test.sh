@@ -12,6 +12,9 @@
 #   supabase a cluster set up like Supabase's, with the real Vault and
 #            supautils built from ../shared/vendor (test/supabase/run.sh)
 #   packaging META.json (PGXN) and LICENSE (test/packaging/)
+#   asan     the same GoogleTest suite under ASan+UBSan (clang, build-asan/)
+#   fuzz     libFuzzer over every parser of untrusted input, a fixed number of
+#            inputs from the seeds in test/fuzz/corpus/ (build-asan/)
 # Fails if any part fails or runs no test. Logs stay in the cluster directory.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,6 +65,31 @@ PART_EVIDENCE='^Result: PASS' part cli \
 PART_EVIDENCE='^Result: PASS' part supabase test/supabase/run.sh
 
 PART_EVIDENCE='^Result: PASS' part packaging prove --exec python3 --ext .py test/packaging/
+
+# Sanitizers and the fuzzer need their own (clang, instrumented) build; it
+# needs no cluster. Its build log is shown only if the build fails.
+sanitized_suite() {
+  local log=$TRAJC_MOCK_DIR/build-asan.log
+  { cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++ -DTRAJC_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" && cmake --build build-asan -j"${JOBS:-2}"; } >"$log" 2>&1 \
+    || { tail -60 "$log"; return 1; }
+  (cd build-asan && ctest --output-on-failure --no-tests=error -j2)
+}
+PART_EVIDENCE='tests passed' part asan sanitized_suite
+
+# New inputs go to a scratch directory, crash reproducers next to the logs;
+# -seed makes the run the same on every machine.
+fuzz_parsers() {
+  local scratch rc
+  scratch=$(mktemp -d)
+  build-asan/trajc_fuzz_parsers -runs="${TRAJC_FUZZ_RUNS:-40000}" -seed=1 -max_len=65536 -timeout=30 \
+    -rss_limit_mb=2560 -print_final_stats=1 -dict=test/fuzz/json.dict \
+    -artifact_prefix="$TRAJC_MOCK_DIR/fuzz-" "$scratch" test/fuzz/corpus 2>&1 | grep -v '^#'
+  rc=${PIPESTATUS[0]}
+  rm -rf "$scratch"
+  return "$rc"
+}
+PART_EVIDENCE='^Done [0-9]+ runs' part fuzz fuzz_parsers
 
 echo
 printf '%s\n' "${SUMMARY[@]}"

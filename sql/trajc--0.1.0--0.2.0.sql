@@ -157,6 +157,93 @@ CREATE PROCEDURE @extschema@.trajc_batch_collect()
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_submit(int, int, text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
 
+-- Pair quality: the new columns, at the end of each table as in a fresh install.
+ALTER TABLE trajc.compile_log ADD COLUMN redactions jsonb;
+ALTER TABLE trajc.qa_pairs
+  ADD COLUMN verified_by text,
+  ADD COLUMN duplicate_of uuid REFERENCES trajc.qa_pairs (id) ON DELETE SET NULL,
+  ADD COLUMN question_key text;
+
+-- Pair quality (see "Pair quality" in docs/sql-api.md): literal verification
+-- (verified_by), near-duplicates (question_key, duplicate_of, band keys) and
+-- redaction counts (compile_log.redactions).
+-- Exact repeats are found by key, the earliest first.
+CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
+-- ON DELETE SET NULL of duplicate_of looks pairs up by it.
+CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
+  WHERE duplicate_of IS NOT NULL;
+
+-- MinHash/LSH band keys of every pair that is not itself a marked
+-- duplicate: a new question is compared only with the pairs sharing one of
+-- its 16 keys (the primary key's index), never with every pair.
+CREATE TABLE trajc.qa_pair_bands (
+  band_key  bigint NOT NULL,
+  pair_id   uuid   NOT NULL REFERENCES trajc.qa_pairs (id) ON DELETE CASCADE,
+  PRIMARY KEY (band_key, pair_id)
+);
+CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (pair_id);
+COMMENT ON TABLE trajc.qa_pair_bands IS
+  'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
+SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pair_bands', '');
+
+-- The core's fingerprint functions, the same ones the compiler stores with.
+CREATE FUNCTION trajc.question_key(question text) RETURNS text
+  AS 'MODULE_PATHNAME', 'trajc_question_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_bands(question text) RETURNS bigint[]
+  AS 'MODULE_PATHNAME', 'trajc_question_bands' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_similarity(a text, b text) RETURNS real
+  AS 'MODULE_PATHNAME', 'trajc_question_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Per qa_type, and in total: pairs, the share literally (or otherwise)
+-- verified, the pairs marked as repeating another session's, and the median
+-- distance between a pair's first and last cited turn.
+CREATE FUNCTION @extschema@.trajc_quality()
+  RETURNS TABLE(qa_type text, pairs bigint, verified_share real, duplicates bigint,
+                median_turn_distance real)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH types(qa_type, ord) AS (
+      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4)),
+    spans AS (
+      SELECT p.qa_type, p.verified_by, p.duplicate_of,
+             (p.supporting_turns -> -1)::int - (p.supporting_turns -> 0)::int AS distance
+        FROM trajc.qa_pairs p)
+    SELECT coalesce(t.qa_type, 'total'), count(s.qa_type),
+           (count(s.verified_by)::float8 / nullif(count(s.qa_type), 0))::real,
+           count(s.duplicate_of),
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY s.distance))::real
+      FROM types t LEFT JOIN spans s ON s.qa_type = t.qa_type
+     GROUP BY ROLLUP ((t.qa_type, t.ord))
+     ORDER BY t.ord IS NULL, t.ord
+  $$;
+
+-- Pairs stored by 0.1.0: their keys; across sessions, a repeat of an earlier
+-- pair's exact question is marked (near-duplicates among them are not
+-- searched for); the band keys of the rest, so new pairs find them.
+UPDATE trajc.qa_pairs SET question_key = trajc.question_key(question);
+UPDATE trajc.qa_pairs p SET duplicate_of = earliest.id
+  FROM (SELECT DISTINCT ON (question_key) question_key, id, session_id
+          FROM trajc.qa_pairs ORDER BY question_key, created_at, id) earliest
+ WHERE p.question_key = earliest.question_key AND p.session_id <> earliest.session_id;
+INSERT INTO trajc.qa_pair_bands (band_key, pair_id)
+  SELECT unnest(trajc.question_bands(question)), id FROM trajc.qa_pairs WHERE duplicate_of IS NULL
+  ON CONFLICT DO NOTHING;
+
+-- Roles that could store pairs before may go on doing so: storing a pair
+-- now also looks up and writes its band keys.
+DO $$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN SELECT DISTINCT a.grantee FROM pg_class c, aclexplode(c.relacl) a
+            WHERE c.oid = 'trajc.qa_pairs'::regclass AND a.privilege_type = 'INSERT'
+              AND a.grantee <> c.relowner LOOP
+    EXECUTE format('GRANT SELECT, INSERT ON trajc.qa_pair_bands TO %s',
+                   CASE g.grantee WHEN 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END);
+  END LOOP;
+END
+$$;
+
 -- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?
 -- Begin of the recall block; identical in trajc--0.2.0.sql and

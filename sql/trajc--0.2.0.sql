@@ -52,7 +52,8 @@ CREATE TABLE trajc.compile_log (
   attempts          int         NOT NULL DEFAULT 0,
   error             text,
   started_at        timestamptz NOT NULL DEFAULT now(),
-  finished_at       timestamptz NOT NULL DEFAULT now()
+  finished_at       timestamptz NOT NULL DEFAULT now(),
+  redactions        jsonb
 );
 CREATE INDEX compile_log_session_idx ON trajc.compile_log (session_id, trajectory_hash)
   WHERE status = 'ok';
@@ -75,7 +76,10 @@ CREATE TABLE trajc.qa_pairs (
   raw_extraction    jsonb,
   created_at        timestamptz NOT NULL DEFAULT now(),
   trajectory_hash   text        NOT NULL,
-  compile_id        bigint      REFERENCES trajc.compile_log (id)
+  compile_id        bigint      REFERENCES trajc.compile_log (id),
+  verified_by       text,
+  duplicate_of      uuid        REFERENCES trajc.qa_pairs (id) ON DELETE SET NULL,
+  question_key      text
 );
 CREATE INDEX qa_pairs_session_idx ON trajc.qa_pairs (session_id);
 CREATE INDEX qa_pairs_created_idx ON trajc.qa_pairs (created_at, id);
@@ -287,6 +291,59 @@ CREATE PROCEDURE @extschema@.trajc_batch_collect()
   AS 'MODULE_PATHNAME', 'trajc_batch_collect' LANGUAGE C;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_submit(int, int, text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
+
+-- Pair quality (see "Pair quality" in docs/sql-api.md): literal verification
+-- (verified_by), near-duplicates (question_key, duplicate_of, band keys) and
+-- redaction counts (compile_log.redactions).
+-- Exact repeats are found by key, the earliest first.
+CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
+-- ON DELETE SET NULL of duplicate_of looks pairs up by it.
+CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
+  WHERE duplicate_of IS NOT NULL;
+
+-- MinHash/LSH band keys of every pair that is not itself a marked
+-- duplicate: a new question is compared only with the pairs sharing one of
+-- its 16 keys (the primary key's index), never with every pair.
+CREATE TABLE trajc.qa_pair_bands (
+  band_key  bigint NOT NULL,
+  pair_id   uuid   NOT NULL REFERENCES trajc.qa_pairs (id) ON DELETE CASCADE,
+  PRIMARY KEY (band_key, pair_id)
+);
+CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (pair_id);
+COMMENT ON TABLE trajc.qa_pair_bands IS
+  'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
+SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pair_bands', '');
+
+-- The core's fingerprint functions, the same ones the compiler stores with.
+CREATE FUNCTION trajc.question_key(question text) RETURNS text
+  AS 'MODULE_PATHNAME', 'trajc_question_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_bands(question text) RETURNS bigint[]
+  AS 'MODULE_PATHNAME', 'trajc_question_bands' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION trajc.question_similarity(a text, b text) RETURNS real
+  AS 'MODULE_PATHNAME', 'trajc_question_similarity' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Per qa_type, and in total: pairs, the share literally (or otherwise)
+-- verified, the pairs marked as repeating another session's, and the median
+-- distance between a pair's first and last cited turn.
+CREATE FUNCTION @extschema@.trajc_quality()
+  RETURNS TABLE(qa_type text, pairs bigint, verified_share real, duplicates bigint,
+                median_turn_distance real)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH types(qa_type, ord) AS (
+      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4)),
+    spans AS (
+      SELECT p.qa_type, p.verified_by, p.duplicate_of,
+             (p.supporting_turns -> -1)::int - (p.supporting_turns -> 0)::int AS distance
+        FROM trajc.qa_pairs p)
+    SELECT coalesce(t.qa_type, 'total'), count(s.qa_type),
+           (count(s.verified_by)::float8 / nullif(count(s.qa_type), 0))::real,
+           count(s.duplicate_of),
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY s.distance))::real
+      FROM types t LEFT JOIN spans s ON s.qa_type = t.qa_type
+     GROUP BY ROLLUP ((t.qa_type, t.ord))
+     ORDER BY t.ord IS NULL, t.ord
+  $$;
 
 -- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?

@@ -23,6 +23,7 @@
 #include "trajc/prompt.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"
+#include "trajc/quality.hpp"
 #include "trajc/status.hpp"
 #include "trajc/trajectory.hpp"
 
@@ -44,6 +45,8 @@ struct CompileSettings {
   std::size_t max_response_bytes = defaults::kMaxResponseBytes;
   long expected_output_tokens = defaults::kExpectedOutputTokens;  // for estimates
   long retry_base_delay_ms = defaults::kRetryBaseDelayMs;  // first retry's backoff ceiling; doubles per retry
+  QualitySettings quality;  // literal verification, in-session near-duplicates
+  bool redact_pii = false;  // trajc.redact = 'pii': placeholders before any prompt is built
 };
 
 // What qa_pairs.source_model records for these settings: the model, or "offline".
@@ -57,7 +60,10 @@ struct CompileOutcome {
   int turn_count = 0;
   Status status = Status::Failed;       // Ok, Empty or Failed (never Skipped)
   std::vector<QaPair> pairs;            // kept pairs
+  std::vector<PairQuality> quality;     // one per kept pair: verified_by, fingerprint
   std::map<std::string, int> rejected;  // reason -> count
+  bool redacted = false;                // the trajectory was redacted before the prompt
+  std::map<std::string, int> redactions;  // kind -> replacements (when redacted)
   long tokens_in = 0, tokens_out = 0;
   double cost_usd = 0;                  // the whole call
   int http_status = 0;
@@ -71,11 +77,15 @@ struct CompileOutcome {
 // prices online, the batch discount in batch mode), then its text is
 // validated into kept and rejected pairs and the status set. Errors are
 // redacted of `secret`. The online runner and batch collection share it.
+// Any error but a cancel fails this session only; every text is then
+// redacted and made safe to store, as the online runner does.
 void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret);
+                 const std::string& secret, CancelCheck cancel = nullptr);
 
 // compile_log.rejected_reasons: {"reason": count, ...}.
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected);
+// compile_log.redactions: {"email": 2, ...}.
+std::string redactions_json(const std::map<std::string, int>& redactions);
 // qa_pairs.supporting_turns: [3, 9, ...].
 std::string supporting_turns_json(const std::vector<int>& turns);
 
@@ -87,8 +97,9 @@ Estimate estimate_compile(const Trajectory& t, const CompileSettings& s);
 
 // Runs session compiles with up to `concurrency` requests in flight on the
 // calling thread. The caller loads trajectories and stores outcomes between
-// calls (SPI stays on its own path); this object only builds prompts, talks
-// HTTP with retries, rate and cost limits, and validates replies.
+// calls (SPI stays on its own path); this object only redacts, builds
+// prompts, talks HTTP with retries, rate and cost limits, and validates and
+// verifies replies.
 class BatchRunner {
  public:
   BatchRunner(CompileSettings s, CancelCheck cancel);

@@ -74,6 +74,14 @@ inline constexpr std::size_t kMaxResponseBytes = static_cast<std::size_t>(kMaxRe
 // Provider batch mode: requests per vendor job (0 = the vendor's own limit).
 inline constexpr Bounded<int> kBatchMaxRequests{0, 0, 1000000};
 
+// --- pair quality (trajc.verify, trajc.redact, trajc.dedup_threshold) -----------
+inline constexpr const char* kVerify = "literal";  // off | literal | model
+inline constexpr const char* kVerifyTier = "cheap";
+inline constexpr const char* kVerifyModel = "";    // empty = the verify tier's model
+inline constexpr const char* kRedact = "off";      // off | pii
+// 1 = exact (normalized) question only.
+inline constexpr Bounded<double> kDedupThreshold{0.8, 0.0, 1.0};
+
 // --- fixed in the core (no setting) ----------------------------------------------
 // Questions asked for, and kept, per session: the prompt, the validator and
 // the offline compiler all use this one number.

@@ -25,6 +25,8 @@ namespace trajc {
 
 // --- match grader ----------------------------------------------------------
 // normalize_answer, written down (the grader's whole definition):
+//  0. Typographic quotes, dashes, non-breaking spaces and the ellipsis are
+//     folded to ASCII first (text_fold.hpp, as the pair checks do).
 //  1. ASCII letters are lower-cased; other UTF-8 text is kept as it is.
 //  2. A ',' between two digits is dropped (1,000 -> 1000); a '.' between two
 //     digits is kept (3.5).

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "trajc/cancel.hpp"
 #include "trajc/defaults.hpp"
 
 namespace trajc {
@@ -41,9 +42,6 @@ struct HttpResult {
   // status is then kept: such an answer is not retried).
   std::string error;
 };
-
-// Returns true when the transfer loop must stop now (cancel requested).
-using CancelCheck = bool (*)();
 
 // Many requests in flight from one thread. Not copyable; owns the curl handles.
 class HttpMulti {

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "trajc/cancel.hpp"
 #include "trajc/defaults.hpp"
 #include "trajc/trajectory.hpp"
 
@@ -16,6 +17,7 @@ namespace trajc {
 // through the same validation. Every answer is literally checkable against the
 // turns it cites; up to max_questions pairs covering all four qa types when
 // the trajectory allows.
-std::string offline_compile(const Trajectory& t, int max_questions = defaults::kMaxQuestions);
+std::string offline_compile(const Trajectory& t, int max_questions = defaults::kMaxQuestions,
+                            CancelCheck cancel = nullptr);
 
 }  // namespace trajc

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "trajc/cancel.hpp"
 #include "trajc/http.hpp"
 
 namespace trajc {
@@ -40,10 +41,16 @@ std::string request_body(Provider p, const std::string& model, const std::string
                          bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
 // Pieces of a vendor request that batch mode shares with the online call:
 // the API root without a trailing '/', the key's headers (anthropic-version
-// included), and a Gemini model as an encoded "models/x" path.
+// included), and a Gemini model as an encoded "models/x" path (refused by
+// check_model_name when it would leave its segment).
 std::string api_base_url(Provider p, const std::string& base_url);
 std::vector<std::string> auth_headers(Provider p, const std::string& api_key);
 std::string gemini_model_path(const std::string& model);
+// Throws Error(kInvalidParameter) when the model name could change the
+// request's path beyond its own segment (Gemini puts it in the URL: no "/"
+// but a leading "models/", "..", "?", "#", "%", "\\", spaces or control
+// characters). OpenAI and Anthropic send it in the body: any name is safe.
+void check_model_name(Provider p, const std::string& model);
 
 // The vendor's wire request for one prompt. json_schema=false asks for plain
 // JSON mode (OpenAI-compatible servers that reject response_format schemas).
@@ -59,7 +66,7 @@ struct ModelReply {
 };
 
 // Parses a 2xx body. Throws Error(kExternal) when the body is not the vendor's shape.
-ModelReply parse_reply(Provider p, const std::string& body);
+ModelReply parse_reply(Provider p, const std::string& body, CancelCheck cancel = nullptr);
 // A readable message from a vendor error body (4xx/5xx), with `secret` redacted.
 std::string vendor_error_message(Provider p, int http_status, const std::string& body,
                                  const std::string& secret);
@@ -67,7 +74,9 @@ std::string vendor_error_message(Provider p, int http_status, const std::string&
 // response_format json_schema, so the request should be retried in JSON mode.
 bool rejects_json_schema(Provider p, int http_status, const std::string& body);
 
-// Replaces every occurrence of secret in text by "[redacted]" (no-op if empty).
+// Replaces every occurrence of secret in text by "[redacted]" (no-op if
+// empty), also where it is written JSON-escaped (\u002d, \/, with any number
+// of backslashes) or percent-encoded (%2D), in any mix with plain characters.
 std::string redact(std::string text, const std::string& secret);
 
 }  // namespace trajc

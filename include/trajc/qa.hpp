@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trajc/cancel.hpp"
 #include "trajc/defaults.hpp"
 
 namespace trajc {
@@ -37,6 +38,8 @@ inline constexpr const char* kEmptyText = "empty_question_or_answer";
 inline constexpr const char* kUnknownType = "unknown_qa_type";
 inline constexpr const char* kDuplicate = "duplicate_question";
 inline constexpr const char* kOverLimit = "over_question_limit";   // more than max_questions pairs
+inline constexpr const char* kUngrounded = "ungrounded";           // literal verification failed
+inline constexpr const char* kNearDuplicate = "near_duplicate";    // like an earlier pair of the session
 }  // namespace reject
 
 // The number of rejections in a reason -> count map.
@@ -52,10 +55,10 @@ struct Validation {
 const nlohmann::json& qa_schema();
 // The JSON document inside a model's text: tolerates markdown fences and prose
 // around it. Throws Error(kInvalidJson) for empty, non-JSON or truncated text.
-nlohmann::json extract_json(const std::string& text);
+nlohmann::json extract_json(const std::string& text, CancelCheck cancel = nullptr);
 // Keeps the grounded pairs of {"pairs":[...]} (or a bare array) for a
 // trajectory of turn_count turns; counts every rejection by reason.
 Validation validate_pairs(const nlohmann::json& doc, int turn_count,
-                          int max_questions = defaults::kMaxQuestions);
+                          int max_questions = defaults::kMaxQuestions, CancelCheck cancel = nullptr);
 
 }  // namespace trajc

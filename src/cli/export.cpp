@@ -66,6 +66,7 @@ ExportRequest export_request(const ParsedArgs& a) {
   r.filter.qa_type = qa_type_option(a);
   r.filter.since = a.maybe("since");
   r.filter.sessions = a.all("session");
+  r.filter.dedup = a.has("dedup");
   r.mirror_dsn = a.maybe("to-postgres");
   if (r.mirror_dsn && (a.has("out") || a.has("format")))
     throw usage_error("--to-postgres writes to a database: drop --out/--format");

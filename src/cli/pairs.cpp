@@ -56,6 +56,7 @@ std::string pair_where(const Pg& db, const PairFilter& f) {
     for (const auto& s : f.sessions) in += (in.empty() ? "" : ", ") + db.literal(s);
     terms.push_back("p.session_id IN (" + in + ")");
   }
+  if (f.dedup) terms.push_back("p.duplicate_of IS NULL");
   std::string out;
   for (const auto& t : terms) out += (out.empty() ? " WHERE " : " AND ") + t;
   return out;

@@ -58,6 +58,7 @@ struct PairFilter {
   std::optional<std::string> qa_type;
   std::optional<std::string> since;
   std::vector<std::string> sessions;
+  bool dedup = false;  // leave out pairs marked duplicate_of another session's
 };
 
 // " WHERE ..." over the alias p (empty without a filter). Values are quoted

@@ -8,10 +8,14 @@
 #include "trajc/compile.hpp"
 
 #include <chrono>
+#include <exception>
+#include <new>
 
 #include "trajc/error.hpp"
-#include "trajc/model_calls.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/model_calls.hpp"
+#include "trajc/redact.hpp"
+#include "trajc/safe_text.hpp"
 
 namespace trajc {
 
@@ -34,26 +38,82 @@ CompileOutcome new_outcome(const Trajectory& t) {
   return o;
 }
 
-}  // namespace
+bool is_cancel(const Error& e) { return e.code() == sqlstate::kQueryCanceled; }
 
-void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret) {
-  // The whole call is paid for, whatever survives validation.
-  o.tokens_in += reply.tokens_in;
-  o.tokens_out += reply.tokens_out;
-  o.cost_usd += cost_usd;
+// Runs one session's handling of a reply. Whatever it throws but a cancel
+// (a vendor's odd JSON, a library's type_error, memory for one huge reply)
+// fails this session only: the batch and its other sessions go on.
+template <class Fn>
+void for_this_session_only(CompileOutcome& o, Fn&& handle) {
+  try {
+    handle();
+    return;
+  } catch (const Error& e) {
+    if (is_cancel(e)) throw;
+    o.error = e.what();
+  } catch (const std::bad_alloc&) {
+    o.error = "out of memory while handling the reply";
+  } catch (const std::exception& e) {
+    o.error = std::string("unexpected error while handling the reply: ") + e.what();
+  } catch (...) {
+    o.error = "unexpected error while handling the reply";
+  }
+  o.status = Status::Failed;
+  o.pairs.clear();
+}
+
+// Validates a model's text into kept and rejected pairs, checks the kept
+// ones against `seen` (the trajectory as the model saw it) and sets the status.
+void judge_text(CompileOutcome& o, const std::string& text, bool truncated, int max_questions,
+                const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
   nlohmann::json doc;
   try {
-    doc = extract_json(reply.text);
+    doc = extract_json(text, cancel);
   } catch (const Error& e) {
+    if (is_cancel(e)) throw;
     o.status = Status::Failed;
-    o.error = reply.truncated ? "reply truncated at the model's output token limit" : redact(e.what(), secret);
+    o.error = truncated ? "reply truncated at the model's output token limit" : e.what();
     return;
   }
-  Validation v = validate_pairs(doc, o.turn_count, max_questions);
+  Validation v = validate_pairs(doc, o.turn_count, max_questions, cancel);
+  o.quality = check_quality(v, *seen, quality);
   o.pairs = std::move(v.kept);
   o.rejected = std::move(v.rejected);
   o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
+}
+
+// The last step of every outcome: every text that came from a response is
+// redacted and made safe to store (valid UTF-8, no NUL, errors bounded).
+void seal(CompileOutcome& o, const std::string& secret) {
+  o.finished_unix_ms = unix_ms_now();
+  o.error = safe_text(redact(std::move(o.error), secret), kMaxErrorBytes);
+  for (QaPair& p : o.pairs) {
+    for (std::string* text : {&p.question, &p.answer, &p.raw_json}) *text = safe_text(redact(std::move(*text), secret));
+  }
+}
+
+// The whole call is paid for, whatever survives validation.
+void pay_and_judge(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                   const Trajectory* seen, const QualitySettings& quality, CancelCheck cancel) {
+  o.tokens_in += reply.tokens_in;
+  o.tokens_out += reply.tokens_out;
+  o.cost_usd += cost_usd;
+  judge_text(o, reply.text, reply.truncated, max_questions, seen, quality, cancel);
+}
+}  // namespace
+
+// Batch collection's entry: the online runner's handling, then sealed. The
+// trajectory as sent is not at hand there: no literal verification (pairs
+// stay unverified), but in-session near-duplicates and question keys as online.
+void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
+                 const std::string& secret, CancelCheck cancel) {
+  static const Trajectory unseen;
+  QualitySettings unverified;
+  unverified.verify = VerifyMode::Off;
+  for_this_session_only(o, [&] {
+    pay_and_judge(o, reply, cost_usd, max_questions, &unseen, unverified, cancel);
+  });
+  seal(o, secret);
 }
 
 std::string source_model(const CompileSettings& s) {
@@ -62,6 +122,10 @@ std::string source_model(const CompileSettings& s) {
 
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected) {
   return nlohmann::json(rejected).dump();
+}
+
+std::string redactions_json(const std::map<std::string, int>& redactions) {
+  return nlohmann::json(redactions).dump();
 }
 
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
@@ -75,12 +139,18 @@ Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
 }
 
 struct BatchRunner::Impl {
+  // One session whose call is in flight.
+  struct Pending {
+    CompileOutcome outcome;
+    Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
+  };
+
   CompileSettings settings;
+  CancelCheck cancel;
   ModelEndpoint endpoint;
   ModelCalls calls;
-  // Sessions whose call is in flight, by call id.
-  std::map<std::uint64_t, CompileOutcome> pending;
-  std::vector<CompileOutcome> ready;  // offline outcomes, not yet returned by wait()
+  std::map<std::uint64_t, Pending> pending;  // by call id
+  std::vector<CompileOutcome> ready;         // offline outcomes, not yet returned by wait()
   std::uint64_t next_id = 1;
 
   static CallLimits limits_of(const CompileSettings& s) {
@@ -97,27 +167,34 @@ struct BatchRunner::Impl {
 
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
+        cancel(cancel),
         endpoint{settings.provider, settings.model, settings.api_key, settings.base_url,
                  settings.prices},
-        calls(limits_of(settings), cancel) {}
+        calls(limits_of(settings), cancel) {
+    // A bad model name is the run's error, before any session starts.
+    check_model_name(settings.provider, settings.model);
+  }
 
   // A finished call becomes its session's outcome: the whole call is paid
   // for, whatever survives validation.
-  CompileOutcome outcome_of(CallResult& r) {
+  CompileOutcome outcome_of(const CallResult& r) {
     auto it = pending.find(r.id);
-    CompileOutcome o = std::move(it->second);
+    Pending p = std::move(it->second);
     pending.erase(it);
+    CompileOutcome& o = p.outcome;
     o.http_status = r.http_status;
     o.attempts = r.attempts;
     if (r.ok) {
-      judge_reply(o, r.reply, r.cost_usd, settings.prompt.max_questions, settings.api_key);
+      for_this_session_only(o, [&] {
+        pay_and_judge(o, r.reply, r.cost_usd, settings.prompt.max_questions, &p.seen,
+                      settings.quality, cancel);
+      });
     } else {
-      o.cost_usd = r.cost_usd;  // 0: no reply was paid for
       o.status = Status::Failed;
       o.error = r.error;
     }
-    o.finished_unix_ms = unix_ms_now();
-    return o;
+    seal(o, settings.api_key);
+    return std::move(o);
   }
 };
 
@@ -135,21 +212,34 @@ BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
   Impl& m = *impl_;
-  CompileOutcome o = new_outcome(t);
+  Impl::Pending job;
+  // The outcome keeps the log's own hash and agent: pairs are stored beside
+  // the log, on this server; only what leaves it is redacted.
+  job.outcome = new_outcome(t);
+  job.seen = t;
+  if (m.settings.redact_pii) {
+    PiiRedactor redactor;  // one per session: one placeholder per value
+    redactor.redact(job.seen);
+    job.outcome.redacted = true;
+    job.outcome.redactions = redactor.counts();
+  }
   if (m.settings.provider == Provider::Offline) {
+    CompileOutcome& o = job.outcome;
     o.attempts = 1;
-    ModelReply reply;
-    reply.text = offline_compile(t, m.settings.prompt.max_questions);
-    judge_reply(o, reply, 0, m.settings.prompt.max_questions, "");
-    o.finished_unix_ms = unix_ms_now();
+    const int max_questions = m.settings.prompt.max_questions;
+    for_this_session_only(o, [&] {
+      judge_text(o, offline_compile(job.seen, max_questions, m.cancel), false, max_questions,
+                 &job.seen, m.settings.quality, m.cancel);
+    });
+    seal(o, m.settings.api_key);
     m.ready.push_back(std::move(o));
     return;
   }
+  std::string prompt = build_prompt(job.seen, m.settings.prompt);
   const std::uint64_t id = m.next_id++;
-  m.pending.emplace(id, std::move(o));
+  m.pending.emplace(id, std::move(job));
   try {
-    m.calls.start(id, m.endpoint, build_prompt(t, m.settings.prompt), ReplyFormat::QaPairs,
-                  e.cost_usd);
+    m.calls.start(id, m.endpoint, std::move(prompt), ReplyFormat::QaPairs, e.cost_usd);
   } catch (...) {
     m.pending.erase(id);  // never started: must not hold a slot
     throw;
@@ -161,7 +251,7 @@ std::vector<CompileOutcome> BatchRunner::wait(long max_wait_ms) {
   std::vector<CompileOutcome> out;
   out.swap(m.ready);
   if (!out.empty()) return out;
-  for (CallResult& r : m.calls.wait(max_wait_ms)) out.push_back(m.outcome_of(r));
+  for (const CallResult& r : m.calls.wait(max_wait_ms)) out.push_back(m.outcome_of(r));
   return out;
 }
 

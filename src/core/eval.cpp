@@ -8,6 +8,7 @@
 #include <map>
 
 #include "trajc/error.hpp"
+#include "trajc/text_fold.hpp"
 
 namespace trajc {
 namespace {
@@ -40,7 +41,12 @@ const char* judge_rule(const std::string& qa_type) {
 
 }  // namespace
 
-std::vector<std::string> answer_tokens(std::string_view text) {
+std::vector<std::string> answer_tokens(std::string_view raw) {
+  // Typographic quotes, dashes and spaces first become ASCII, as the pair
+  // checks fold them (text_fold.hpp): a model's “x” is the log's "x".
+  std::string folded;
+  append_folded(folded, raw, true);
+  const std::string_view text = folded;
   std::vector<std::string> tokens;
   std::string current;
   auto flush = [&] {
@@ -227,7 +233,11 @@ struct EvalRunner::Impl {
   std::vector<EvalOutcome> ready;            // graded without a judge call, or failed
   std::uint64_t next_id = 1;
 
-  Impl(EvalSettings s, CancelCheck cancel) : settings(std::move(s)), calls(settings.limits, cancel) {}
+  Impl(EvalSettings s, CancelCheck cancel) : settings(std::move(s)), calls(settings.limits, cancel) {
+    // A bad model name is the run's error, before any pair starts.
+    check_model_name(settings.candidate.provider, settings.candidate.model);
+    if (settings.use_judge) check_model_name(settings.judge.provider, settings.judge.model);
+  }
 
   void done(std::uint64_t id) {
     auto it = pending.find(id);

@@ -119,7 +119,7 @@ struct HttpMulti::Impl {
 
   [[noreturn]] void throw_canceled() {
     abort_all();
-    throw Error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+    trajc::throw_canceled();
   }
 
   std::unique_ptr<Transfer> prepare(std::uint64_t tag, const HttpRequest& req) {

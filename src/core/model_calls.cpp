@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <map>
+#include <new>
 #include <optional>
 #include <random>
 
@@ -40,6 +42,7 @@ struct ModelCalls::Impl {
   };
 
   CallLimits limits;
+  CancelCheck cancel;
   RetryPolicy retry;
   HttpMulti http;
   RateLimiter limiter;
@@ -53,6 +56,7 @@ struct ModelCalls::Impl {
 
   Impl(CallLimits l, CancelCheck cancel)
       : limits(l),
+        cancel(cancel),
         retry{limits.max_retries, limits.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
         http(HttpLimits{std::min(defaults::kConnectTimeoutMs, limits.timeout_ms),
                         limits.timeout_ms, limits.max_response_bytes},
@@ -145,11 +149,17 @@ struct ModelCalls::Impl {
 
   void on_reply(std::map<std::uint64_t, Job>::iterator it, const std::string& body) {
     Job& job = it->second;
+    // Whatever parsing throws but a cancel (a vendor's odd JSON, a library's
+    // type_error, memory for one huge reply) fails this call only.
     try {
-      job.result.reply = parse_reply(job.endpoint.provider, body);
+      job.result.reply = parse_reply(job.endpoint.provider, body, cancel);
     } catch (const Error& e) {
-      fail(it, e.what());
-      return;
+      if (e.code() == sqlstate::kQueryCanceled) throw;
+      return fail(it, e.what());
+    } catch (const std::bad_alloc&) {
+      return fail(it, "out of memory while reading the reply");
+    } catch (const std::exception& e) {
+      return fail(it, std::string("unexpected error while reading the reply: ") + e.what());
     }
     // The whole call is paid for, whatever the caller makes of its text.
     job.result.cost_usd =

@@ -15,10 +15,12 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "trajc/ascii.hpp"
+#include "trajc/json_guard.hpp"
 #include "trajc/qa.hpp"
 
 // Questions come from the log's structure: the tool, agent and short
@@ -38,11 +40,18 @@ using nlohmann::ordered_json;
 
 constexpr std::size_t kMaxLabelChars = 60;
 constexpr std::size_t kMaxListedTurns = 8;  // longer lists make poor answers
+// Arguments compared per pair of calls: each costs a search of the arguments'
+// text, so many keys would make the work quadratic in the log's size.
+constexpr std::size_t kMaxComparedArguments = 16;
+
+// Every loop below is linear in the log (hash maps, no search per turn) and
+// reports its work to `poll`, so a cancel acts within a fraction of a second.
 
 // ---- text --------------------------------------------------------------------
 
 using ascii::iequals;
 using ascii::is_digit;
+using ascii::lower;
 using ascii::trim;
 
 template <std::size_t N>
@@ -143,16 +152,18 @@ struct Analysis {
   std::vector<TurnFacts> turns;
 };
 
-Analysis analyze(const Trajectory& t) {
+Analysis analyze(const Trajectory& t, CancelPoll& poll) {
   Analysis a;
   a.turns.reserve(t.turns.size());
   for (const Turn& turn : t.turns) {
+    poll.item();
     TurnFacts facts;
     facts.number = turn.number;
     facts.outcome = outcome_of(turn);
     if (const Field* tool = find_field(turn, kToolNames)) facts.tool = as_label(tool->value);
     for (const Field& f : turn.fields) {
       std::string_view text = f.value;
+      poll.work(f.value.size());
       if (f.is_json) text = a.compacted.emplace_back(compact_json(f.value));
       facts.texts.push_back(text);
       if (f.is_json && facts.arguments.empty() && is_one_of(f.name, kArgumentNames)) {
@@ -202,31 +213,56 @@ struct Dimension {
   }
 };
 
-// `labels` is parallel to the trajectory's turns; empty = no label.
-Dimension make_dimension(DimKind kind, std::string column, const Analysis& a,
-                         const std::vector<std::string_view>& labels) {
+// One label at one turn; a dimension's entries come in turn order.
+struct Labeled {
+  int turn;
+  std::string_view label;  // not empty
+};
+
+Dimension make_dimension(DimKind kind, std::string column, const std::vector<Labeled>& entries,
+                         CancelPoll& poll) {
   Dimension d;
   d.kind = kind;
   d.column = std::move(column);
   std::unordered_map<std::string_view, std::size_t> index;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i].empty()) continue;
-    const auto [it, added] = index.emplace(labels[i], d.labels.size());
-    if (added) d.labels.push_back({labels[i], {}});
-    d.labels[it->second].turns.push_back(a.turns[i].number);
-    d.turns.push_back(a.turns[i].number);
+  for (const Labeled& e : entries) {
+    poll.item();
+    const auto [it, added] = index.emplace(e.label, d.labels.size());
+    if (added) d.labels.push_back({e.label, {}});
+    d.labels[it->second].turns.push_back(e.turn);
+    d.turns.push_back(e.turn);
     d.label_of.push_back(it->second);
   }
   return d;
 }
 
+// Column names match case-insensitively (as find_field does); within a turn
+// the first field of a name counts.
+struct ColumnStats {
+  bool categorical = true;
+  bool mirrors_agent = true;
+  bool numeric = true;
+  std::size_t last_turn = 0;  // 1 + index of the last turn that had it
+};
+
 // Columns other than the known ones that hold a few repeating short values
 // (an action, a role): free-text and numeric columns are not categories.
-std::vector<std::string> categorical_columns(const Trajectory& t) {
-  std::vector<std::string> names;
-  for (const Turn& turn : t.turns) {
+std::vector<std::string> categorical_columns(const Trajectory& t, CancelPoll& poll) {
+  std::vector<std::string> names;  // distinct, in order of first appearance
+  std::unordered_set<std::string_view> named;
+  std::unordered_map<std::string, ColumnStats> stats;  // by lower-case name
+  for (std::size_t i = 0; i < t.turns.size(); ++i) {
+    const Turn& turn = t.turns[i];
+    poll.item();
     for (const Field& f : turn.fields) {
-      if (std::find(names.begin(), names.end(), f.name) == names.end()) names.push_back(f.name);
+      if (named.insert(f.name).second) names.push_back(f.name);
+      ColumnStats& c = stats[lower(f.name)];
+      if (c.last_turn == i + 1) continue;
+      c.last_turn = i + 1;
+      const std::string_view label = as_label(f.value);
+      c.categorical = c.categorical && !f.is_json && !label.empty();
+      c.mirrors_agent = c.mirrors_agent && label == trim(turn.agent);
+      c.numeric = c.numeric && is_number_text(label);
     }
   }
   std::vector<std::string> columns;
@@ -235,25 +271,15 @@ std::vector<std::string> categorical_columns(const Trajectory& t) {
         is_one_of(name, kStatusNames) || is_one_of(name, kErrorNames)) {
       continue;
     }
-    bool categorical = true;
-    bool mirrors_agent = true;
-    bool numeric = true;
-    for (const Turn& turn : t.turns) {
-      const Field* f = find_field(turn, {name});
-      if (!f) continue;
-      const std::string_view label = as_label(f->value);
-      categorical = categorical && !f->is_json && !label.empty();
-      mirrors_agent = mirrors_agent && label == trim(turn.agent);
-      numeric = numeric && is_number_text(label);
-    }
-    if (categorical && !mirrors_agent && !numeric) columns.push_back(name);
+    const ColumnStats& c = stats.at(lower(name));
+    if (c.categorical && !c.mirrors_agent && !c.numeric) columns.push_back(name);
   }
   return columns;
 }
 
 // Dimensions with at least two labels, tools first: they make the most
 // specific questions, then agents, then other columns.
-std::vector<Dimension> dimensions(const Trajectory& t, const Analysis& a) {
+std::vector<Dimension> dimensions(const Trajectory& t, const Analysis& a, CancelPoll& poll) {
   std::vector<Dimension> dims;
   auto add = [&](Dimension d) {
     // A column is a category when two of its values repeat: ids never do, and
@@ -264,17 +290,35 @@ std::vector<Dimension> dimensions(const Trajectory& t, const Analysis& a) {
       dims.push_back(std::move(d));
     }
   };
-  std::vector<std::string_view> labels(a.turns.size());
-  for (std::size_t i = 0; i < a.turns.size(); ++i) labels[i] = a.turns[i].tool;
-  add(make_dimension(DimKind::Tool, "", a, labels));
-  for (std::size_t i = 0; i < t.turns.size(); ++i) labels[i] = as_label(t.turns[i].agent);
-  add(make_dimension(DimKind::Agent, "", a, labels));
-  for (const std::string& column : categorical_columns(t)) {
-    for (std::size_t i = 0; i < t.turns.size(); ++i) {
-      const Field* f = find_field(t.turns[i], {column});
-      labels[i] = f ? as_label(f->value) : std::string_view();
+  std::vector<Labeled> tools, agents;
+  for (std::size_t i = 0; i < a.turns.size(); ++i) {
+    if (!a.turns[i].tool.empty()) tools.push_back({a.turns[i].number, a.turns[i].tool});
+    const std::string_view agent = as_label(t.turns[i].agent);
+    if (!agent.empty()) agents.push_back({a.turns[i].number, agent});
+  }
+  add(make_dimension(DimKind::Tool, "", tools, poll));
+  add(make_dimension(DimKind::Agent, "", agents, poll));
+  // Every categorical column's labels in one pass over the fields.
+  const std::vector<std::string> columns = categorical_columns(t, poll);
+  std::unordered_map<std::string, std::vector<std::size_t>> columns_of;  // lower-case name -> columns
+  for (std::size_t c = 0; c < columns.size(); ++c) columns_of[lower(columns[c])].push_back(c);
+  std::vector<std::vector<Labeled>> entries(columns.size());
+  std::vector<std::size_t> last_turn(columns.size(), 0);  // 1 + index of the turn last seen
+  for (std::size_t i = 0; i < t.turns.size() && !columns.empty(); ++i) {
+    poll.item();
+    for (const Field& f : t.turns[i].fields) {
+      const auto it = columns_of.find(lower(f.name));
+      if (it == columns_of.end()) continue;
+      for (std::size_t c : it->second) {
+        if (last_turn[c] == i + 1) continue;  // the first field of the name counts
+        last_turn[c] = i + 1;
+        const std::string_view label = as_label(f.value);
+        if (!label.empty()) entries[c].push_back({a.turns[i].number, label});
+      }
     }
-    add(make_dimension(DimKind::Column, column, a, labels));
+  }
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    add(make_dimension(DimKind::Column, columns[c], entries[c], poll));
   }
   return dims;
 }
@@ -302,8 +346,11 @@ bool spans_non_adjacent(const std::vector<int>& ascending) {
 
 // temporal: which of two labels came first (their first turns are cited).
 Maybe first_appearance(const Dimension& d) {
+  // First turns only grow, so a label two back is always far enough; the
+  // bound keeps odd turn numbering from making this quadratic.
+  constexpr std::size_t kLookBack = 8;
   for (std::size_t later = 1; later < d.labels.size(); ++later) {
-    for (std::size_t earlier = later; earlier-- > 0;) {
+    for (std::size_t earlier = later; earlier-- > 0 && later - earlier <= kLookBack;) {
       const Label& e = d.labels[earlier];
       const Label& l = d.labels[later];
       if (l.turns.front() - e.turns.front() < 2) continue;
@@ -357,9 +404,10 @@ struct Window {
 // non-adjacent turns and satisfies `accept`.
 template <class Accept>
 std::optional<Window> find_window(const Dimension& d, std::size_t width, std::size_t start,
-                                  Accept accept) {
+                                  CancelPoll& poll, Accept accept) {
   const std::size_t n = d.turns.size();
   for (std::size_t tried = 0; tried < n; ++tried) {
+    poll.item();
     const std::size_t begin = (start + tried) % n;
     const std::size_t end = std::min(n, begin + width);
     Window w{d.turns[begin], d.turns[end - 1], window_labels(d, begin, end)};
@@ -379,8 +427,8 @@ std::string between(const Window& w) {
 }
 
 // composition: every label of a short window, with its turns.
-Maybe window_listing(const Dimension& d) {
-  const auto w = find_window(d, 5, d.turns.size() / 3, [](const Window&) { return true; });
+Maybe window_listing(const Dimension& d, CancelPoll& poll) {
+  const auto w = find_window(d, 5, d.turns.size() / 3, poll, [](const Window&) { return true; });
   if (!w) return std::nullopt;
   std::string answer;
   for (const Label& l : w->labels) {
@@ -411,7 +459,7 @@ Maybe label_count(const Dimension& d) {
 }
 
 // reasoning: the label that dominates a window, which needs every turn of it.
-Maybe busiest_label(const Dimension& d) {
+Maybe busiest_label(const Dimension& d, CancelPoll& poll) {
   auto busiest = [](const Window& w) {
     return std::max_element(w.labels.begin(), w.labels.end(), [](const Label& a, const Label& b) {
       return a.turns.size() < b.turns.size();
@@ -422,7 +470,7 @@ Maybe busiest_label(const Dimension& d) {
     return top >= 2 && std::count_if(w.labels.begin(), w.labels.end(),
                                      [&](const Label& l) { return l.turns.size() == top; }) == 1;
   };
-  const auto w = find_window(d, 6, d.turns.size() * 2 / 3, unique_top);
+  const auto w = find_window(d, 6, d.turns.size() * 2 / 3, poll, unique_top);
   if (!w) return std::nullopt;
   const Label& top = *busiest(*w);
   return make("reasoning",
@@ -440,14 +488,16 @@ struct ToolCalls {
   std::vector<const TurnFacts*> calls;  // in time order
 };
 
-std::vector<ToolCalls> calls_by_tool(const Analysis& a) {
+// By tool, in order of first use.
+std::vector<ToolCalls> calls_by_tool(const Analysis& a, CancelPoll& poll) {
   std::vector<ToolCalls> tools;
+  std::unordered_map<std::string_view, std::size_t> index;
   for (const TurnFacts& t : a.turns) {
+    poll.item();
     if (t.tool.empty()) continue;
-    auto it = std::find_if(tools.begin(), tools.end(),
-                           [&](const ToolCalls& c) { return c.tool == t.tool; });
-    if (it == tools.end()) it = tools.insert(tools.end(), ToolCalls{t.tool, {}});
-    it->calls.push_back(&t);
+    const auto [it, added] = index.emplace(t.tool, tools.size());
+    if (added) tools.push_back(ToolCalls{t.tool, {}});
+    tools[it->second].calls.push_back(&t);
   }
   return tools;
 }
@@ -496,15 +546,19 @@ Maybe all_failures(const Analysis& a) {
 }
 
 // reasoning: after a failure, how many calls it took the tool to succeed.
-Maybe retry_until_success(const std::vector<ToolCalls>& tools) {
+Maybe retry_until_success(const std::vector<ToolCalls>& tools, CancelPoll& poll) {
   for (const ToolCalls& tc : tools) {
     const auto& calls = tc.calls;
     for (std::size_t k = 0; k < calls.size(); ++k) {
+      poll.item();
       if (calls[k]->outcome != Outcome::Failed) continue;
       std::size_t m = k + 1;
       while (m < calls.size() && calls[m]->outcome == Outcome::Failed) ++m;
       if (m == calls.size() || calls[m]->outcome != Outcome::Ok ||
           calls[m]->number - calls[k]->number < 2) {
+        // Later failures of this run end at the same m, closer to it: none
+        // can do better, and trying each would be quadratic.
+        k = m - 1;
         continue;
       }
       std::vector<int> cited;
@@ -543,14 +597,17 @@ std::string literal_argument(std::string_view json_text, const std::string& key,
   return json_text.find(written) == std::string_view::npos ? std::string() : literal;
 }
 
-ordered_json parse_object(std::string_view json_text) {
-  ordered_json doc = ordered_json::parse(json_text, nullptr, false);
-  return doc.is_object() ? doc : ordered_json();
+// The arguments object, or null (not an object, not JSON, or nested too deep
+// to handle without recursion limits).
+ordered_json parse_object(std::string_view json_text, CancelPoll& poll) {
+  ordered_json doc;
+  if (read_json(json_text, doc, poll) != JsonRead::Ok || !doc.is_object()) return ordered_json();
+  return doc;
 }
 
 // reasoning: what a tool's next call changed in its arguments, preferring a
 // change made after a failure (a retry that fixed something).
-Maybe argument_change(const std::vector<ToolCalls>& tools) {
+Maybe argument_change(const std::vector<ToolCalls>& tools, CancelPoll& poll) {
   Maybe found;
   for (const ToolCalls& tc : tools) {
     for (std::size_t k = 0; k + 1 < tc.calls.size(); ++k) {
@@ -558,10 +615,14 @@ Maybe argument_change(const std::vector<ToolCalls>& tools) {
       const TurnFacts& after = *tc.calls[k + 1];
       if (after.number - before.number < 2 || before.arguments.empty() || after.arguments.empty())
         continue;
+      poll.item();
       if (found && before.outcome != Outcome::Failed) continue;
-      const ordered_json old_args = parse_object(before.arguments);
-      const ordered_json new_args = parse_object(after.arguments);
+      const ordered_json old_args = parse_object(before.arguments, poll);
+      const ordered_json new_args = parse_object(after.arguments, poll);
+      std::size_t compared = 0;
       for (const auto& [key, old_value] : old_args.items()) {
+        if (++compared > kMaxComparedArguments) break;
+        poll.work(before.arguments.size() + after.arguments.size());
         const auto it = new_args.find(key);
         if (!is_quotable(key) || it == new_args.end()) continue;
         const std::string was = literal_argument(before.arguments, key, old_value);
@@ -618,10 +679,11 @@ std::string_view distinctive(std::string_view token) {
 
 class ContentIndex {
  public:
-  explicit ContentIndex(const Analysis& a) : a_(a) {
+  ContentIndex(const Analysis& a, CancelPoll& poll) : a_(a), poll_(poll) {
     std::vector<std::string_view> order;  // tokens by first appearance
     for (const TurnFacts& t : a.turns) {
       for (std::string_view text : t.texts) {
+        poll.work(text.size());
         std::size_t i = 0;
         while (i < text.size()) {
           while (i < text.size() && is_token_delimiter(text[i])) ++i;
@@ -702,6 +764,7 @@ class ContentIndex {
   std::vector<int> turns_containing(std::string_view token, std::size_t limit) const {
     std::vector<int> turns;
     for (const TurnFacts& t : a_.turns) {
+      poll_.item();
       if (turns.size() == limit) break;
       if (std::any_of(t.texts.begin(), t.texts.end(), [&](std::string_view text) {
             return text.find(token) != std::string_view::npos;
@@ -713,6 +776,7 @@ class ContentIndex {
   }
 
   const Analysis& a_;
+  CancelPoll& poll_;
   std::unordered_map<std::string_view, Stat> stats_;
   std::vector<std::string_view> rare_;  // tokens in few turns, by first appearance
 };
@@ -727,10 +791,11 @@ std::size_t type_index(const char* qa_type) {
 
 }  // namespace
 
-std::string offline_compile(const Trajectory& t, int max_questions) {
-  const Analysis a = analyze(t);
-  const std::vector<Dimension> dims = dimensions(t, a);
-  const std::vector<ToolCalls> tools = calls_by_tool(a);
+std::string offline_compile(const Trajectory& t, int max_questions, CancelCheck cancel) {
+  CancelPoll poll(cancel);
+  const Analysis a = analyze(t, poll);
+  const std::vector<Dimension> dims = dimensions(t, a, poll);
+  const std::vector<ToolCalls> tools = calls_by_tool(a, poll);
 
   // Candidates per qa type, best first.
   std::vector<Candidate> by_type[std::size(kQaTypes)];
@@ -739,13 +804,13 @@ std::string offline_compile(const Trajectory& t, int max_questions) {
   };
   add(tool_failures(tools));
   add(all_failures(a));
-  add(retry_until_success(tools));
-  add(argument_change(tools));
+  add(retry_until_success(tools, poll));
+  add(argument_change(tools, poll));
   for (const Dimension& d : dims) {
     add(first_appearance(d));
-    add(window_listing(d));
+    add(window_listing(d, poll));
     add(label_count(d));
-    add(busiest_label(d));
+    add(busiest_label(d, poll));
   }
   for (const Dimension& d : dims) add(last_appearance(d));
 
@@ -755,7 +820,7 @@ std::string offline_compile(const Trajectory& t, int max_questions) {
                                         [](const auto& list) { return list.empty(); });
   if (type_missing || total < static_cast<std::size_t>(std::max(max_questions, 0))) {
     // Structure alone falls short (a free-text log): use the content too.
-    const ContentIndex content(a);
+    const ContentIndex content(a, poll);
     add(content.mentions());
     add(content.first_mention());
   }

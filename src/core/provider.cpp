@@ -12,7 +12,9 @@
 #include "trajc/ascii.hpp"
 #include "trajc/defaults.hpp"
 #include "trajc/error.hpp"
+#include "trajc/json_guard.hpp"
 #include "trajc/qa.hpp"
+#include "trajc/safe_text.hpp"
 
 namespace trajc {
 
@@ -33,13 +35,13 @@ std::string base_or_default(Provider p, const std::string& base_url) {
   return base;
 }
 
-// Percent-encodes what may not appear in a URL path segment, so a model name
-// cannot change the request's path or query.
-std::string encode_path(const std::string& s) {
+// Percent-encodes what may not appear as is in a URL path segment (after
+// check_model_name, only bytes such as non-ASCII ones are left to encode).
+std::string encode_segment(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (ascii::is_alnum(static_cast<char>(c)) || std::string_view("-._~:@!$&'()*+,;=/").find(c) != std::string_view::npos) {
+    if (ascii::is_alnum(static_cast<char>(c)) || std::string_view("-._~:@!$&'()*+,;=").find(c) != std::string_view::npos) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -48,6 +50,31 @@ std::string encode_path(const std::string& s) {
     }
   }
   return out;
+}
+
+// Gemini model names come as "gemini-x" or as a resource name "models/gemini-x".
+constexpr std::string_view kGeminiCollections[] = {"models/", "tunedModels/"};
+
+std::string_view gemini_collection(const std::string& model) {
+  for (std::string_view c : kGeminiCollections) {
+    if (model.compare(0, c.size(), c) == 0) return c;
+  }
+  return {};
+}
+
+// A name that stays one path segment: curl resolves "." and ".." segments,
+// and '/', '?', '#', '%' or '\\' would change the path or the query.
+bool is_one_segment(std::string_view name) {
+  if (name.empty() || name == "." || name.find("..") != std::string_view::npos) return false;
+  return std::none_of(name.begin(), name.end(), [](char ch) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    return c <= 0x20 || c == 0x7F || std::string_view("/?#%\\").find(ch) != std::string_view::npos;
+  });
+}
+
+// Text a vendor sent, quoted in an error: valid, NUL-free, bounded.
+std::string quoted_detail(const std::string& prefix, const std::string& detail) {
+  return safe_text(prefix + detail, kMaxErrorBytes);
 }
 
 // Gemini's responseSchema is an OpenAPI 3.0 subset: upper-case type names,
@@ -106,17 +133,33 @@ bool strict_compatible(const json& schema) {
   return true;
 }
 
-json parse_body(Provider p, const std::string& body) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+json parse_body(Provider p, const std::string& body, CancelPoll& poll) {
+  json doc;
+  const JsonRead read = read_json(body, doc, poll);
+  if (read == JsonRead::TooDeep) {
+    throw Error(sqlstate::kExternal, std::string(provider_name(p)) + " reply is nested deeper than " +
+                                         std::to_string(kMaxJsonDepth) + " levels");
+  }
+  if (read != JsonRead::Ok || !doc.is_object()) {
     throw Error(sqlstate::kExternal, std::string(provider_name(p)) + " reply is not a JSON object");
   }
   return doc;
 }
 
+// No real call counts more tokens; the cap keeps sums and costs in range.
+constexpr long kMaxTokenCount = 1000000000000L;
+
+// A token count: a non-negative integer, else none (0).
 long count(const json& obj, const char* key) {
   auto it = obj.find(key);
-  return it != obj.end() && it->is_number_integer() ? it->get<long>() : 0;
+  if (it == obj.end() || !it->is_number_unsigned()) return 0;  // JSON's non-negative integers
+  return static_cast<long>(std::min<json::number_unsigned_t>(it->get<json::number_unsigned_t>(), kMaxTokenCount));
+}
+
+// True only for a boolean true: a field of another type says nothing.
+bool flag(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
 }
 
 std::string string_at(const json& obj, const char* key) {
@@ -137,7 +180,7 @@ ModelReply parse_gemini(const json& doc) {
   auto cands = doc.find("candidates");
   if (cands == doc.end() || !cands->is_array() || cands->empty()) {
     if (auto fb = doc.find("promptFeedback"); fb != doc.end() && fb->is_object()) {
-      throw Error(sqlstate::kExternal, "gemini blocked the prompt: " + string_at(*fb, "blockReason"));
+      throw Error(sqlstate::kExternal, quoted_detail("gemini blocked the prompt: ", string_at(*fb, "blockReason")));
     }
     bad_shape(Provider::Gemini, "no candidates");
   }
@@ -149,7 +192,7 @@ ModelReply parse_gemini(const json& doc) {
     if (auto parts = content->find("parts"); parts != content->end() && parts->is_array()) {
       for (const auto& part : *parts) {
         // Thought summaries are the model's reasoning, not its answer.
-        if (!part.is_object() || part.value("thought", false)) continue;
+        if (!part.is_object() || flag(part, "thought")) continue;
         r.text += string_at(part, "text");
       }
     }
@@ -172,7 +215,7 @@ ModelReply parse_openai(const json& doc) {
   auto msg = choice.find("message");
   if (msg == choice.end() || !msg->is_object()) bad_shape(Provider::OpenAI, "choice has no message");
   if (std::string refusal = string_at(*msg, "refusal"); !refusal.empty()) {
-    throw Error(sqlstate::kExternal, "openai model refused: " + refusal);
+    throw Error(sqlstate::kExternal, quoted_detail("openai model refused: ", refusal));
   }
   r.text = string_at(*msg, "content");
   return r;
@@ -246,6 +289,17 @@ const char* api_key_env_var(Provider p) {
   return "";
 }
 
+void check_model_name(Provider p, const std::string& model) {
+  // OpenAI and Anthropic take the model in the body, where any name is safe
+  // (and OpenAI-compatible servers name models "org/model").
+  if (p != Provider::Gemini) return;
+  if (!is_one_segment(std::string_view(model).substr(gemini_collection(model).size()))) {
+    throw Error(sqlstate::kInvalidParameter,
+                "invalid gemini model name: it must be one URL path segment, optionally after "
+                "\"models/\" (no \"/\", \"..\", \"?\", \"#\", \"%\", \"\\\", spaces or control characters)");
+  }
+}
+
 std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema,
                          ReplyFormat reply) {
   require_network_provider(p);
@@ -288,9 +342,10 @@ std::string request_body(Provider p, const std::string& model, const std::string
 }
 
 std::string gemini_model_path(const std::string& model) {
-  // Model names may come as "gemini-x" or as a resource name "models/gemini-x".
-  const bool resource = model.rfind("models/", 0) == 0 || model.rfind("tunedModels/", 0) == 0;
-  return encode_path(resource ? model : "models/" + model);
+  check_model_name(Provider::Gemini, model);
+  const std::string_view collection = gemini_collection(model);
+  return std::string(collection.empty() ? "models/" : collection) +
+         encode_segment(model.substr(collection.size()));
 }
 
 std::vector<std::string> auth_headers(Provider p, const std::string& api_key) {
@@ -310,6 +365,7 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
                           const std::string& api_key, const std::string& prompt, bool json_schema,
                           ReplyFormat reply) {
   require_network_provider(p);
+  check_model_name(p, model);
   const std::string base = base_or_default(p, base_url);
   HttpRequest req;
   switch (p) {
@@ -324,9 +380,10 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
   return req;
 }
 
-ModelReply parse_reply(Provider p, const std::string& body) {
+ModelReply parse_reply(Provider p, const std::string& body, CancelCheck cancel) {
   require_network_provider(p);
-  const json doc = parse_body(p, body);
+  CancelPoll poll(cancel);
+  const json doc = parse_body(p, body, poll);
   switch (p) {
     case Provider::Gemini: return parse_gemini(doc);
     case Provider::OpenAI: return parse_openai(doc);
@@ -339,9 +396,11 @@ ModelReply parse_reply(Provider p, const std::string& body) {
 std::string vendor_error_message(Provider p, int http_status, const std::string& body,
                                  const std::string& secret) {
   std::string detail;
-  // All three vendors nest the message as {"error": {"message": ...}}.
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_discarded() && doc.is_object()) {
+  // All three vendors nest the message as {"error": {"message": ...}}; a
+  // body too deep to read is quoted like one that is not JSON.
+  json doc;
+  CancelPoll no_cancel(nullptr);  // bounded by the response size limit
+  if (read_json(body, doc, no_cancel) == JsonRead::Ok && doc.is_object()) {
     if (auto err = doc.find("error"); err != doc.end()) {
       if (err->is_object()) detail = string_at(*err, "message");
       else if (err->is_string()) detail = err->get<std::string>();
@@ -357,7 +416,7 @@ std::string vendor_error_message(Provider p, int http_status, const std::string&
   }
   std::string msg = std::string(provider_name(p)) + " HTTP " + std::to_string(http_status);
   if (!detail.empty()) msg += ": " + detail;
-  return redact(std::move(msg), secret);
+  return safe_text(redact(std::move(msg), secret), kMaxErrorBytes);
 }
 
 bool rejects_json_schema(Provider p, int http_status, const std::string& body) {
@@ -369,13 +428,133 @@ bool rejects_json_schema(Provider p, int http_status, const std::string& body) {
   return b.find("response_format") != std::string::npos || b.find("json_schema") != std::string::npos;
 }
 
+namespace {
+
+// One piece of text as a server may have written it: a JSON escape (\u002d,
+// \/, after any number of backslashes, since JSON quoted in JSON doubles
+// them), a percent-encoded byte (%2D), or plain bytes.
+struct Piece {
+  std::size_t length = 1;   // source bytes
+  const char* bytes;        // what they stand for
+  std::size_t count = 1;
+  bool plain = true;        // bytes are the source bytes themselves
+  char buffer[4];
+};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool hex_at(std::string_view s, std::size_t i, int digits, unsigned& value) {
+  if (i + digits > s.size()) return false;
+  value = 0;
+  for (int k = 0; k < digits; ++k) {
+    const int d = hex_digit(s[i + k]);
+    if (d < 0) return false;
+    value = value * 16 + static_cast<unsigned>(d);
+  }
+  return true;
+}
+
+std::size_t utf8_encode(unsigned cp, char* out) {
+  if (cp < 0x80) {
+    out[0] = static_cast<char>(cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (cp >> 6));
+    out[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  out[0] = static_cast<char>(0xE0 | (cp >> 12));
+  out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+  return 3;
+}
+
+Piece piece_at(std::string_view s, std::size_t i) {
+  Piece p;
+  p.bytes = s.data() + i;
+  unsigned value = 0;
+  if (s[i] == '%' && hex_at(s, i + 1, 2, value)) {
+    p.buffer[0] = static_cast<char>(value);
+    p.bytes = p.buffer;
+    p.length = 3;
+    p.plain = false;
+    return p;
+  }
+  if (s[i] != '\\') return p;
+  std::size_t j = i;
+  while (j < s.size() && s[j] == '\\') ++j;
+  const std::size_t slashes = j - i;
+  static constexpr std::string_view kEscaped = "\"/bfnrt", kMeant = "\"/\b\f\n\r\t";
+  if (j < s.size() && s[j] == 'u' && hex_at(s, j + 1, 4, value) && (value < 0xD800 || value > 0xDFFF)) {
+    p.count = utf8_encode(value, p.buffer);
+    p.length = slashes + 5;
+  } else if (j < s.size() && kEscaped.find(s[j]) != std::string_view::npos) {
+    p.buffer[0] = kMeant[kEscaped.find(s[j])];
+    p.length = slashes + 1;
+  } else {
+    p.count = p.length = slashes;  // plain backslashes, taken at once
+    return p;
+  }
+  p.bytes = p.buffer;
+  p.plain = false;
+  return p;
+}
+
+// KMP failure function: fail[k] = length of the longest proper border of secret[0..k].
+std::vector<std::size_t> borders(const std::string& secret) {
+  std::vector<std::size_t> fail(secret.size(), 0);
+  for (std::size_t k = 1, m = 0; k < secret.size(); ++k) {
+    while (m > 0 && secret[k] != secret[m]) m = fail[m - 1];
+    if (secret[k] == secret[m]) ++m;
+    fail[k] = m;
+  }
+  return fail;
+}
+
+}  // namespace
+
 std::string redact(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
   static const std::string kMark = "[redacted]";
-  for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kMark.size())) {
-    text.replace(pos, secret.size(), kMark);
+  // One pass over the decoded text (KMP), so a key written in any mix of
+  // plain, escaped and percent-encoded characters is found; each decoded
+  // byte remembers where its piece starts, to cut the source there.
+  const std::vector<std::size_t> fail = borders(secret);
+  std::vector<std::size_t> starts(secret.size());  // ring: source start of the last bytes
+  std::string out;
+  std::size_t copied = 0;   // text[0, copied) is settled in out
+  std::size_t matched = 0;  // bytes of secret matched
+  std::size_t seen = 0;     // decoded bytes so far
+  for (std::size_t i = 0; i < text.size();) {
+    const Piece p = piece_at(text, i);
+    for (std::size_t k = 0; k < p.count; ++k, ++seen) {
+      const char c = p.bytes[k];
+      starts[seen % secret.size()] = p.plain ? i + k : i;
+      while (matched > 0 && secret[matched] != c) matched = fail[matched - 1];
+      if (secret[matched] == c) ++matched;
+      if (matched < secret.size()) continue;
+      const std::size_t begin = starts[(seen + 1) % secret.size()];  // seen - size + 1
+      out.append(text, copied, begin - copied);
+      out += kMark;
+      copied = p.plain ? i + k + 1 : i + p.length;
+      matched = 0;
+      if (!p.plain) break;  // the rest of this piece went with the key
+    }
+    i += p.length;
   }
-  return text;
+  out.append(text, copied, std::string::npos);
+  // Plain occurrences a decoded piece overlapped ("%de" + "adbeef..." for a
+  // key "deadbeef...") are still there as written: take them too.
+  for (std::size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + kMark.size())) {
+    out.replace(pos, secret.size(), kMark);
+  }
+  return out;
 }
 
 }  // namespace trajc

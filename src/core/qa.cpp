@@ -7,14 +7,14 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <istream>
 #include <optional>
-#include <streambuf>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "trajc/ascii.hpp"
 #include "trajc/error.hpp"
+#include "trajc/json_guard.hpp"
 
 namespace trajc {
 namespace {
@@ -40,67 +40,211 @@ std::string question_key(std::string_view question) {
   return key;
 }
 
-// Lets the parser read one document from any offset of the reply without a
-// copy, and tells how far it read.
-class MemoryBuffer : public std::streambuf {
- public:
-  MemoryBuffer(const char* begin, const char* end) {
-    char* b = const_cast<char*>(begin);  // read-only: no put area, no putback
-    setg(b, b, const_cast<char*>(end));
-  }
-  std::size_t consumed() const { return static_cast<std::size_t>(gptr() - eback()); }
-  bool exhausted() const { return gptr() == egptr(); }
+// ---- the reply finder --------------------------------------------------------
+//
+// A reply is prose around one JSON document. Candidates start at '{' or '['.
+// Each candidate is read once by a validating SAX pass (nothing is built):
+// - it is a complete document: a reply if shaped like one (the first wins),
+//   else kept as a fallback, and the search goes on after it;
+// - it runs out of text: the reply was cut, whatever follows;
+// - it breaks at byte f: the containers it had completed whose parent was
+//   still open are candidates themselves (a value parses the same wherever it
+//   starts), and the search goes on at f, so no byte is read again and again;
+// - it nests deeper than kMaxJsonDepth: the reply fails.
+
+struct Span {
+  std::size_t begin = 0, end = 0;  // [begin, end) of the text
 };
 
-enum class Parse { Ok, Invalid, Truncated };
+struct Probe {
+  enum Result { Ok, Invalid, Truncated, TooDeep } result = Invalid;
+  std::size_t end = 0;      // Ok: past the document; Invalid: the offending byte
+  bool reply_like = false;  // Ok: an object, or a non-empty array of objects
+  std::vector<Span> inner;  // Invalid: completed containers whose parent was open
+};
 
-// Parses the one JSON document that starts at text[pos], ignoring what
-// follows it; `end` is where it stopped. Running out of text mid-document is
-// truncation, not garbage.
-Parse parse_at(const std::string& text, std::size_t pos, json& doc, std::size_t& end) {
-  MemoryBuffer buffer(text.data() + pos, text.data() + text.size());
-  std::istream in(&buffer);
-  try {
-    in >> doc;  // not strict: stops after the document
-  } catch (const json::exception&) {
-    return buffer.exhausted() ? Parse::Truncated : Parse::Invalid;
+// SAX events of one candidate: depth, reply shape and completed containers.
+class ProbeEvents {
+ public:
+  ProbeEvents(const char* text, const PolledChars::Reader& reader, Probe& probe)
+      : text_(text), reader_(reader), probe_(probe) {}
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t) { return value(); }
+  bool number_unsigned(json::number_unsigned_t) { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+  bool key(json::string_t&) { return true; }
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t position, const std::string&, const json::exception&) {
+    error_at_ = position;  // bytes read including the offending one
+    return false;
   }
-  end = pos + buffer.consumed();
-  return Parse::Ok;
+
+  std::size_t error_at() const { return error_at_; }
+  bool too_deep() const { return too_deep_; }
+  // After a break: the completed containers whose parent was still open.
+  void keep_inner() {
+    probe_.inner.clear();
+    for (const Closed& c : closed_) probe_.inner.push_back(c.span);
+  }
+
+ private:
+  struct Closed {
+    Span span;
+    std::size_t depth;  // containers open around it
+  };
+
+  // Where the parser stands: one past the byte it read last (a bracket's
+  // token is complete when its byte is read, so this locates brackets).
+  std::size_t here() const { return static_cast<std::size_t>(reader_.at - text_); }
+
+  bool value() {
+    if (open_.size() == 1 && !root_is_object_) all_objects_ = false;
+    return true;
+  }
+  bool open(bool object) {
+    if (open_.empty()) {
+      root_is_object_ = object;
+    } else if (open_.size() == 1 && !root_is_object_) {
+      has_items_ = true;
+      all_objects_ = all_objects_ && object;
+    }
+    if (open_.size() >= static_cast<std::size_t>(kMaxJsonDepth)) {
+      too_deep_ = true;
+      return false;
+    }
+    open_.push_back(here() - 1);
+    return true;
+  }
+  bool close() {
+    const Span span{open_.back(), here()};
+    open_.pop_back();
+    // Its own completed children are no candidates: it is.
+    while (!closed_.empty() && closed_.back().depth > open_.size()) closed_.pop_back();
+    closed_.push_back({span, open_.size()});
+    if (open_.empty()) probe_.reply_like = root_is_object_ || (has_items_ && all_objects_);
+    return true;
+  }
+
+  const char* text_;
+  const PolledChars::Reader& reader_;
+  Probe& probe_;
+  std::vector<std::size_t> open_;  // start offsets of the open containers
+  std::vector<Closed> closed_;     // completed containers whose parent is open, in order
+  bool root_is_object_ = false;
+  bool has_items_ = false;
+  bool all_objects_ = true;
+  bool too_deep_ = false;
+  std::size_t error_at_ = 0;
+};
+
+// Reads the one document starting at text[begin] (a bracket), not past `end`.
+Probe probe(const std::string& text, std::size_t begin, std::size_t end, CancelPoll& poll) {
+  Probe p;
+  PolledChars::Reader reader{&poll, text.data() + begin};
+  ProbeEvents events(text.data(), reader, p);
+  const bool ok = json::sax_parse(PolledChars(text.data() + begin, &reader), PolledChars(text.data() + end, &reader),
+                                  &events, json::input_format_t::json, /*strict=*/false);
+  if (ok) {
+    p.result = Probe::Ok;
+    p.end = static_cast<std::size_t>(reader.at - text.data());
+  } else if (events.too_deep()) {
+    p.result = Probe::TooDeep;
+  } else if (begin + events.error_at() > end) {
+    p.result = Probe::Truncated;  // the parser asked for a byte past the text
+  } else {
+    p.result = Probe::Invalid;
+    p.end = begin + std::max<std::size_t>(events.error_at(), 2) - 1;
+    events.keep_inner();
+  }
+  return p;
 }
 
-// A document shaped like a reply, as opposed to "[3]" quoted in prose.
-bool looks_like_reply(const json& doc) {
-  if (doc.is_object()) return true;
-  return doc.is_array() && !doc.empty() &&
-         std::all_of(doc.begin(), doc.end(), [](const json& e) { return e.is_object(); });
+// The next '{' or '[' at or after `from` (npos if none), polling as it goes.
+std::size_t next_bracket(const std::string& text, std::size_t from, CancelPoll& poll) {
+  while (from < text.size()) {
+    const std::size_t stop = std::min(text.size(), from + CancelPoll::kEvery);
+    poll.work(stop - from);
+    const std::size_t found = std::string_view(text).substr(0, stop).find_first_of("{[", from);
+    if (found != std::string_view::npos) return found;
+    from = stop;
+  }
+  return std::string::npos;
 }
 
-// The array of candidate pairs: {"pairs":[...]}, a bare array, or an object
-// whose only array field holds them (models rename it, e.g. "questions"). A
-// lone pair object is wrapped in `single`.
-const json* find_items(const json& doc, json& single) {
-  if (doc.is_array()) return &doc;
-  if (!doc.is_object()) return nullptr;
-  if (doc.contains("question")) {
-    single = json::array({doc});
-    return &single;
+// The document a probe found complete.
+json parse_span(const std::string& text, Span s, CancelPoll& poll) {
+  PolledChars::Reader reader{&poll, text.data() + s.begin};
+  json doc = json::parse(PolledChars(text.data() + s.begin, &reader), PolledChars(text.data() + s.end, &reader),
+                         nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) throw Error(sqlstate::kInternal, "reply finder: a checked document did not parse");
+  return doc;
+}
+
+// ---- validation ----------------------------------------------------------------
+
+// The candidate pairs: {"pairs":[...]}, a bare array, or an object whose
+// only array field holds them (models rename it, e.g. "questions"); a lone
+// pair object is one candidate. Pointers into doc: a value from a model is
+// never copied (copies recurse). False when there is no such shape.
+bool find_items(const json& doc, std::vector<const json*>& items) {
+  const json* list = nullptr;
+  if (doc.is_array()) {
+    list = &doc;
+  } else if (doc.is_object() && doc.contains("question")) {
+    items.push_back(&doc);
+    return true;
+  } else if (doc.is_object()) {
+    const auto pairs = doc.find("pairs");
+    if (pairs != doc.end() && pairs->is_array()) {
+      list = &*pairs;
+    } else {
+      for (const auto& field : doc.items()) {
+        if (!field.value().is_array()) continue;
+        if (list) return false;
+        list = &field.value();
+      }
+    }
   }
-  const auto pairs = doc.find("pairs");
-  if (pairs != doc.end() && pairs->is_array()) return &*pairs;
-  const json* only = nullptr;
-  for (const auto& field : doc.items()) {
-    if (!field.value().is_array()) continue;
-    if (only) return nullptr;
-    only = &field.value();
+  if (!list) return false;
+  for (const json& item : *list) items.push_back(&item);
+  return true;
+}
+
+// The item as stored: compact, and without \u0000 (jsonb refuses it; the
+// dump writes a NUL character no other way). A NUL becomes U+FFFD written as
+// the character itself, as in safe_text: an escape "\ufffd" would make jsonb
+// fail in a database whose encoding lacks the character, while the character
+// is converted (to '?') like any other text.
+std::string raw_json_of(const json& item) {
+  const std::string dumped = item.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(dumped.size());
+  for (std::size_t i = 0; i < dumped.size(); ++i) {
+    if (dumped[i] != '\\') {
+      out += dumped[i];
+    } else if (dumped.compare(i, 6, "\\u0000") == 0) {
+      out += "\xEF\xBF\xBD";
+      i += 5;
+    } else {  // an escape pair, copied whole so "\\\\u0000" stays text
+      out.append(dumped, i, 2);
+      ++i;
+    }
   }
-  return only;
+  return out;
 }
 
 // Checks one item on its own; nullptr when it is a grounded pair (filled into
 // `pair`), else the rejection reason.
 const char* judge(const json& item, int turn_count, QaPair& pair) {
-  if (!item.is_object()) return reject::kMalformed;
+  // Too deep to dump or copy safely: not a pair anyone could use either.
+  if (!item.is_object() || json_too_deep(item, kMaxJsonDepth)) return reject::kMalformed;
   const auto question = item.find("question");
   const auto answer = item.find("answer");
   const auto turns = item.find("supporting_turns");
@@ -173,47 +317,60 @@ const nlohmann::json& qa_schema() {
   return schema;
 }
 
-nlohmann::json extract_json(const std::string& text) {
+nlohmann::json extract_json(const std::string& text, CancelCheck cancel) {
+  CancelPoll poll(cancel);
   if (trim(text).empty()) throw Error(sqlstate::kInvalidJson, "empty reply");
   // The first document shaped like a reply wins; a stray "[3]" in the prose
   // is only used when nothing better follows.
-  std::optional<json> fallback;
-  std::size_t pos = text.find_first_of("{[");
+  std::optional<Span> fallback;
+  // True when the document at s is the reply.
+  auto consider = [&](Span s, bool reply_like) {
+    if (!reply_like && !fallback) fallback = s;
+    return reply_like;
+  };
+  std::size_t pos = next_bracket(text, 0, poll);
   while (pos != std::string::npos) {
-    json doc;
-    std::size_t end = pos + 1;
-    switch (parse_at(text, pos, doc, end)) {
-      case Parse::Ok:
-        if (looks_like_reply(doc)) return doc;
-        if (!fallback) fallback = std::move(doc);
+    Probe p = probe(text, pos, text.size(), poll);
+    switch (p.result) {
+      case Probe::Ok:
+        if (consider({pos, p.end}, p.reply_like)) return parse_span(text, {pos, p.end}, poll);
         break;
-      case Parse::Truncated:
+      case Probe::TooDeep:
+        throw Error(sqlstate::kInvalidJson, "reply JSON is nested deeper than " +
+                                                std::to_string(kMaxJsonDepth) + " levels");
+      case Probe::Truncated:
         // Anything found later would be a fragment of this cut-off document.
         throw Error(sqlstate::kInvalidJson,
                     "truncated JSON: the reply ends inside a JSON document (" +
                         std::to_string(text.size()) + " chars)");
-      case Parse::Invalid:
+      case Probe::Invalid:
+        for (Span s : p.inner) {
+          const Probe q = probe(text, s.begin, s.end, poll);
+          if (q.result == Probe::Ok && consider(s, q.reply_like)) return parse_span(text, s, poll);
+        }
         break;
     }
-    pos = text.find_first_of("{[", end);
+    pos = next_bracket(text, std::max(p.end, pos + 1), poll);
   }
-  if (fallback) return *std::move(fallback);
+  if (fallback) return parse_span(text, *fallback, poll);
   throw Error(sqlstate::kInvalidJson,
               "no JSON in reply (" + std::to_string(text.size()) + " chars)");
 }
 
-Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions) {
+Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_questions,
+                          CancelCheck cancel) {
+  CancelPoll poll(cancel);
   Validation v;
-  json single;
-  const json* items = find_items(doc, single);
-  if (!items) {
+  std::vector<const json*> items;
+  if (!find_items(doc, items)) {
     ++v.rejected[reject::kMalformed];
     return v;
   }
   std::unordered_set<std::string> questions;
-  for (const json& item : *items) {
+  for (const json* item : items) {
+    poll.item();
     QaPair pair;
-    const char* reason = judge(item, turn_count, pair);
+    const char* reason = judge(*item, turn_count, pair);
     if (!reason && !questions.insert(question_key(pair.question)).second) {
       reason = reject::kDuplicate;
     }
@@ -222,7 +379,7 @@ Validation validate_pairs(const nlohmann::json& doc, int turn_count, int max_que
       ++v.rejected[reason];
       continue;
     }
-    pair.raw_json = item.dump(-1, ' ', false, json::error_handler_t::replace);
+    pair.raw_json = raw_json_of(*item);
     v.kept.push_back(std::move(pair));
   }
   return v;

@@ -493,7 +493,7 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
   model.usd_per_mtok_in = j.usd_per_mtok_in;
   model.usd_per_mtok_out = j.usd_per_mtok_out;
   model.batch_discount = j.batch_discount;
-  Store* store = open_store(cxt, &model, commits);
+  Store* store = open_store(cxt, &model, commits, gucs.dedup_threshold);
   if (j.remote_id == nullptr) {
     // Its lock was free: the submitter died before the vendor's answer was
     // recorded (the vendor may hold an orphan job labelled trajc-<id>).

@@ -23,7 +23,7 @@ config_enum_entry provider_options[std::size(trajc::kProviders) + 1];
 
 bool check_tier(char** newval, void**, GucSource) {
   if (*newval == nullptr || is_tier(*newval)) return true;
-  GUC_check_errdetail("trajc.tier must be cheap, standard or premium.");
+  GUC_check_errdetail("A tier must be cheap, standard or premium.");
   return false;
 }
 
@@ -138,6 +138,46 @@ void define_request_settings(void) {
              &gucs.batch_max_requests, defaults::kBatchMaxRequests);
 }
 
+// trajc.verify's and trajc.redact's options.
+config_enum_entry verify_options[std::size(trajc::kVerifyModes) + 1];
+const config_enum_entry redact_options[] = {{"off", kRedactOff, false}, {"pii", kRedactPii, false},
+                                            {nullptr, 0, false}};
+
+int redact_boot(void) {
+  for (const config_enum_entry& e : redact_options)
+    if (e.name != nullptr && strcmp(e.name, defaults::kRedact) == 0) return e.val;
+  elog(ERROR, "trajc: default trajc.redact \"%s\" is not an option", defaults::kRedact);
+  pg_unreachable();
+}
+
+void define_quality_settings(void) {
+  int verify_boot = 0;
+  run_cpp([&] {
+    for (int i = 0; i < static_cast<int>(std::size(trajc::kVerifyModes)); i++)
+      verify_options[i] = config_enum_entry{trajc::kVerifyModes[i], i, false};
+    verify_boot = static_cast<int>(trajc::verify_mode(defaults::kVerify));
+  });
+  DefineCustomEnumVariable("trajc.verify",
+                           "Pair verification: off, literal (values of the answer must be in its "
+                           "cited turns), model.",
+                           nullptr, &gucs.verify, verify_boot, verify_options, PGC_USERSET, 0, nullptr,
+                           nullptr, nullptr);
+  define_string("trajc.verify_tier", "The verifier model's tier: cheap, standard, premium.",
+                &gucs.verify_tier, defaults::kVerifyTier, PGC_USERSET, 0, check_tier);
+  define_string("trajc.verify_model", "The verifier's model name overriding its tier (empty = use the tier).",
+                &gucs.verify_model, defaults::kVerifyModel, PGC_USERSET);
+  DefineCustomEnumVariable("trajc.redact",
+                           "Redaction before a trajectory leaves the server: off, pii (e-mail, phone, "
+                           "IP, card numbers, credentials become placeholders).",
+                           nullptr, &gucs.redact, redact_boot(), redact_options, PGC_USERSET, 0,
+                           nullptr, nullptr, nullptr);
+  DefineCustomRealVariable("trajc.dedup_threshold",
+                           "Question similarity at which a pair is a near-duplicate (1 = exact only).",
+                           nullptr, &gucs.dedup_threshold, defaults::kDedupThreshold.value,
+                           defaults::kDedupThreshold.min, defaults::kDedupThreshold.max, PGC_USERSET,
+                           0, nullptr, nullptr, nullptr);
+}
+
 // Loaded after the configuration was read (not preloaded): a key given in
 // postgresql.conf was a plain placeholder, readable by every role, until now.
 void warn_if_keys_were_placeholders(void) {
@@ -158,6 +198,7 @@ void define_gucs(void) {
   define_audit_log_settings();
   define_provider_settings();
   define_request_settings();
+  define_quality_settings();
   warn_if_keys_were_placeholders();
   MarkGUCPrefixReserved("trajc");
 }

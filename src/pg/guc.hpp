@@ -44,7 +44,16 @@ struct Gucs {
   int max_response_kb;
   // provider batch mode
   int batch_max_requests;
+  // pair quality
+  int verify;       // trajc::VerifyMode
+  char* verify_tier;
+  char* verify_model;
+  int redact;       // RedactMode
+  double dedup_threshold;
 };
+
+// trajc.redact's values.
+enum RedactMode { kRedactOff = 0, kRedactPii = 1 };
 extern Gucs gucs;
 
 // Defines every trajc.* setting and reserves the prefix (from _PG_init).

@@ -416,12 +416,25 @@ void snapshot_settings(Run* run) {
     s->prompt.budget_chars = static_cast<std::size_t>(g.prompt_budget_chars);
     s->prompt.max_value_chars = static_cast<std::size_t>(g.max_value_chars);
     s->max_response_bytes = static_cast<std::size_t>(g.max_response_kb) * 1024;
+    s->quality.verify = static_cast<trajc::VerifyMode>(g.verify);
+    s->quality.dedup_threshold = g.dedup_threshold;
+    s->redact_pii = g.redact == kRedactPii;
   });
+}
+
+// The model verifier (trajc.verify = 'model') is part of the contract but
+// not built yet: refuse it rather than quietly verify less than asked.
+void check_verify_mode(const RunPolicy& policy) {
+  if (!policy.compiles || gucs.verify != static_cast<int>(trajc::VerifyMode::Model)) return;
+  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                  errmsg("trajc.verify = 'model' is not available yet"),
+                  errhint("Use trajc.verify = 'literal' (the default) or 'off'.")));
 }
 
 }  // namespace
 
 Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tier, bool force) {
+  check_verify_mode(policy);
   const bool commit_each = nonatomic_call(fcinfo);
   MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
   MemoryContext cxt = AllocSetContextCreate(parent, "trajc run", ALLOCSET_DEFAULT_SIZES);
@@ -438,7 +451,7 @@ Run* begin_run(const RunPolicy& policy, FunctionCallInfo fcinfo, const char* tie
   run->model = choose_model(tier, policy.compiles);
   run->src = resolve_audit_source();
   run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
-  run->store = open_store(cxt, &run->model, commit_each);
+  run->store = open_store(cxt, &run->model, commit_each, gucs.dedup_threshold);
   claims_init(&run->claims, commit_each);
 
   run->settings = box_new<trajc::CompileSettings>(cxt);

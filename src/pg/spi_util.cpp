@@ -32,6 +32,14 @@ SPIPlanPtr spi_prepare_n(const char* query, int nargs, Oid* types) {
   return plan;
 }
 
+SPIPlanPtr spi_prepare_generic(const char* query, Oid arg0, Oid arg1) {
+  Oid types[2] = {arg0, arg1};
+  SPIPlanPtr plan = SPI_prepare_cursor(query, 2, types, CURSOR_OPT_GENERIC_PLAN);
+  if (plan == nullptr)
+    elog(ERROR, "trajc: preparing a query failed: %s", SPI_result_code_string(SPI_result));
+  return plan;
+}
+
 SPIPlanPtr spi_prepare(const char* query, Oid arg0, Oid arg1, Oid arg2) {
   Oid types[3] = {arg0, arg1, arg2};
   int n = OidIsValid(arg2) ? 3 : OidIsValid(arg1) ? 2 : OidIsValid(arg0) ? 1 : 0;

@@ -22,5 +22,8 @@ void spi_execute(SPIPlanPtr plan, Datum* args, const char* nulls, bool read_only
 SPIPlanPtr spi_prepare(const char* query, Oid arg0 = InvalidOid, Oid arg1 = InvalidOid,
                        Oid arg2 = InvalidOid);
 SPIPlanPtr spi_prepare_n(const char* query, int nargs, Oid* types);
+// Two arguments, always run with the generic plan: for statements run once
+// per pair whose custom plan would cost more to make than to run.
+SPIPlanPtr spi_prepare_generic(const char* query, Oid arg0, Oid arg1);
 
 }  // namespace trajc_pg

@@ -88,6 +88,7 @@ const Column<L> kLogColumns[] = {
      }},
     {"finished_at", TIMESTAMPTZOID, "",
      [](const L& r, bool*) { return timestamptz_datum(r.finished_unix_ms, GetCurrentTimestamp()); }},
+    {"redactions", TEXTOID, "::jsonb", [](const L& r, bool* n) { return core_json(r.redactions, n); }},
 };
 
 using P = PairRow;
@@ -107,6 +108,9 @@ const Column<P> kPairColumns[] = {
     {"trajectory_hash", TEXTOID, "",
      [](const P& r, bool* n) { return core_text(r.trajectory_hash, n); }},
     {"compile_id", INT8OID, "", [](const P& r, bool*) { return Int64GetDatum(r.compile_id); }},
+    {"verified_by", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.verified_by, n); }},
+    {"duplicate_of", TEXTOID, "::uuid", [](const P& r, bool* n) { return core_text(r.duplicate_of, n); }},
+    {"question_key", TEXTOID, "", [](const P& r, bool* n) { return core_text(r.question_key, n); }},
 };
 
 constexpr int kMaxColumns = 32;
@@ -143,6 +147,25 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
   spi_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING, what);
 }
 
+// The earliest pair of another session with the same normalized question
+// (qa_pairs_question_key_idx), or the original it repeats: duplicate_of
+// always names an original.
+const char* const kExactDuplicate =
+    "SELECT coalesce(duplicate_of, id)::text FROM trajc.qa_pairs"
+    " WHERE question_key = $1 AND session_id <> $2 ORDER BY created_at, id LIMIT 1";
+// Pairs of other sessions sharing a band key (qa_pair_bands' primary key,
+// an index-only scan), most shared bands first: the few worth an exact
+// similarity. Counted before the join, so only those few are fetched.
+const char* const kBandCandidates =
+    "SELECT p.id::text, p.question_key"
+    " FROM (SELECT pair_id, count(*) AS shared FROM trajc.qa_pair_bands WHERE band_key = ANY($1)"
+    "        GROUP BY pair_id ORDER BY shared DESC LIMIT 32) b"
+    " JOIN trajc.qa_pairs p ON p.id = b.pair_id"
+    " WHERE p.session_id <> $2 ORDER BY b.shared DESC, p.created_at, p.id LIMIT 16";
+const char* const kInsertBands =
+    "INSERT INTO trajc.qa_pair_bands (band_key, pair_id) SELECT unnest($1), $2::uuid"
+    " ON CONFLICT DO NOTHING";
+
 const char* const kCompiledCheck =
     "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
     " AND status = 'ok' LIMIT 1";
@@ -168,11 +191,16 @@ struct Store {
   const char* provider;    // the model's provider and name, in UTF-8 for rows
   const char* model_name;
   bool keep_plans;
+  double dedup_threshold;
   SPIPlanPtr log_plan;
   SPIPlanPtr pair_plan;
   SPIPlanPtr compiled_plan;
   SPIPlanPtr open_batch_plan;
+  SPIPlanPtr exact_plan;
+  SPIPlanPtr candidates_plan;
+  SPIPlanPtr bands_plan;
   std::string* json;  // the core's JSON text for the row being inserted
+  std::string* redactions_json;
 };
 
 namespace {
@@ -203,7 +231,63 @@ LogRow log_row_of(const Store* store, const trajc::CompileOutcome& o, const char
   row.error = failure ? Text(failure) : o.error.empty() ? Text() : text_of(o.error);
   row.started_unix_ms = o.started_unix_ms;
   row.finished_unix_ms = o.finished_unix_ms;
+  if (o.redacted) {
+    std::string* redactions = store->redactions_json;
+    run_cpp([&] { *redactions = trajc::redactions_json(o.redactions); });
+    row.redactions = text_of(*redactions);
+  }
   return row;
+}
+
+Datum band_keys_datum(const trajc::QuestionFingerprint& f) {
+  Datum keys[trajc::dedup::kBands];
+  for (int i = 0; i < trajc::dedup::kBands; i++) keys[i] = Int64GetDatum(f.bands[i]);
+  return PointerGetDatum(construct_array(keys, trajc::dedup::kBands, INT8OID, sizeof(int64),
+                                         FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+// The stored pair of another session that this question nearly repeats (its
+// id as text), or NULL: the exact key first, then band candidates compared
+// exactly in the core.
+const char* find_duplicate(const Store* store, const std::string& session_id,
+                           const trajc::QuestionFingerprint& f) {
+  // Compared with stored values: converted exactly as the columns are.
+  Datum args[2] = {from_core_text(f.key), from_core_text(session_id)};
+  spi_execute(store->exact_plan, args, nullptr, true, SPI_OK_SELECT, "looking for a duplicate question");
+  if (SPI_processed > 0) {
+    const char* id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    SPI_freetuptable(SPI_tuptable);
+    return id;
+  }
+  SPI_freetuptable(SPI_tuptable);
+  if (store->dedup_threshold >= 1) return nullptr;
+
+  args[0] = band_keys_datum(f);
+  spi_execute(store->candidates_plan, args, nullptr, true, SPI_OK_SELECT,
+              "looking for a near-duplicate question");
+  const int n = static_cast<int>(SPI_processed);
+  const char** ids = static_cast<const char**>(palloc0(sizeof(char*) * (n + 1)));
+  const char** keys = static_cast<const char**>(palloc0(sizeof(char*) * (n + 1)));
+  for (int i = 0; i < n; i++) {
+    ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+    const char* key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+    keys[i] = key != nullptr ? to_core_text(key) : "";  // NULL: stored before keys existed
+  }
+  SPI_freetuptable(SPI_tuptable);
+  int best = -1;
+  const double threshold = store->dedup_threshold;
+  run_cpp([&] {
+    best = trajc::most_similar(f, std::vector<std::string_view>(keys, keys + n), threshold);
+  });
+  return best >= 0 ? ids[best] : nullptr;
+}
+
+// An original pair's band keys, so later near-duplicates find it. Marked
+// duplicates have none: a bucket then holds one pair per kind of question,
+// however often it is repeated.
+void insert_bands(const Store* store, const char* pair_id, const trajc::QuestionFingerprint& f) {
+  Datum args[2] = {band_keys_datum(f), CStringGetTextDatum(pair_id)};
+  spi_execute(store->bands_plan, args, nullptr, false, SPI_OK_INSERT, "storing a question's band keys");
 }
 
 int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const char* failure,
@@ -211,8 +295,12 @@ int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const c
   int64 log_id = insert_log(store, log_row_of(store, o, failure));
   if (failure != nullptr) return log_id;
   std::string* json = store->json;
+  if (o.quality.size() != o.pairs.size()) elog(ERROR, "trajc: a kept pair has no quality record");
   double share = o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size();
-  for (const trajc::QaPair& p : o.pairs) {
+  for (std::size_t i = 0; i < o.pairs.size(); i++) {
+    const trajc::QaPair& p = o.pairs[i];
+    const trajc::PairQuality& q = o.quality[i];
+    const char* duplicate_of = find_duplicate(store, o.session_id, q.fingerprint);
     run_cpp([&] { *json = trajc::supporting_turns_json(p.supporting_turns); });
     PairRow row{};
     row.session_id = text_of(o.session_id);
@@ -227,27 +315,39 @@ int64 insert_outcome(const Store* store, const trajc::CompileOutcome& o, const c
     row.raw_extraction = text_of(p.raw_json);
     row.trajectory_hash = text_of(o.trajectory_hash);
     row.compile_id = log_id;
+    row.verified_by = q.verified_by.empty() ? Text() : text_of(q.verified_by);
+    row.duplicate_of = duplicate_of != nullptr ? Text(duplicate_of) : Text();
+    row.question_key = text_of(q.fingerprint.key);
     HeapTuple inserted = insert_pair(store, row);
+    const char* id = SPI_getvalue(inserted, SPI_tuptable->tupdesc, SPI_fnumber(SPI_tuptable->tupdesc, "id"));
     if (rows != nullptr) *rows = lappend(*rows, SPI_copytuple(inserted));
     SPI_freetuptable(SPI_tuptable);
+    if (duplicate_of == nullptr) insert_bands(store, id, q.fingerprint);
   }
   return log_id;
 }
 
 }  // namespace
 
-Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans) {
+Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans, double dedup_threshold) {
   MemoryContext caller = MemoryContextSwitchTo(cxt);
   Store* store = static_cast<Store*>(palloc0(sizeof(Store)));
   store->model = model;
   store->provider = to_core_text(model->provider_name);
   store->model_name = to_core_text(model->model);
   store->keep_plans = keep_plans;
+  store->dedup_threshold = dedup_threshold;
   store->log_plan = keep(store, prepare_insert("trajc.compile_log", kLogColumns, "id"));
   store->pair_plan = keep(store, prepare_insert("trajc.qa_pairs", kPairColumns, "*"));
   store->compiled_plan = keep(store, spi_prepare(kCompiledCheck, TEXTOID, TEXTOID));
   store->open_batch_plan = keep(store, spi_prepare(kOpenBatchCheck, TEXTOID));
+  // Run for every pair: planning them anew each time (custom plans) would
+  // cost more than running them.
+  store->exact_plan = keep(store, spi_prepare_generic(kExactDuplicate, TEXTOID, TEXTOID));
+  store->candidates_plan = keep(store, spi_prepare_generic(kBandCandidates, INT8ARRAYOID, TEXTOID));
+  store->bands_plan = keep(store, spi_prepare(kInsertBands, INT8ARRAYOID, TEXTOID));
   store->json = box_new<std::string>(cxt);
+  store->redactions_json = box_new<std::string>(cxt);
   MemoryContextSwitchTo(caller);
   return store;
 }
@@ -258,6 +358,9 @@ void close_store(Store* store) {
   SPI_freeplan(store->pair_plan);
   SPI_freeplan(store->compiled_plan);
   SPI_freeplan(store->open_batch_plan);
+  SPI_freeplan(store->exact_plan);
+  SPI_freeplan(store->candidates_plan);
+  SPI_freeplan(store->bands_plan);
 }
 
 int64 insert_log(const Store* store, const LogRow& row) {

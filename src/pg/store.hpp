@@ -8,7 +8,8 @@
 // (stored_text.hpp) on its way in.
 //
 // Must never: store a pair without its compile_log row, lose a session's
-// cost when storing its pairs fails, or swallow a cancel.
+// cost when storing its pairs fails, swallow a cancel, or look for
+// duplicates by scanning every pair.
 #pragma once
 
 #include "model_choice.hpp"
@@ -39,6 +40,7 @@ struct LogRow {
   Text error;
   int64 started_unix_ms;   // 0 = the transaction's start
   int64 finished_unix_ms;  // 0 = now
+  Text redactions;         // a JSON object of counts by kind; NULL = not redacted
 };
 
 // One trajc.qa_pairs row.
@@ -55,6 +57,9 @@ struct PairRow {
   Text raw_extraction;   // a JSON object
   Text trajectory_hash;
   int64 compile_id;      // its compile_log row
+  Text verified_by;      // "literal"; NULL = not verified
+  Text duplicate_of;     // uuid text of the earlier pair of another session; NULL = none
+  Text question_key;
 };
 
 // What became of one session: the row trajc_compile_batch and
@@ -74,8 +79,10 @@ struct SessionResult {
 struct Store;
 
 // Prepares the inserts (SPI connected). keep_plans: they must survive the
-// commits of a procedure. Objects live in `cxt`.
-Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans);
+// commits of a procedure. Objects live in `cxt`. dedup_threshold: how
+// similar a question must be to another session's to be marked its
+// duplicate (trajc.dedup_threshold, snapshot).
+Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans, double dedup_threshold);
 void close_store(Store* store);
 
 // The inserts, one function per table.
@@ -95,6 +102,9 @@ int64 open_batch_of(const Store* store, const char* session_id);
 SessionResult log_session(const Store* store, const char* session_id, const char* hash,
                           trajc::Status status, const char* why);
 // Stores a finished session (log row, then its pairs) in a subtransaction.
+// A pair nearly repeating a stored pair of another session is kept and
+// marked duplicate_of it (found through trajc.qa_pair_bands or the exact
+// question_key, never by scanning pairs); other pairs' band keys are stored.
 // If storing fails (a trigger, a constraint), the session is logged as failed
 // with its tokens and cost, and no pair of it stays; an error that ends the
 // run (subxact.hpp) is raised. keep_rows: copies of

@@ -52,6 +52,19 @@ rc, so, se = run_tool(["export", "--out", "-", "--session", session], db=db.name
 t.eq(len(lines_of(so)), in_session, "--session keeps that session's pairs")
 rc, so, se = run_tool(["export", "--out", "-", "--since", "2999-01-01"], db=db.name)
 t.eq((rc, so), (0, ""), "--since in the future exports nothing")
+# Mark one pair as repeating another session's (the marking itself is
+# pgTAP's quality.sql): --dedup must leave exactly the marked pairs out.
+db.sql("UPDATE trajc.qa_pairs SET duplicate_of = (SELECT min(id::text)::uuid FROM trajc.qa_pairs o"
+       " WHERE o.session_id <> qa_pairs.session_id)"
+       " WHERE id = (SELECT max(id::text)::uuid FROM trajc.qa_pairs)")
+originals = int(db.sql("SELECT count(*) FROM trajc.qa_pairs WHERE duplicate_of IS NULL"))
+t.ok(0 < originals < n, "%d of %d pairs marked duplicate_of" % (n - originals, n))
+rc, so, se = run_tool(["export", "--out", "-", "--dedup"], db=db.name)
+got = lines_of(so)
+marked = set(db.sql("SELECT coalesce(string_agg(id::text, ' '), '') FROM trajc.qa_pairs"
+                    " WHERE duplicate_of IS NOT NULL").split())
+t.ok(rc == 0 and len(got) == originals and not [r for r in got if r["id"] in marked],
+     "--dedup leaves out exactly the pairs marked duplicate_of")
 
 # ------------------------------------------------------------ chat
 chat_path = os.path.join(work, "chat.jsonl")

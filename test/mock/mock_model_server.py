@@ -66,6 +66,33 @@ def valid_pairs(turns):
     ]
 
 
+PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|IP|CARD|SECRET)_\d+\]")
+
+
+def placeholder_pair(prompt):
+    """A pair quoting the first redaction placeholder of the prompt, citing
+    the first turn that shows it and a non-adjacent later turn (one showing
+    it too, if any): what a model asked about a redacted log would write."""
+    sections = {}
+    headers = list(TURN_HEADER.finditer(prompt))
+    for i, m in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(prompt)
+        sections[int(m.group(1))] = prompt[m.start():end]
+    for a in sorted(sections):
+        found = PLACEHOLDER.search(sections[a])
+        if not found:
+            continue
+        value = found.group(0)
+        later = [b for b in sorted(sections) if b >= a + 2]
+        if not later:
+            return None
+        b = next((b for b in later if value in sections[b]), later[0])
+        return {"question": f"Which redacted value does turn {a} show?",
+                "answer": f'"{value}" (turns {a} and {b}).',
+                "supporting_turns": [a, b], "qa_type": "factoid"}
+    return None
+
+
 def invalid_pairs(turns):
     """One valid pair, then one pair per rejection reason that a single reply
     can show (over_question_limit needs more valid pairs than the limit)."""
@@ -823,7 +850,9 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
         session_match = SESSION_LINE.search(prompt)
         session = session_match.group(1).strip() if session_match else ""
         directive = Directive.find(model, directive_scope(prompt))
-        entry = {"path": self.path, "headers": dict(self.headers.items()), "body": abbreviated(body),
+        # mock:record keeps the whole body, so a test can search all of it.
+        logged = body if directive.action == "record" else abbreviated(body)
+        entry = {"path": self.path, "headers": dict(self.headers.items()), "body": logged,
                  "session": session, "directive": directive.text,
                  "received_ms": self.server.now_ms(), "replied_ms": None}
         with self.server.lock:
@@ -934,7 +963,7 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
         self.send_raw(400, b"upstream proxy refused: caf\xe9 na\xefve d\xe9j\xe0 vu \xc3")
 
 
-def reply_text(vendor, d, turns, prompt):
+def reply_text(vendor, d, turns, prompt=""):
     """The model's text and finish reason for directive `d` (online and batch
     alike): QA pairs, or an eval candidate's answer or judge's verdict."""
     finish = DONE_REASON[vendor]
@@ -953,6 +982,20 @@ def reply_text(vendor, d, turns, prompt):
         full = json.dumps({"pairs": valid_pairs(max(turns, 3))})
         text = full[: len(full) // 2]
         finish = TRUNCATED_REASON[vendor]
+    elif d.action == "ungrounded":
+        # A pair naming an id no cited turn shows: literal verification rejects it.
+        made_up = {"question": "Which order id did turn 1 and turn 3 handle?",
+                   "answer": "Order ord-99999-x at turns 1 and 3.",
+                   "supporting_turns": [1, 3], "qa_type": "factoid"}
+        text = json.dumps({"pairs": valid_pairs(turns) + ([made_up] if turns >= 3 else [])})
+    elif d.action == "near_duplicate":
+        # The first pair again, the question only repunctuated.
+        pairs = valid_pairs(turns)
+        again = [dict(pairs[0], question="What was done in turn 1, and in turn 3?")] if pairs else []
+        text = json.dumps({"pairs": pairs + again})
+    elif d.action == "record":
+        extra = placeholder_pair(prompt)
+        text = json.dumps({"pairs": valid_pairs(turns) + ([extra] if extra else [])})
     else:
         text = json.dumps({"pairs": valid_pairs(turns)})
     return text, finish

@@ -8,6 +8,7 @@
 
 #include "mock_server.hpp"
 #include "trajc/error.hpp"
+#include "trajc/safe_text.hpp"
 
 using namespace trajc;
 using std::chrono::milliseconds;
@@ -86,8 +87,12 @@ class BatchTest : public ::testing::Test {
   }
 
   CompileOutcome run_one(const CompileSettings& s, const std::string& directive) {
+    return run_one_trajectory(s, trajectory("s-1", directive));
+  }
+
+  CompileOutcome run_one_trajectory(const CompileSettings& s, const Trajectory& t) {
     BatchRunner runner(s, cancel_at_deadline);
-    auto outcomes = run(runner, {trajectory("s-1", directive)});
+    auto outcomes = run(runner, {t});
     if (outcomes.size() != 1) throw std::runtime_error("no outcome");
     return outcomes[0];
   }
@@ -377,4 +382,209 @@ TEST(Estimate, PromptBytesOverFour) {
   const long expected = static_cast<long>((build_prompt(t, s.prompt).size() + 3) / 4);
   EXPECT_EQ(e.tokens_in, expected);
   EXPECT_DOUBLE_EQ(e.cost_usd, call_cost_usd(s.prices, expected, 1000));
+}
+
+// ---- issue 9: hostile replies end as that session's failure, never the batch's
+
+namespace {
+
+bool has_nul_or_key(const std::string& s) {
+  return s.find('\0') != std::string::npos || s.find(kKey) != std::string::npos;
+}
+
+// No invalid UTF-8 (the database could not take it back).
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (int k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_P(ProviderEndToEnd, DeepNestingFailsOnlyThatSession) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes = run(runner, {trajectory("a-good", ""), trajectory("b-deep-pair", "mock:deep=100000"),
+                                     trajectory("c-deep-envelope", "mock:deep_envelope=1000000"),
+                                     trajectory("d-good", "")});
+  ASSERT_EQ(outcomes.size(), 4u);
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[3].status, Status::Ok) << outcomes[3].error;
+  for (const CompileOutcome& o : {outcomes[1], outcomes[2]}) {
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
+    EXPECT_EQ(o.http_status, 200) << o.session_id;
+    EXPECT_NE(o.error.find("nested deeper than 256"), std::string::npos) << o.session_id << ": " << o.error;
+    EXPECT_TRUE(o.pairs.empty()) << o.session_id;
+  }
+}
+
+TEST_P(ProviderEndToEnd, WrongTypedEnvelopeFieldsTouchOnlyThatSession) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes = run(runner, {trajectory("a-good", ""), trajectory("b-wrong-types", "mock:wrong_types"),
+                                     trajectory("c-good", "")});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(outcomes[0].status, Status::Ok) << outcomes[0].error;
+  EXPECT_EQ(outcomes[2].status, Status::Ok) << outcomes[2].error;
+  // Fields of the wrong type are ignored like missing ones: the text still counts.
+  const CompileOutcome& odd = outcomes[1];
+  EXPECT_EQ(odd.status, Status::Ok) << odd.error;
+  EXPECT_EQ(odd.pairs.size(), 2u);
+  EXPECT_GE(odd.tokens_in, 0);
+  EXPECT_GE(odd.tokens_out, 0);
+  EXPECT_GE(odd.cost_usd, 0);
+}
+
+TEST_P(ProviderEndToEnd, KeyEchoedInAGoodReplyIsRedactedFromPairs) {
+  // Verification off: an answer quoting the key is ungrounded, and this test
+  // is about what reaches the stored text when a pair is kept.
+  CompileSettings s = settings(GetParam());
+  s.quality.verify = VerifyMode::Off;
+  const CompileOutcome o = run_one(s, "mock:echo_key");
+  EXPECT_EQ(o.status, Status::Ok) << o.error;
+  ASSERT_EQ(o.pairs.size(), 2u);
+  for (const QaPair& p : o.pairs) {
+    for (const std::string* text : {&p.question, &p.answer, &p.raw_json}) {
+      EXPECT_FALSE(has_nul_or_key(*text)) << *text;
+      EXPECT_EQ(text->find("SECRET"), std::string::npos) << *text;  // no escaped or encoded form either
+    }
+    EXPECT_EQ(p.raw_json.find("\\u0000"), std::string::npos) << p.raw_json;  // jsonb refuses \u0000
+    EXPECT_EQ(p.raw_json.find("\\ufffd"), std::string::npos) << p.raw_json;  // a LATIN1 jsonb refuses it
+  }
+  EXPECT_NE(o.pairs[0].answer.find("[redacted]"), std::string::npos) << o.pairs[0].answer;
+  EXPECT_NE(o.pairs[1].question.find("[redacted]"), std::string::npos) << o.pairs[1].question;
+  EXPECT_NO_THROW(nlohmann::json::parse(o.pairs[0].raw_json));  // still the model's object, as JSON
+}
+
+TEST_P(ProviderEndToEnd, HostileErrorBodiesAreStoredSafely) {
+  BatchRunner runner(settings(GetParam()), cancel_at_deadline);
+  const auto outcomes =
+      run(runner, {trajectory("a-nasty", "mock:nasty_error"), trajectory("b-huge", "mock:huge_error=5000000")});
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const CompileOutcome& o : outcomes) {
+    EXPECT_EQ(o.status, Status::Failed) << o.session_id;
+    EXPECT_EQ(o.http_status, 400) << o.session_id;
+    EXPECT_FALSE(has_nul_or_key(o.error)) << o.error;
+    EXPECT_EQ(o.error.find("SECRET"), std::string::npos) << o.error;
+    EXPECT_TRUE(valid_utf8(o.error)) << o.error;
+    EXPECT_LE(o.error.size(), kMaxErrorBytes) << o.session_id;
+  }
+  EXPECT_NE(outcomes[0].error.find("bad request"), std::string::npos) << outcomes[0].error;
+  EXPECT_NE(outcomes[1].error.find("xxxxx"), std::string::npos);
+}
+
+TEST_F(BatchTest, ModelNameThatLeavesItsPathSegmentIsRefused) {
+  CompileSettings s = settings(Provider::Gemini);
+  s.model = "../../v1/other";
+  try {
+    BatchRunner runner(s, cancel_at_deadline);
+    runner.start(trajectory("s-1", ""), Estimate{});
+    runner.wait(2000);
+    FAIL() << "model name accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), sqlstate::kInvalidParameter);
+  }
+  EXPECT_TRUE(mock_->requests().empty());
+}
+
+TEST_F(BatchTest, CancelDuringAnOfflineCompileStopsTheBatch) {
+  BatchRunner runner(settings(Provider::Offline), [] { return true; });
+  try {
+    runner.start(trajectory("s-off", ""), Estimate{});
+    runner.wait(100);
+    FAIL() << "not canceled";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), sqlstate::kQueryCanceled);  // not swallowed as a failed session
+  }
+}
+
+// ---- pair quality in the runner ------------------------------------------------
+
+namespace {
+
+// A session whose turns hold planted PII of every kind (turn 2 carries the
+// mock directive, as in trajectory()).
+Trajectory planted(const std::string& session, const std::string& directive) {
+  Trajectory t = trajectory(session, directive, 6);
+  t.turns[0].fields.push_back({"user", "alice@example.com"});
+  t.turns[0].fields.push_back({"args", R"({"card": 4111111111111111, "ip": "203.0.113.9"})", true});
+  t.turns[2].fields.push_back({"user", "alice@example.com"});
+  t.turns[2].fields.push_back({"callback", "+1 415 555 0100"});
+  t.turns[3].fields.push_back({"api_key", "sk-proj-4f9Q2xLk8ZrT1mWv7BnC3yHd"});
+  return t;
+}
+
+const char* const kPlanted[] = {"alice@example.com", "4111111111111111", "203.0.113.9", "415 555 0100",
+                                "sk-proj-4f9Q2xLk8ZrT1mWv7BnC3yHd"};
+
+}  // namespace
+
+TEST_F(BatchTest, RedactsBeforeThePromptAndVerifiesAgainstWhatWasSent) {
+  CompileSettings s = settings();
+  s.redact_pii = true;
+  const CompileOutcome o = run_one_trajectory(s, planted("s-pii", "mock:record"));
+  ASSERT_EQ(o.status, Status::Ok) << o.error;
+  EXPECT_TRUE(o.redacted);
+  EXPECT_EQ(o.redactions, (std::map<std::string, int>{{"card", 1}, {"email", 2}, {"ip", 1}, {"phone", 1}, {"secret", 1}}));
+  const std::string body = mock_->requests().at(0)["body"].dump();
+  for (const char* value : kPlanted) EXPECT_EQ(body.find(value), std::string::npos) << value;
+  EXPECT_NE(body.find("[EMAIL_1]"), std::string::npos);
+  // The model's pair about a placeholder is grounded in the redacted turns.
+  ASSERT_EQ(o.pairs.size(), 3u);
+  EXPECT_EQ(o.pairs[2].answer, "\"[EMAIL_1]\" (turns 1 and 3).");
+  EXPECT_EQ(o.quality.at(2).verified_by, "literal");
+  EXPECT_TRUE(o.rejected.empty());
+  // The hash is the log's own, so an unchanged session is still recognized.
+  EXPECT_EQ(o.trajectory_hash, trajectory_hash(planted("s-pii", "mock:record")));
+}
+
+TEST_F(BatchTest, WithoutRedactionThePromptHoldsTheValues) {
+  const CompileOutcome o = run_one_trajectory(settings(), planted("s-raw", "mock:record"));
+  EXPECT_FALSE(o.redacted);
+  EXPECT_TRUE(o.redactions.empty());
+  EXPECT_NE(mock_->requests().at(0)["body"].dump().find("alice@example.com"), std::string::npos);
+}
+
+TEST_F(BatchTest, UngroundedAndNearDuplicatePairsAreCounted) {
+  const CompileOutcome u = run_one(settings(), "mock:ungrounded");
+  EXPECT_EQ(u.pairs.size(), 2u);
+  EXPECT_EQ(u.rejected, (std::map<std::string, int>{{"ungrounded", 1}}));
+  const CompileOutcome d = run_one(settings(), "mock:near_duplicate");
+  EXPECT_EQ(d.pairs.size(), 2u);
+  EXPECT_EQ(d.rejected, (std::map<std::string, int>{{"near_duplicate", 1}}));
+  ASSERT_EQ(d.quality.size(), 2u);
+  EXPECT_EQ(d.quality[0].fingerprint.key, "what was done in turn 1 and in turn 3");
+  CompileSettings off = settings();
+  off.quality.verify = VerifyMode::Off;
+  const CompileOutcome kept = run_one(off, "mock:ungrounded");
+  EXPECT_EQ(kept.pairs.size(), 3u);
+  EXPECT_EQ(kept.quality.at(2).verified_by, "");
+}
+
+TEST_F(BatchTest, OfflineCompilesTheRedactedTrajectory) {
+  CompileSettings s = settings(Provider::Offline);
+  s.redact_pii = true;
+  Trajectory t = planted("s-off-pii", "");
+  // A column whose repeated values are addresses: the offline compiler asks about them.
+  for (Turn& turn : t.turns) turn.fields.push_back({"customer", turn.number % 2 ? "bob@example.org" : "carol@example.net"});
+  const CompileOutcome o = run_one_trajectory(s, t);
+  ASSERT_EQ(o.status, Status::Ok) << o.error;
+  bool mentions_placeholder = false;
+  for (const QaPair& p : o.pairs) {
+    for (const std::string* text : {&p.question, &p.answer}) {
+      for (const char* value : {"alice@example.com", "bob@example.org", "carol@example.net"}) {
+        EXPECT_EQ(text->find(value), std::string::npos) << *text;
+      }
+      mentions_placeholder = mentions_placeholder || text->find("[EMAIL_") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(mentions_placeholder);
+  EXPECT_EQ(o.redactions.at("email"), 8);
+  EXPECT_TRUE(o.rejected.count("ungrounded") == 0);
 }

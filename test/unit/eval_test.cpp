@@ -38,6 +38,13 @@ TEST(NormalizeAnswer, KeepsNumbersWhole) {
   EXPECT_EQ(normalize_answer("v1. Next"), "v1 next");    // a '.' not between digits separates
 }
 
+TEST(NormalizeAnswer, FoldsTypographicPunctuationFirst) {
+  // (Split literals: a hex escape would swallow the letters and digits after it.)
+  EXPECT_EQ(normalize_answer("\xE2\x80\x9C" "Reviewer" "\xE2\x80\x9D" "\xC2\xA0" "at turn" "\xC2\xA0" "6"),
+            "reviewer at turn 6");
+  EXPECT_TRUE(grade_match("the \xE2\x80\x9C" "run_tests" "\xE2\x80\x9D tool", "\"run_tests\"").correct);
+}
+
 TEST(NormalizeAnswer, KeepsNonAsciiText) {
   EXPECT_EQ(normalize_answer("Ünïcode Straße"), "Ünïcode straße");
 }

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <random>
 #include <regex>
 #include <set>
@@ -306,23 +305,6 @@ TEST(OfflineCompile, RandomLogsAreAlwaysGrounded) {
     total += compile_checked(random_log(seed)).size();
   }
   EXPECT_GT(total, 500u);
-}
-
-TEST(OfflineCompile, HundredTurnSessionIsFast) {
-  Trajectory t = tool_log();
-  for (int i = 10; i < 100; ++i) {
-    Turn turn = t.turns[i % 10];
-    turn.number = i + 1;
-    t.turns.push_back(turn);
-  }
-  constexpr int kRuns = 50;
-  std::size_t bytes = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < kRuns; ++r)
-    bytes += offline_compile(t).size() + build_prompt(t, PromptOptions{}).size();
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GT(bytes, 0u);
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() / kRuns, 2000);
 }
 
 }  // namespace

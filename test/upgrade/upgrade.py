@@ -117,8 +117,8 @@ MUST_NOT_REPORT = [
     ("an index re-created (new OID, same definition)",
      "DROP INDEX trajc.qa_pairs_session_idx; CREATE INDEX qa_pairs_session_idx ON trajc.qa_pairs (session_id)"),
     ("the last column dropped and added again (a gap in attnum, same positions)",
-     """ALTER TABLE trajc.qa_pairs DROP COLUMN compile_id;
-        ALTER TABLE trajc.qa_pairs ADD COLUMN compile_id bigint REFERENCES trajc.compile_log (id)"""),
+     """ALTER TABLE trajc.compile_log DROP COLUMN redactions;
+        ALTER TABLE trajc.compile_log ADD COLUMN redactions jsonb"""),
 ]
 
 
