@@ -7,6 +7,7 @@ PKGS=(
   postgresql-15-pgtap pgtap postgresql-15-cron
   libcurl4-openssl-dev nlohmann-json3-dev libgtest-dev
   libpq-dev libsqlite3-dev sqlite3 python3 perl
+  chromium fonts-dejavu-core
   libsodium-dev
   clang libclang-rt-14-dev  # ASan/UBSan and libFuzzer (scripts/test.sh parts asan, fuzz)
   liblz4-dev libzstd-dev libkrb5-dev  # Citus, built from ../shared/vendor (scripts/citus-build.sh)

@@ -19,6 +19,7 @@
 #include "trajc/cost.hpp"
 #include "trajc/defaults.hpp"
 #include "trajc/http.hpp"
+#include "trajc/model_calls.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"
@@ -117,7 +118,7 @@ class BatchRunner {
   BatchRunner(const BatchRunner&) = delete;
   BatchRunner& operator=(const BatchRunner&) = delete;
 
-  enum class Admission { Start, Wait, OverBudget };
+  using Admission = ModelCalls::Admission;
   // Whether a session with this estimate may start now: Wait when every slot
   // is busy (or the rate limiter / a 429 cooldown says so), OverBudget when
   // spent + in-flight estimates + this one would pass max_cost_usd.

@@ -38,6 +38,17 @@ inline constexpr bool kForceNamedSession = true;  // trajc_compile, trajc_compil
 inline constexpr bool kForceBatch = false;        // trajc_compile_batch
 inline constexpr int kBatchSubmitLimit = 500;     // trajc_batch_submit: sessions per call
 
+// --- using the pairs: eval and recall (SQL argument DEFAULTs) ----------------
+inline constexpr int kRecallK = 10;                  // trajc_recall, _recall_report, _retrieve: k
+inline constexpr const char* kRetrieveMethod = "fts";  // trajc_retrieve: method
+inline constexpr int kEvalLimit = 0;                 // trajc_eval: "limit" (0 = every pair)
+inline constexpr const char* kEvalGrader = "auto";   // trajc_eval: grader
+// The judge of trajc_eval (trajc.judge_tier, trajc.judge_model).
+inline constexpr const char* kJudgeTier = "cheap";
+inline constexpr const char* kJudgeModel = "";  // empty = the judge tier's model
+// Output tokens an eval estimate assumes: a short answer, a yes or no.
+inline constexpr long kExpectedAnswerTokens = 200;
+
 // --- where the audit log is (trajc.* string settings) ------------------------
 inline constexpr const char* kSource = "audit_log";
 inline constexpr const char* kSessionColumn = "session_id";

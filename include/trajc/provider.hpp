@@ -30,10 +30,15 @@ std::string default_base_url(Provider p);
 // Name of the environment variable holding the key when the setting is empty.
 const char* api_key_env_var(Provider p);
 
+// What a reply must be: the QA pairs' JSON (structured output where the
+// vendor has it) or free text (an eval candidate's answer, a judge's yes/no).
+enum class ReplyFormat { QaPairs, Text };
+
 // The JSON body of one model call for `prompt`: what build_request sends, and
-// what a vendor batch job carries for each of its requests.
+// what a vendor batch job carries for each of its requests. json_schema only
+// matters for ReplyFormat::QaPairs.
 std::string request_body(Provider p, const std::string& model, const std::string& prompt,
-                         bool json_schema = true);
+                         bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
 // Pieces of a vendor request that batch mode shares with the online call:
 // the API root without a trailing '/', the key's headers (anthropic-version
 // included), and a Gemini model as an encoded "models/x" path (refused by
@@ -51,7 +56,7 @@ void check_model_name(Provider p, const std::string& model);
 // JSON mode (OpenAI-compatible servers that reject response_format schemas).
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
                           const std::string& api_key, const std::string& prompt,
-                          bool json_schema = true);
+                          bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
 
 struct ModelReply {
   std::string text;       // the model's text output

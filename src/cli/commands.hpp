@@ -25,13 +25,15 @@ struct Command {
   const char* details;  // paragraph for `trajc help <command>`, may be empty
   std::vector<OptionSpec> options;
   CommandFn run;
-  // Names the one positional argument the command takes (e.g. "ACTION"), or
-  // nullptr: commands take none.
+  // Names the positional arguments the command takes, one word each (e.g.
+  // "ACTION", "A [B]"), or nullptr: commands take none.
   const char* positional = nullptr;
   std::vector<OptionSpec> more_options = {};  // appended to options (shared lists)
 };
 
 const std::vector<Command>& all_commands();
+// report, recall report, eval run, eval report (evaluation_commands.cpp).
+const std::vector<Command>& evaluation_commands();
 
 int run_extract(const GlobalOptions& g, const ParsedArgs& a);
 int run_stats(const GlobalOptions& g, const ParsedArgs& a);
@@ -39,6 +41,10 @@ int run_sample(const GlobalOptions& g, const ParsedArgs& a);
 int run_compile(const GlobalOptions& g, const ParsedArgs& a);
 int run_export(const GlobalOptions& g, const ParsedArgs& a);
 int run_init(const GlobalOptions& g, const ParsedArgs& a);
+int run_report(const GlobalOptions& g, const ParsedArgs& a);
+int run_recall_report(const GlobalOptions& g, const ParsedArgs& a);
+int run_eval_run(const GlobalOptions& g, const ParsedArgs& a);
+int run_eval_report(const GlobalOptions& g, const ParsedArgs& a);
 int run_batch(const GlobalOptions& g, const ParsedArgs& a);
 int run_jobs(const GlobalOptions& g, const ParsedArgs& a);
 // compile --background: trajc_start() with compile's options; prints the job id.

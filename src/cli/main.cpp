@@ -55,9 +55,9 @@ std::string general_help() {
       "Commands:\n";
   for (const auto& c : all_commands()) {
     std::string name = c.name;
-    out += "  " + name + std::string(10 - name.size(), ' ') + c.summary + "\n";
+    out += "  " + name + std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') + c.summary + "\n";
   }
-  out += "  help      show this help, or `trajc help <command>`\n\n";
+  out += "  help            show this help, or `trajc help <command>`\n\n";
   out += "Global options (before or after the command):\n" + format_options(kGlobalOptions);
   out += std::string("\n") + kExitCodesHelp;
   return out;
@@ -69,12 +69,36 @@ const Command* find_command(const std::string& name) {
   return nullptr;
 }
 
+// How many positional arguments a command takes: the words of its
+// positional's name ("ACTION": 1, "A [B]": 2), so help and parser agree.
+std::size_t positional_count(const Command& c) {
+  std::size_t n = 0;
+  bool in_word = false;
+  for (const char* p = c.positional; p != nullptr && *p != '\0'; ++p) {
+    const bool space = *p == ' ';
+    if (!space && !in_word) n++;
+    in_word = !space;
+  }
+  return n;
+}
+
+// The command named by the first one or two words of `words` ("eval run"
+// before "eval"); sets `used` to the number of words it took.
+const Command* find_command(const std::vector<std::string>& words, std::size_t& used) {
+  used = 2;
+  if (words.size() > 1)
+    if (const Command* c = find_command(words[0] + " " + words[1])) return c;
+  used = 1;
+  return words.empty() ? nullptr : find_command(words[0]);
+}
+
 int print_help(const std::vector<std::string>& topic) {
   if (topic.empty()) {
     std::fputs(general_help().c_str(), stdout);
     return kExitOk;
   }
-  const Command* c = find_command(topic[0]);
+  std::size_t used = 0;
+  const Command* c = find_command(topic, used);
   if (!c) throw usage_error("no command \"" + topic[0] + "\"", "see `trajc help`");
   std::fputs(command_help(*c).c_str(), stdout);
   return kExitOk;
@@ -87,13 +111,14 @@ int run(int argc, char** argv) {
   if (rest.empty() || rest[0] == "help")
     return print_help(rest.empty() ? rest : std::vector<std::string>(rest.begin() + 1, rest.end()));
 
-  const Command* command = find_command(rest[0]);
+  std::size_t used = 0;
+  const Command* command = find_command(rest, used);
   if (!command) throw usage_error("unknown command \"" + rest[0] + "\"", "see `trajc help`");
   std::vector<OptionSpec> specs = all_options(*command);
   specs.insert(specs.end(), kGlobalOptions.begin(), kGlobalOptions.end());
-  ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + 1, rest.end()), specs);
+  ParsedArgs local = parse_args(std::vector<std::string>(rest.begin() + used, rest.end()), specs);
   if (globals.has("help") || local.has("help")) return print_help({command->name});
-  const std::size_t takes = command->positional ? 1 : 0;
+  const std::size_t takes = positional_count(*command);
   if (local.positional().size() > takes)
     throw usage_error("unexpected argument \"" + local.positional()[takes] + "\"",
                       std::string("see `trajc help ") + command->name + "`");
@@ -105,10 +130,16 @@ int run(int argc, char** argv) {
   return command->run(g, local);
 }
 
+std::vector<Command> with_evaluation_commands(std::vector<Command> commands) {
+  const auto& more = evaluation_commands();
+  commands.insert(commands.end(), more.begin(), more.end());
+  return commands;
+}
+
 }  // namespace
 
 const std::vector<Command>& all_commands() {
-  static const std::vector<Command> commands = {
+  static const std::vector<Command> commands = with_evaluation_commands({
       {"extract",
        "list sessions of the audit log long enough to compile",
        "[options]",
@@ -200,7 +231,7 @@ const std::vector<Command>& all_commands() {
         {"provider", 0, "NAME", "submit: gemini, openai or anthropic (SET trajc.provider)"},
         {"open", 0, nullptr, "list: only jobs not yet collected"}},
        run_batch, "ACTION"},
-  };
+  });
   return commands;
 }
 

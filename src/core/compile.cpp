@@ -1,36 +1,29 @@
 // Session compiles with concurrency, retries, rate and cost limits: the
-// BatchRunner drives every session's request to an outcome on one thread.
+// BatchRunner turns each session into a call of the shared engine
+// (model_calls.hpp) and each finished call into the session's outcome.
 //
 // Must never: throw for one session's failure (it becomes that session's
 // Failed outcome; only cancel and internal errors throw), hold a slot for a
 // session it could not start, or keep the key in an outcome's error text.
 #include "trajc/compile.hpp"
 
-#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <new>
-#include <optional>
-#include <random>
 
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
-#include "trajc/rate_limiter.hpp"
+#include "trajc/model_calls.hpp"
 #include "trajc/redact.hpp"
-#include "trajc/retry.hpp"
 #include "trajc/safe_text.hpp"
 
 namespace trajc {
 
 namespace {
-using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 std::int64_t unix_ms_now() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-long ms_until(steady::time_point when, steady::time_point now) {
-  return std::max<long>(0, std::chrono::duration_cast<milliseconds>(when - now).count());
 }
 
 int turn_count(const Trajectory& t) { return static_cast<int>(t.turns.size()); }
@@ -160,145 +153,62 @@ Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
 }
 
 struct BatchRunner::Impl {
-  // One session between start() and its outcome being returned.
-  struct Job {
+  // One session whose call is in flight.
+  struct Pending {
     CompileOutcome outcome;
     Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
-    std::string prompt;
-    double estimate_usd = 0;
-    bool json_schema = true;        // structured output requested
-    int retries = 0;                // retries spent out of max_retries
-    std::optional<steady::time_point> retry_at;  // set while waiting to resend
   };
 
   CompileSettings settings;
   CancelCheck cancel;
-  RetryPolicy retry;
-  HttpMulti http;
-  RateLimiter limiter;
-  std::map<std::uint64_t, Job> jobs;  // in flight or waiting to retry
-  std::vector<CompileOutcome> ready;  // finished, not yet returned by wait()
-  std::uint64_t next_tag = 1;
-  double spent = 0;
-  // Once an OpenAI-compatible server refused a schema, later requests of this
-  // batch go straight to JSON mode instead of failing once each.
-  bool json_mode_only = false;
-  std::mt19937_64 rng{static_cast<std::uint64_t>(steady::now().time_since_epoch().count())};
+  ModelEndpoint endpoint;
+  ModelCalls calls;
+  std::map<std::uint64_t, Pending> pending;  // by call id
+  std::vector<CompileOutcome> ready;         // offline outcomes, not yet returned by wait()
+  std::uint64_t next_id = 1;
+
+  static CallLimits limits_of(const CompileSettings& s) {
+    CallLimits l;
+    l.timeout_ms = s.timeout_ms;
+    l.max_retries = s.max_retries;
+    l.concurrency = s.concurrency;
+    l.max_requests_per_minute = s.max_requests_per_minute;
+    l.max_cost_usd = s.max_cost_usd;
+    l.max_response_bytes = s.max_response_bytes;
+    l.retry_base_delay_ms = s.retry_base_delay_ms;
+    return l;
+  }
 
   Impl(CompileSettings s, CancelCheck cancel)
       : settings(std::move(s)),
         cancel(cancel),
-        retry{settings.max_retries, settings.retry_base_delay_ms, RetryPolicy{}.max_delay_ms},
-        http(HttpLimits{std::min(defaults::kConnectTimeoutMs, settings.timeout_ms), settings.timeout_ms,
-                        settings.max_response_bytes},
-             cancel),
-        limiter(settings.max_requests_per_minute) {
+        endpoint{settings.provider, settings.model, settings.api_key, settings.base_url,
+                 settings.prices},
+        calls(limits_of(settings), cancel) {
     // A bad model name is the run's error, before any session starts.
     check_model_name(settings.provider, settings.model);
   }
 
-  void send(std::uint64_t tag, Job& job) {
-    http.add(tag, build_request(settings.provider, settings.base_url, settings.model, settings.api_key,
-                                job.prompt, job.json_schema));
-    limiter.take(steady::now());
-    job.outcome.attempts++;
-    job.retry_at.reset();
-  }
-
-  void send_due_retries() {
-    for (auto& [tag, job] : jobs) {
-      const auto now = steady::now();
-      if (job.retry_at && *job.retry_at <= now && limiter.wait_ms(now) == 0) send(tag, job);
-    }
-  }
-
-  // Milliseconds until a waiting retry may be sent, if any waits.
-  std::optional<long> next_retry_ms() const {
-    std::optional<long> next;
-    const auto now = steady::now();
-    for (const auto& [tag, job] : jobs) {
-      if (!job.retry_at) continue;
-      const long ms = std::max(ms_until(*job.retry_at, now), limiter.wait_ms(now));
-      next = next ? std::min(*next, ms) : ms;
-    }
-    return next;
-  }
-
-  void finish(std::map<std::uint64_t, Job>::iterator it) {
-    CompileOutcome& o = it->second.outcome;
-    seal(o, settings.api_key);
-    spent += o.cost_usd;
-    ready.push_back(std::move(o));
-    jobs.erase(it);
-  }
-
-  void fail(std::map<std::uint64_t, Job>::iterator it, const std::string& error) {
-    it->second.outcome.status = Status::Failed;
-    it->second.outcome.error = error;
-    finish(it);
-  }
-
-  void schedule_retry(Job& job, const HttpResult& r) {
-    job.retries++;
-    const std::optional<long> retry_after =
-        r.retry_after ? parse_retry_after(*r.retry_after, std::chrono::system_clock::now()) : std::nullopt;
-    const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-    const auto now = steady::now();
-    job.retry_at = now + milliseconds(retry_delay_ms(retry, job.retries, retry_after, jitter));
-    // The vendor throttles the whole key, not this one session.
-    if (r.status == 429 && retry_after) {
-      limiter.cool_down_until(now + milliseconds(std::min(*retry_after, retry.max_delay_ms)));
-    }
-  }
-
-  void on_result(const HttpResult& r) {
-    auto it = jobs.find(r.tag);
-    if (it == jobs.end()) return;
-    Job& job = it->second;
-    job.outcome.http_status = r.status;
-    if (r.error.empty() && r.status >= 200 && r.status < 300) {
-      on_reply(it, r.body);
-      return;
-    }
-    if (job.json_schema && rejects_json_schema(settings.provider, r.status, r.body)) {
-      json_mode_only = true;
-      job.json_schema = false;
-      job.retry_at = steady::now();  // at once, not counted as a retry
-      return;
-    }
-    // A response that came but was refused (too large) would come again.
-    const bool retryable = r.error.empty() ? is_retryable(r.status) : r.status == 0;
-    if (retryable && job.retries < retry.max_retries) {
-      schedule_retry(job, r);
-      return;
-    }
-    if (!r.error.empty()) {
-      fail(it, std::string(provider_name(settings.provider)) + " request failed: " + r.error);
+  // A finished call becomes its session's outcome: the whole call is paid
+  // for, whatever survives validation.
+  CompileOutcome outcome_of(const CallResult& r) {
+    auto it = pending.find(r.id);
+    Pending p = std::move(it->second);
+    pending.erase(it);
+    CompileOutcome& o = p.outcome;
+    o.http_status = r.http_status;
+    o.attempts = r.attempts;
+    if (r.ok) {
+      for_this_session_only(o, [&] {
+        pay_and_judge(o, r.reply, r.cost_usd, settings.prompt.max_questions, &p.seen,
+                      settings.quality, cancel);
+      });
     } else {
-      fail(it, vendor_error_message(settings.provider, r.status, r.body, settings.api_key));
+      o.status = Status::Failed;
+      o.error = r.error;
     }
-  }
-
-  void on_reply(std::map<std::uint64_t, Job>::iterator it, const std::string& body) {
-    CompileOutcome& o = it->second.outcome;
-    for_this_session_only(o, [&] {
-      const ModelReply reply = parse_reply(settings.provider, body, cancel);
-      pay_and_judge(o, reply, call_cost_usd(settings.prices, reply.tokens_in, reply.tokens_out),
-                    settings.prompt.max_questions, &it->second.seen, settings.quality, cancel);
-    });
-    finish(it);
-  }
-
-  double in_flight_estimates() const {
-    double sum = 0;
-    for (const auto& [tag, job] : jobs) sum += job.estimate_usd;
-    return sum;
-  }
-
-  std::vector<CompileOutcome> take_ready() {
-    std::vector<CompileOutcome> out;
-    out.swap(ready);
-    return out;
+    seal(o, settings.api_key);
+    return std::move(o);
   }
 };
 
@@ -309,12 +219,9 @@ BatchRunner::~BatchRunner() = default;
 
 BatchRunner::Admission BatchRunner::admit(const Estimate& e) const {
   const Impl& m = *impl_;
-  if (active() >= static_cast<std::size_t>(std::max(1, m.settings.concurrency))) return Admission::Wait;
-  if (m.settings.max_cost_usd > 0 && m.spent + m.in_flight_estimates() + e.cost_usd > m.settings.max_cost_usd) {
-    return Admission::OverBudget;
-  }
-  if (m.limiter.wait_ms(steady::now()) > 0) return Admission::Wait;
-  return Admission::Start;
+  // Offline outcomes waiting to be returned hold their slot too.
+  if (active() >= static_cast<std::size_t>(m.calls.concurrency())) return Admission::Wait;
+  return m.calls.admit(e.cost_usd);
 }
 
 void BatchRunner::start(const Trajectory& t, const Estimate& e) {
@@ -327,7 +234,7 @@ void BatchRunner::start(const Trajectory& t, const Estimate& e) {
 
 void BatchRunner::start(const Trajectory& t, Prepared& p) {
   Impl& m = *impl_;
-  Impl::Job job;
+  Impl::Pending job;
   // The outcome keeps the log's own hash and agent: pairs are stored beside
   // the log, on this server; only what leaves it is redacted.
   job.outcome = new_outcome(t, p.trajectory_hash);
@@ -352,44 +259,29 @@ void BatchRunner::start(const Trajectory& t, Prepared& p) {
   }
   // The prepared prompt is the one to send, unless redaction changed the
   // text it shows.
-  job.prompt = m.settings.redact_pii ? build_prompt(job.seen, m.settings.prompt) : std::move(p.prompt);
-  job.estimate_usd = p.estimate.cost_usd;
-  job.json_schema = !m.json_mode_only;
-  const std::uint64_t tag = m.next_tag++;
-  auto it = m.jobs.emplace(tag, std::move(job)).first;
+  std::string prompt =
+      m.settings.redact_pii ? build_prompt(job.seen, m.settings.prompt) : std::move(p.prompt);
+  const std::uint64_t id = m.next_id++;
+  m.pending.emplace(id, std::move(job));
   try {
-    m.send(tag, it->second);
+    m.calls.start(id, m.endpoint, std::move(prompt), ReplyFormat::QaPairs, p.estimate.cost_usd);
   } catch (...) {
-    m.jobs.erase(it);  // never started: must not hold a slot
+    m.pending.erase(id);  // never started: must not hold a slot
     throw;
   }
 }
 
 std::vector<CompileOutcome> BatchRunner::wait(long max_wait_ms) {
   Impl& m = *impl_;
-  const auto deadline = steady::now() + milliseconds(std::max(0L, max_wait_ms));
-  for (;;) {
-    m.send_due_retries();
-    if (!m.ready.empty()) return m.take_ready();
-    const auto now = steady::now();
-    long slice = ms_until(deadline, now);
-    if (m.jobs.empty()) {
-      // Nothing in flight: wait only for the rate limiter (or a 429 cooldown)
-      // to let the caller start again.
-      const long blocked = m.limiter.wait_ms(now);
-      if (blocked == 0) return {};
-      slice = std::min(slice, blocked);
-    } else if (auto next = m.next_retry_ms()) {
-      slice = std::min(slice, *next);
-    }
-    for (const HttpResult& r : m.http.poll(slice)) m.on_result(r);
-    if (!m.ready.empty()) return m.take_ready();
-    if (steady::now() >= deadline) return {};
-  }
+  std::vector<CompileOutcome> out;
+  out.swap(m.ready);
+  if (!out.empty()) return out;
+  for (const CallResult& r : m.calls.wait(max_wait_ms)) out.push_back(m.outcome_of(r));
+  return out;
 }
 
-std::size_t BatchRunner::active() const { return impl_->jobs.size() + impl_->ready.size(); }
+std::size_t BatchRunner::active() const { return impl_->calls.active() + impl_->ready.size(); }
 
-double BatchRunner::spent_usd() const { return impl_->spent; }
+double BatchRunner::spent_usd() const { return impl_->calls.spent_usd(); }
 
 }  // namespace trajc

@@ -380,16 +380,20 @@ void check_model_name(Provider p, const std::string& model) {
   }
 }
 
-std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema) {
+std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema,
+                         ReplyFormat reply) {
   require_network_provider(p);
+  const bool pairs = reply == ReplyFormat::QaPairs;
   json body;
   json* slot = nullptr;  // where the prompt goes
   switch (p) {
     case Provider::Gemini: {
-      json config = {{"responseMimeType", "application/json"}};
-      if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
-      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", ""}}})}}})},
-              {"generationConfig", std::move(config)}};
+      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", ""}}})}}})}};
+      if (pairs) {
+        json config = {{"responseMimeType", "application/json"}};
+        if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
+        body["generationConfig"] = std::move(config);
+      }
       slot = &body["contents"][0]["parts"][0]["text"];
       break;
     }
@@ -401,8 +405,8 @@ std::string request_body(Provider p, const std::string& model, const std::string
         format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
       }
       body = {{"model", model},
-              {"messages", json::array({{{"role", "user"}, {"content", ""}}})},
-              {"response_format", std::move(format)}};
+              {"messages", json::array({{{"role", "user"}, {"content", ""}}})}};
+      if (pairs) body["response_format"] = std::move(format);
       slot = &body["messages"][0]["content"];
       break;
     }
@@ -441,7 +445,8 @@ std::vector<std::string> auth_headers(Provider p, const std::string& api_key) {
 std::string api_base_url(Provider p, const std::string& base_url) { return base_or_default(p, base_url); }
 
 HttpRequest build_request(Provider p, const std::string& base_url, const std::string& model,
-                          const std::string& api_key, const std::string& prompt, bool json_schema) {
+                          const std::string& api_key, const std::string& prompt, bool json_schema,
+                          ReplyFormat reply) {
   require_network_provider(p);
   check_model_name(p, model);
   const std::string base = base_or_default(p, base_url);
@@ -454,7 +459,7 @@ HttpRequest build_request(Provider p, const std::string& base_url, const std::st
   }
   req.headers = {"Content-Type: application/json", "Accept: application/json"};
   for (std::string& h : auth_headers(p, api_key)) req.headers.push_back(std::move(h));
-  req.body = request_body(p, model, prompt, json_schema);
+  req.body = request_body(p, model, prompt, json_schema, reply);
   return req;
 }
 

@@ -91,6 +91,12 @@ void define_provider_settings(void) {
                 &gucs.tier, defaults::kTier, PGC_USERSET, 0, check_tier);
   define_string("trajc.model", "Model name overriding the tier map (empty = use the tier).",
                 &gucs.model, defaults::kModel, PGC_USERSET);
+  // trajc_eval's judge: trajc.provider's model for this tier, or this model.
+  define_string("trajc.judge_tier", "Tier of trajc_eval's judge model (see trajc.models).",
+                &gucs.judge_tier, defaults::kJudgeTier, PGC_USERSET, 0, check_tier);
+  define_string("trajc.judge_model",
+                "trajc_eval's judge model (empty = the judge tier's); set, grader auto judges.",
+                &gucs.judge_model, defaults::kJudgeModel, PGC_USERSET);
 
   const int secret = GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE;
   int i = 0;

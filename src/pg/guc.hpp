@@ -30,6 +30,8 @@ struct Gucs {
   int provider;  // trajc::Provider
   char* tier;
   char* model;
+  char* judge_tier;   // trajc_eval's judge
+  char* judge_model;
   ProviderGucs providers[std::size(trajc::kNetworkProviders)];
   // how to call it
   int timeout_ms;

@@ -51,15 +51,15 @@ constexpr const char* kByTier =
     "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8, batch_discount::float8"
     " FROM trajc.models WHERE provider = $1 AND tier = $2";
 
-void choose_priced_model(ModelChoice& c) {
-  const bool by_name = c.provider != trajc::Provider::Offline && gucs.model != nullptr &&
-                        gucs.model[0] != '\0';
+void choose_priced_model(ModelChoice& c, const char* model) {
+  const bool by_name = c.provider != trajc::Provider::Offline && model != nullptr &&
+                        model[0] != '\0';
   if (by_name) {
-    if (fetch_model_row(kByModel, c, gucs.model, c)) return;
-    c.model = pstrdup(gucs.model);  // unpriced: cost is recorded as 0
+    if (fetch_model_row(kByModel, c, model, c)) return;
+    c.model = pstrdup(model);  // unpriced: cost is recorded as 0
     c.batch_discount = 1;
     ereport(NOTICE, (errmsg("model \"%s\" has no price in trajc.models; its cost is recorded as 0",
-                            gucs.model)));
+                            model)));
     return;
   }
   if (!fetch_model_row(kByTier, c, c.tier, c))
@@ -84,15 +84,21 @@ ProviderAccess provider_access(trajc::Provider p) {
 }
 
 ModelChoice choose_model(const char* tier_arg, bool need_key) {
+  return choose_model_for(static_cast<trajc::Provider>(gucs.provider), gucs.model,
+                          tier_arg != nullptr ? tier_arg : gucs.tier, need_key);
+}
+
+ModelChoice choose_model_for(trajc::Provider provider, const char* model, const char* tier,
+                             bool need_key) {
   ModelChoice c{};
-  c.provider = static_cast<trajc::Provider>(gucs.provider);
+  c.provider = provider;
   c.provider_name = trajc::provider_name(c.provider);
-  c.tier = tier_arg != nullptr ? tier_arg : gucs.tier;
+  c.tier = tier;
   if (!is_tier(c.tier))
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("unknown tier \"%s\"", c.tier),
                     errhint("Use cheap, standard or premium.")));
-  choose_priced_model(c);
+  choose_priced_model(c, model);
   c.api_key = nullptr;
   c.base_url = pstrdup("");
   if (c.provider != trajc::Provider::Offline) choose_key(c, need_key);

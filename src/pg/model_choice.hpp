@@ -36,5 +36,9 @@ ProviderAccess provider_access(trajc::Provider p);
 // Raises 22023 for an unknown tier or a missing model or key (with hints),
 // 22004 for a trajc.models row with a NULL model or price.
 ModelChoice choose_model(const char* tier_arg, bool need_key);
+// The same for a given provider, model (NULL or empty = the tier's) and tier:
+// trajc_eval's candidate and judge.
+ModelChoice choose_model_for(trajc::Provider provider, const char* model, const char* tier,
+                             bool need_key);
 
 }  // namespace trajc_pg

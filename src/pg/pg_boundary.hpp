@@ -43,6 +43,7 @@
 #include "trajc/compile.hpp"
 #include "trajc/dedup.hpp"
 #include "trajc/error.hpp"
+#include "trajc/eval.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"

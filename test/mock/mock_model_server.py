@@ -12,6 +12,7 @@ import select
 import socket
 import threading
 import time
+import zlib
 from email import policy as email_policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -200,7 +201,7 @@ def decide_outcome(server, batch, item):
     elif d.action == "hang":
         return ("expired",)  # never answers: the job ends without it
     turns = max((int(n) for n in TURN_HEADER.findall(prompt)), default=0)
-    text, finish = reply_text(vendor, d, turns)
+    text, finish = reply_text(vendor, d, turns, prompt)
     return ("ok", model_reply(vendor, model, text, len(prompt) // 4, len(text) // 4, finish))
 
 
@@ -679,6 +680,94 @@ class BatchEndpoints:
         return doc
 
 
+# --- eval prompts (trajc_eval): a candidate answering, a judge grading -----
+ANSWER_MARK = "reply exactly: unknown"
+JUDGE_MARK = "Is the model response correct? Answer yes or no only."
+QUESTION_LINE = re.compile(r"^Question: (.*)$", re.MULTILINE)
+JUDGE_PARTS = re.compile(r"Correct Answer: (.*?)\n\nModel Response: (.*?)\n\nIs the model", re.DOTALL)
+WRONG_ANSWER = "It was the banana service, at turn 99."
+
+
+def eval_kind(prompt):
+    if JUDGE_MARK in prompt:
+        return "judge"
+    if ANSWER_MARK in prompt and QUESTION_LINE.search(prompt):
+        return "answer"
+    return None
+
+
+def directive_scope(prompt):
+    """Where a directive is looked for after the model name: the whole prompt,
+    except for eval prompts, where only the question counts (the trajectory
+    an answer prompt carries must not script the candidate)."""
+    if eval_kind(prompt) is None:
+        return prompt
+    questions = QUESTION_LINE.findall(prompt)
+    return questions[-1] if questions else ""
+
+
+def turn_text(prompt, n):
+    """The rendered lines of turn n (without its header), as one line."""
+    m = re.search(r"^### Turn %d\b.*?\n(.*?)(?=\n\n### Turn |\n\nQuestion: |\Z)" % n, prompt,
+                  re.MULTILINE | re.DOTALL)
+    return " ".join(m.group(1).split()) if m else "unknown"
+
+
+def answer_text(d, prompt):
+    """The candidate: mock:answer=N replies with turn N's text (right when the
+    reference answer is in turn N), mock:answer_wrong[=N] with a wrong answer,
+    mock:answer_none with "unknown". mock:flip in the model name swaps right
+    and wrong (answer=N is wrong, answer_wrong=N answers with turn N), so two
+    runs differ on known pairs. Without a directive: `"agent" (turn N)` for
+    each turn the question names (every turn of "from turn A to turn B"), from
+    the turn headers, else "unknown"; mock:forget=P in the model name
+    answers "unknown" instead for the P percent of questions whose CRC-32 mod
+    100 is below P (the same questions every time)."""
+    question = QUESTION_LINE.findall(prompt)[-1]
+    flip = d.action == "flip"
+    if flip:
+        d = Directive(DIRECTIVE.search(question))
+    right = (d.action == "answer") != flip
+    if d.action in ("answer", "answer_wrong"):
+        return turn_text(prompt, d.n or 1) if right and d.n else WRONG_ANSWER
+    if d.action == "answer_none":
+        return "unknown"
+    if d.action == "forget" and zlib.crc32(question.encode()) % 100 < (d.n or 0):
+        return "unknown"
+    named = sorted({int(n) for n in re.findall(r"\bturns? (\d+)", question)})
+    span = re.search(r"from turn (\d+) to turn (\d+)", question)
+    if span:
+        named = list(range(int(span.group(1)), int(span.group(2)) + 1))
+    said = ["%s (turn %d)" % (turn_agent(prompt, n), n) for n in named if turn_agent(prompt, n)]
+    return "; ".join(said) or "unknown"
+
+
+def turn_agent(prompt, n):
+    """The agent in turn n's header (`### Turn N (time, agent)`), quoted."""
+    m = re.search(r"^### Turn %d \([^,\n]*, ([^\n]*)\)$" % n, prompt, re.MULTILINE)
+    return '"%s"' % m.group(1) if m else ""
+
+
+def words(text):
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def judge_text(d, prompt):
+    """The judge: mock:judge_yes / mock:judge_no in the model name force the
+    verdict, mock:judge_garbled replies neither; otherwise yes exactly when the
+    response contains the correct answer (lower-cased words)."""
+    if d.action == "judge_yes":
+        return "yes"
+    if d.action == "judge_no":
+        return "no"
+    if d.action == "judge_garbled":
+        return "Perhaps; it is hard to say."
+    m = JUDGE_PARTS.search(prompt)
+    if not m:
+        return "no"
+    return "yes" if words(m.group(1)) and words(m.group(1)) in words(m.group(2)) else "no"
+
+
 class Handler(BatchEndpoints, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the vendors do
     # Headers and body go out in separate writes; with Nagle on, the body
@@ -774,7 +863,7 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
         prompt = prompt_text(vendor, body)
         session_match = SESSION_LINE.search(prompt)
         session = session_match.group(1).strip() if session_match else ""
-        directive = Directive.find(model, prompt)
+        directive = Directive.find(model, directive_scope(prompt))
         # mock:record keeps the whole body, so a test can search all of it.
         logged = body if directive.action == "record" else abbreviated(body)
         entry = {"path": self.path, "headers": dict(self.headers.items()), "body": logged,
@@ -889,9 +978,15 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
 
 
 def reply_text(vendor, d, turns, prompt=""):
-    """The model's text and finish reason for directive `d` (online and batch alike)."""
+    """The model's text and finish reason for directive `d` (online and batch
+    alike): QA pairs, or an eval candidate's answer or judge's verdict."""
     finish = DONE_REASON[vendor]
-    if d.action == "invalid":
+    kind = eval_kind(prompt)
+    if kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
+        text = answer_text(d, prompt)
+    elif kind == "judge" and d.action not in ("non_json", "empty", "truncated"):
+        text = judge_text(d, prompt)
+    elif d.action == "invalid":
         text = json.dumps({"pairs": invalid_pairs(turns)})
     elif d.action == "non_json":
         text = "I could not find any good questions in this session, sorry."

@@ -125,11 +125,16 @@ public_fns = sorted(r[0] for r in sql("""
 # open provider batch; trajc.citus_distributed / citus_placements /
 # citus_split read Citus's metadata only (every compile asks the first). They
 # spend nothing and sit in schema trajc, which PUBLIC cannot use.
-t.eq(public_fns, ["citus_distributed", "citus_placements", "citus_split", "open_batch_of",
-                  "question_bands", "question_key", "question_similarity", "trajc_extract",
-                  "trajc_quality", "trajc_sample", "trajc_stats", "trajc_turns"],
+# Eval's report and recall read pairs and answers and reach no model; their
+# helpers in schema trajc run with the caller's rights.
+t.eq(public_fns, ["check_k", "check_retrievals", "citus_distributed", "citus_placements",
+                  "citus_split", "eval_run_id", "eval_summary", "open_batch_of",
+                  "pair_supporting_turns", "question_bands", "question_key", "question_similarity",
+                  "recall_metrics", "trajc_eval_report", "trajc_extract", "trajc_quality",
+                  "trajc_recall", "trajc_recall_report", "trajc_retrieve", "trajc_sample",
+                  "trajc_stats", "trajc_turns"],
      "PUBLIC keeps only the functions that spend nothing (extract, turns, stats, sample, "
-     "open_batch_of, the Citus metadata helpers)")
+     "open_batch_of, quality, the Citus metadata helpers, the recall functions and the eval report)")
 for role in ("anon", "authenticated"):
     for call in ("SELECT * FROM trajc_compile('sb-vault-1')",
                  "SELECT * FROM trajc_compile_batch(3, 5)",

@@ -64,6 +64,7 @@ Defaults sql_defaults(const std::string& sql) {
 }
 
 std::string sql_bool(bool b) { return b ? "true" : "false"; }
+std::string sql_text(const char* s) { return std::string("'") + s + "'"; }
 
 // What each script must say: every non-NULL DEFAULT of the SQL surface.
 const Defaults& expected() {
@@ -84,6 +85,14 @@ const Defaults& expected() {
       {"trajc_batch_submit.limit", std::to_string(d::kBatchSubmitLimit)},
       {"trajc_start.min_turns", std::to_string(d::kMinTurns)},
       {"trajc_start.limit", std::to_string(d::kCompileLimit)},
+      {"trajc_recall.k", std::to_string(d::kRecallK)},
+      {"trajc_recall_report.k", std::to_string(d::kRecallK)},
+      {"trajc_retrieve.k", std::to_string(d::kRecallK)},
+      {"trajc_retrieve.method", sql_text(d::kRetrieveMethod)},
+      {"trajc_eval.limit", std::to_string(d::kEvalLimit)},
+      {"trajc_eval.grader", sql_text(d::kEvalGrader)},
+      {"trajc_eval_pending.limit", std::to_string(d::kEvalLimit)},
+      {"trajc_eval_pending.grader", sql_text(d::kEvalGrader)},
   };
   return e;
 }
