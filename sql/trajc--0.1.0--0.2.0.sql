@@ -326,7 +326,7 @@ CREATE FUNCTION @extschema@.trajc_cancel(job_id bigint)
 REVOKE ALL ON FUNCTION @extschema@.trajc_start(int, int, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.trajc_cancel(bigint) FROM PUBLIC;
 
--- ====================================================================
+-- ===========================================================================
 -- Citus (issue 14): trajc on a cluster whose audit log is distributed by
 -- session. Begin of the Citus block; identical in trajc--0.2.0.sql and
 -- trajc--0.1.0--0.2.0.sql. Design: docs/citus.md. Everything here is plain
@@ -688,7 +688,7 @@ CREATE FUNCTION @extschema@.trajc_distribute()
   $$;
 REVOKE ALL ON FUNCTION @extschema@.trajc_distribute() FROM PUBLIC;
 -- End of the Citus block.
-=======
+
 -- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?
 -- Begin of the recall block; identical in trajc--0.2.0.sql and

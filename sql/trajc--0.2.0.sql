@@ -438,7 +438,6 @@ CREATE FUNCTION @extschema@.trajc_quality()
 -- extension installs and works the same without it.
 -- The rule: a session is read, compiled and stored only on the node holding
 -- its shard (claims are advisory locks, which are per server).
--- ====================================================================
 -- ===========================================================================
 
 -- True when trajc's tables are distributed (trajc_distribute() ran): then
@@ -793,7 +792,8 @@ CREATE FUNCTION @extschema@.trajc_distribute()
   $$;
 REVOKE ALL ON FUNCTION @extschema@.trajc_distribute() FROM PUBLIC;
 -- End of the Citus block.
-=======
+
+-- ===========================================================================
 -- Recall (issue 11): did a memory layer bring back the supporting turns?
 -- Begin of the recall block; identical in trajc--0.2.0.sql and
 -- trajc--0.1.0--0.2.0.sql. Definitions: docs/eval-recall.md.
