@@ -963,7 +963,8 @@ COMMENT ON TABLE trajc.eval_runs IS 'One row per eval run (trajc_eval), by label
 -- such pairs count as not answered, and a resumed run asks them again.
 CREATE TABLE trajc.eval_answers (
   run_id            bigint      NOT NULL REFERENCES trajc.eval_runs (id) ON DELETE CASCADE,
-  pair_id           uuid        NOT NULL REFERENCES trajc.qa_pairs (id) ON DELETE CASCADE,
+  session_id        text        NOT NULL,   -- the pair's: keys of per-session tables include it
+  pair_id           uuid        NOT NULL,
   answer            text,                       -- the candidate's answer, NULL if none came
   correct           boolean,
   score             real,                       -- match: 1 or token F1; judge: 1 or 0
@@ -975,7 +976,8 @@ CREATE TABLE trajc.eval_answers (
   judge_tokens_out  bigint      NOT NULL DEFAULT 0,
   judge_cost_usd    numeric     NOT NULL DEFAULT 0,
   answered_at       timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (run_id, pair_id)
+  PRIMARY KEY (run_id, session_id, pair_id),
+  FOREIGN KEY (session_id, pair_id) REFERENCES trajc.qa_pairs (session_id, id) ON DELETE CASCADE
 );
 CREATE INDEX eval_answers_pair_idx ON trajc.eval_answers (pair_id);
 COMMENT ON TABLE trajc.eval_answers IS 'Each pair''s answer in an eval run, graded.';

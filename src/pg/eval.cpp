@@ -263,11 +263,11 @@ void list_pending(EvalRun* run, const EvalArgs& a) {
 // and adds it to the run's totals. A pair deleted meanwhile is skipped.
 constexpr const char* kStoreAnswer =
     "WITH stored AS ("
-    "  INSERT INTO trajc.eval_answers AS a (run_id, pair_id, answer, correct, score, judge_reason,"
+    "  INSERT INTO trajc.eval_answers AS a (run_id, session_id, pair_id, answer, correct, score, judge_reason,"
     "      tokens_in, tokens_out, cost_usd, judge_tokens_in, judge_tokens_out, judge_cost_usd)"
-    "  SELECT $1, p.id, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12::numeric"
+    "  SELECT $1, p.session_id, p.id, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12::numeric"
     "    FROM trajc.qa_pairs p WHERE p.id = $2::uuid"
-    "  ON CONFLICT (run_id, pair_id) DO UPDATE SET answer = excluded.answer,"
+    "  ON CONFLICT (run_id, session_id, pair_id) DO UPDATE SET answer = excluded.answer,"
     "      correct = excluded.correct, score = excluded.score,"
     "      judge_reason = excluded.judge_reason,"
     "      tokens_in = a.tokens_in + excluded.tokens_in,"

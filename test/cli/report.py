@@ -190,12 +190,12 @@ db.sql("""
   INSERT INTO trajc.eval_runs (label, provider, model, grader, started_at)
   VALUES ('old', 'openai', 'm-old', 'match', now() - interval '2 hours'),
          ('new', 'openai', 'm-new', 'match', now() - interval '1 hour');
-  INSERT INTO trajc.eval_answers (run_id, pair_id, answer, correct, score)
-  SELECT r.id, p.id, 'x', CASE WHEN r.label = 'old' THEN true
+  INSERT INTO trajc.eval_answers (run_id, session_id, pair_id, answer, correct, score)
+  SELECT r.id, p.session_id, p.id, 'x', CASE WHEN r.label = 'old' THEN true
                                WHEN p.n <= 3 THEN false
                                WHEN p.n = 4 THEN NULL ELSE true END, 1
     FROM trajc.eval_runs r,
-         (SELECT id, row_number() OVER (ORDER BY id) AS n FROM trajc.qa_pairs) p;""")
+         (SELECT session_id, id, row_number() OVER (ORDER BY id) AS n FROM trajc.qa_pairs) p;""")
 rc, so, se = run_tool(["report", "--html", out2, "--recall-pairs", "5"], db=db.name)
 p2 = parse(open(out2, encoding="utf-8").read() if rc == 0 else "")
 want = json.loads(db.sql("SELECT json_agg(r) FROM trajc_eval_report('old', 'new') r"))

@@ -25,13 +25,14 @@ VALUES ('er-a', 'openai', 'model-a', 'match'), ('er-b', 'openai', 'model-b', 'ma
 --   factoid:  a 2/3, b 2/3, delta 0, a_only 1 (pair 2), b_only 1 (pair 3)
 --   temporal: a 1/1, b 0/1, delta -1, a_only 1 (pair 4), b_only 0
 --   total:    a 3/4, b 2/4, delta -0.25, a_only 2, b_only 1
-INSERT INTO trajc.eval_answers (run_id, pair_id, answer, correct, score)
-SELECT r.id, ('00000000-0000-0000-0000-00000000000' || v.n)::uuid, 'x', v.ok, 1
+INSERT INTO trajc.eval_answers (run_id, session_id, pair_id, answer, correct, score)
+SELECT r.id, p.session_id, p.id, 'x', v.ok, 1
   FROM (VALUES ('er-a', 1, true), ('er-a', 2, true), ('er-a', 3, false), ('er-a', 4, true),
                ('er-a', 5, true),
                ('er-b', 1, true), ('er-b', 2, false), ('er-b', 3, true), ('er-b', 4, false),
                ('er-b', 5, NULL), ('er-b', 6, true)) AS v(label, n, ok)
-  JOIN trajc.eval_runs r ON r.label = v.label;
+  JOIN trajc.eval_runs r ON r.label = v.label
+  JOIN trajc.qa_pairs p ON p.id = ('00000000-0000-0000-0000-00000000000' || v.n)::uuid;
 
 SELECT results_eq(
   $$SELECT qa_type, pairs, round(accuracy_a::numeric, 4), round(accuracy_b::numeric, 4),
