@@ -591,6 +591,11 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
             FROM pg_catalog.unnest(r.ids) AS s
            WHERE s NOT IN (SELECT got.session_id FROM got);
       ELSE
+        -- Also a WARNING: the procedure and a background job have no rows to
+        -- show it in (a job's goes to the server log).
+        RAISE WARNING 'trajc: % session(s) not compiled: node %:% failed: %',
+          pg_catalog.cardinality(r.ids), r.node_name, r.node_port,
+          coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given');
         RETURN QUERY
           SELECT s, 'failed'::text, 0, 0, 0::numeric,
                  pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
@@ -703,9 +708,11 @@ CREATE FUNCTION @extschema@.trajc_distribute()
          AND c.conrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                                      pg_catalog.to_regclass('trajc.qa_pairs'),
                                      pg_catalog.to_regclass('trajc.qa_pair_bands'),
-                                     pg_catalog.to_regclass('trajc.batch_requests')])
+                                     pg_catalog.to_regclass('trajc.batch_requests'),
+                                     pg_catalog.to_regclass('trajc.eval_answers')])
          AND c.confrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.models'),
-                                      pg_catalog.to_regclass('trajc.batches')])
+                                      pg_catalog.to_regclass('trajc.batches'),
+                                      pg_catalog.to_regclass('trajc.eval_runs')])
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
                           WHERE p.logicalrelid = c.confrelid)
     LOOP
@@ -721,11 +728,14 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     END LOOP;
 
     -- Tables per session, colocated with the audit log; compile_log first:
-    -- the others refer to it.
+    -- the others refer to it. An eval answer is a pair's (its key includes
+    -- the pair's session): it lives in the pair's shard, so the pairs still
+    -- to ask are an anti-join within each shard.
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                              pg_catalog.to_regclass('trajc.qa_pairs'),
                              pg_catalog.to_regclass('trajc.qa_pair_bands'),
-                             pg_catalog.to_regclass('trajc.batch_requests')] LOOP
+                             pg_catalog.to_regclass('trajc.batch_requests'),
+                             pg_catalog.to_regclass('trajc.eval_answers')] LOOP
       CONTINUE WHEN t IS NULL;
       object := t::text;
       SELECT p.colocationid INTO coloc FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t;
@@ -744,8 +754,13 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     END LOOP;
 
     -- Tables every node reads whole: reference tables (a copy on each node).
+    -- eval_runs is one row per run, which the answers' shards refer to (a
+    -- distributed table's key may only point at a reference table).
+    -- trajc.jobs is not here: a job is the coordinator's (its worker runs
+    -- there and fans out), so it stays a local table.
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.models'),
-                             pg_catalog.to_regclass('trajc.batches')] LOOP
+                             pg_catalog.to_regclass('trajc.batches'),
+                             pg_catalog.to_regclass('trajc.eval_runs')] LOOP
       CONTINUE WHEN t IS NULL;
       object := t::text;
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t) THEN
