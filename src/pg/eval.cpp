@@ -238,14 +238,16 @@ constexpr const char* kUngradedPairs =
     "   AND x.pair_id = p.id AND x.correct IS NOT NULL"
     " WHERE x.pair_id IS NULL";
 
-// Runs kUngradedPairs with `suffix` appended for the run's selection.
+// Runs kUngradedPairs with `suffix` appended for the run's selection. Not
+// read-only: a fresh snapshot, so that the answers this very call stored
+// are seen.
 void ungraded_pairs(const EvalRun* run, const char* suffix, int max_rows, const char* what) {
   Oid types[3] = {INT8OID, INT4OID, TEXTOID};
   Datum args[3] = {Int64GetDatum(run->run_id), Int32GetDatum(run->limit),
                    run->qa_type ? CStringGetTextDatum(run->qa_type) : (Datum)0};
   char nulls[3] = {' ', ' ', run->qa_type ? ' ' : 'n'};
   spi_check(SPI_execute_with_args(psprintf("%s%s", kUngradedPairs, suffix), 3, types, args, nulls,
-                                  true, max_rows),
+                                  false, max_rows),
             SPI_OK_SELECT, what);
 }
 

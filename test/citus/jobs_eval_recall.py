@@ -31,10 +31,15 @@ t.ok(actions.get("trajc.eval_answers", "").startswith("distributed by session_id
      and actions.get("trajc.eval_runs") == "reference table" and "trajc.jobs" not in actions,
      "trajc_distribute() distributes the eval answers with their pairs' sessions, makes the eval "
      "runs a reference table and leaves trajc.jobs alone", actions)
-t.eq(psql("""SELECT count(DISTINCT colocationid) FROM pg_dist_partition
+t.eq(psql("""SELECT count(DISTINCT colocationid) || '/' || count(*) FROM pg_dist_partition
               WHERE logicalrelid IN ('audit_log'::regclass, 'trajc.qa_pairs'::regclass,
-                                     'trajc.eval_answers'::regclass)"""), "1",
-     "trajc.eval_answers is colocated with the audit log and the pairs")
+                                     'trajc.qa_pair_bands'::regclass,
+                                     'trajc.eval_answers'::regclass)"""), "1/4",
+     "trajc.eval_answers and trajc.qa_pair_bands are colocated with the audit log and the pairs")
+t.eq(psql("""SELECT string_agg(logicalrelid::text, ',' ORDER BY logicalrelid::text)
+               FROM pg_dist_partition WHERE partmethod = 'n'"""),
+     "trajc.batches,trajc.eval_runs,trajc.models",
+     "the reference tables are the models, the provider batch jobs and the eval runs")
 t.eq(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'trajc.jobs'::regclass"),
      "0", "trajc.jobs stays a local table of the coordinator (a job is the server's, not a "
      "session's)")
