@@ -9,6 +9,7 @@ tables, from the coordinator.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from citus_tap import (PORTS, Tap, cluster, holders, load_audit_log, max_overlap,  # noqa: E402
@@ -131,12 +132,16 @@ mock_reset()
 jid = start_job("SET trajc.model = 'mock:slow=5000'; SET trajc.concurrency = 2;")
 t.ok(wait_for(lambda: {sender(e) for e in mock_requests()} == {"worker1", "worker2"}),
      "a slow job's requests are in flight on both workers")
+asked = time.time()
 t.eq(psql("SELECT trajc_cancel(%s)" % jid), "t", "trajc_cancel on the coordinator accepts it")
 busy = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CALL trajc.compile_sessions%'"
 t.ok(wait_for(lambda: job(jid)[0] == "cancelled", 4),
      "the job is cancelled before its 5 s requests are answered", job(jid))
+cancelled = time.time() - asked
 t.ok(wait_for(lambda: psql(busy, "worker1") == "0" and psql(busy, "worker2") == "0", 4),
      "... and the workers' shares stop too")
+print("# job cancelled %.2f s after trajc_cancel, workers' shares gone %.2f s after" %
+      (cancelled, time.time() - asked))
 t.eq(ok_compiles(), "0/0", "nothing was stored for the requests it cut short")
 
 # -------------------------------------------------------- a worker down: no loss
