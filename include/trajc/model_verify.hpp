@@ -9,12 +9,16 @@
 #pragma once
 #include "trajc/core_guard.hpp"
 
+#include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "trajc/cancel.hpp"
+#include "trajc/model_calls.hpp"
 #include "trajc/qa.hpp"
 #include "trajc/trajectory.hpp"
 #include "trajc/verify.hpp"
@@ -62,5 +66,58 @@ std::string build_verifier_prompt(const std::string& session_id, const std::vect
 // verdict with boolean fields for every pair number 1..count.
 std::vector<Verdict> parse_verdicts(const std::string& text, std::size_t count,
                                     CancelCheck cancel = nullptr);
+
+// --- trajc_verify(): re-checking stored pairs --------------------------------
+
+// A stored pair and the hash of the trajectory it was compiled from.
+struct StoredPair {
+  std::string pair_id;
+  std::string trajectory_hash;
+  QaPair pair;
+};
+
+// What trajc_verify() returns for one pair.
+inline constexpr const char* kSupported = "supported";
+struct PairVerdict {
+  std::string pair_id;
+  std::string verdict;  // kSupported, reject::kUnsupported or reject::kUngrounded
+  std::string reason;
+};
+
+// One session's re-check, once its verifier reply is in (or not needed).
+struct SessionVerdicts {
+  std::string session_id;
+  std::vector<PairVerdict> verdicts;  // every pair decided; none when the call failed
+  std::string error;                  // the verifier call failed: its pairs are undecided
+  long tokens_in = 0, tokens_out = 0;
+  double cost_usd = 0;
+};
+
+// Re-checks stored pairs session by session, with the verifier calls in
+// flight at once on ModelCalls: a pair whose trajectory hash no longer
+// matches the log, or whose answer the cited turns do not literally give, is
+// ungrounded at once; the others of a session go to the verifier in one call.
+class Reverifier {
+ public:
+  Reverifier(ModelEndpoint verifier, CallLimits limits, bool redact_pii, CancelCheck cancel);
+  ~Reverifier();
+  Reverifier(const Reverifier&) = delete;
+  Reverifier& operator=(const Reverifier&) = delete;
+
+  // Whether a session may start now (ModelCalls::admit with a typical estimate).
+  ModelCalls::Admission admit() const;
+  // `log` is the session as the audit log has it now (unredacted: its hash
+  // is compared); a session needing no call is returned by the next wait().
+  void start(const Trajectory& log, std::vector<StoredPair> pairs);
+  // Drives the calls for up to max_wait_ms; returns the sessions decided.
+  // Throws Error(kQueryCanceled) on cancel.
+  std::vector<SessionVerdicts> wait(long max_wait_ms);
+  std::size_t active() const;
+  double spent_usd() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace trajc

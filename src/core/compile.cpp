@@ -62,6 +62,7 @@ void for_this_session_only(CompileOutcome& o, Fn&& handle) {
   }
   o.status = Status::Failed;
   o.pairs.clear();
+  o.quality.clear();
 }
 
 // Validates a model's text into kept and rejected pairs, checks the kept
@@ -268,6 +269,7 @@ struct BatchRunner::Impl {
       o.status = Status::Failed;
       o.error = "verifier: " + r.error;
       o.pairs.clear();
+      o.quality.clear();
       return;
     }
     for_this_session_only(o, [&] {

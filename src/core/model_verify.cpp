@@ -8,6 +8,8 @@
 #include "trajc/model_verify.hpp"
 
 #include "trajc/error.hpp"
+#include "trajc/provider.hpp"
+#include "trajc/redact.hpp"
 #include "trajc/safe_text.hpp"
 
 namespace trajc {
@@ -151,5 +153,142 @@ std::vector<Verdict> parse_verdicts(const std::string& text, std::size_t count, 
   }
   return out;
 }
+
+namespace {
+
+std::string literal_reason(const Grounding& g) {
+  std::string why = "the cited turns do not give";
+  for (std::size_t i = 0; i < g.missing.size(); ++i) why += (i ? ", " : " ") + g.missing[i];
+  return why;
+}
+
+}  // namespace
+
+struct Reverifier::Impl {
+  // A session whose verifier call is in flight: its result so far (the
+  // pairs decided without the model) and the pairs waiting for verdicts.
+  struct Pending {
+    SessionVerdicts result;
+    std::vector<std::string> asked;  // pair ids, in the prompt's order
+  };
+
+  ModelEndpoint verifier;
+  bool redact_pii;
+  CancelCheck cancel;
+  ModelCalls calls;
+  std::map<std::uint64_t, Pending> pending;
+  std::vector<SessionVerdicts> ready;
+  std::uint64_t next_id = 1;
+
+  Impl(ModelEndpoint v, CallLimits limits, bool redact, CancelCheck c)
+      : verifier(std::move(v)), redact_pii(redact), cancel(c), calls(limits, c) {
+    if (verifier.provider == Provider::Offline)
+      throw Error(sqlstate::kInvalidParameter, "the verifier needs a model provider, not offline");
+    check_model_name(verifier.provider, verifier.model);
+  }
+
+  void take(Pending& p, const CallResult& r) {
+    SessionVerdicts& s = p.result;
+    s.tokens_in += r.reply.tokens_in;
+    s.tokens_out += r.reply.tokens_out;
+    s.cost_usd += r.cost_usd;
+    if (!r.ok) {
+      s.error = r.error;
+      s.verdicts.clear();
+      return;
+    }
+    std::vector<Verdict> verdicts;
+    try {
+      verdicts = parse_verdicts(r.reply.text, p.asked.size(), cancel);
+    } catch (const Error& e) {
+      if (e.code() == sqlstate::kQueryCanceled) throw;
+      s.error = e.what();
+      s.verdicts.clear();
+      return;
+    }
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+      const bool keeps = verdict_keeps(verdicts[i]);
+      s.verdicts.push_back({p.asked[i], keeps ? kSupported : reject::kUnsupported,
+                            keeps ? verdicts[i].reason : verdict_rejection(verdicts[i])});
+    }
+  }
+};
+
+Reverifier::Reverifier(ModelEndpoint verifier, CallLimits limits, bool redact_pii, CancelCheck cancel)
+    : impl_(std::make_unique<Impl>(std::move(verifier), limits, redact_pii, cancel)) {}
+
+Reverifier::~Reverifier() = default;
+
+ModelCalls::Admission Reverifier::admit() const {
+  // A verifier call is small: a few cited turns and short verdicts.
+  const double estimate = call_cost_usd(impl_->verifier.prices, 2000, 200);
+  return impl_->calls.admit(estimate);
+}
+
+void Reverifier::start(const Trajectory& log, std::vector<StoredPair> pairs) {
+  Impl& m = *impl_;
+  Impl::Pending p;
+  p.result.session_id = log.session_id;
+  const std::string hash = trajectory_hash(log);
+  // The pairs were compiled from the trajectory as the model saw it:
+  // redacted when trajc.redact is 'pii' (the same placeholders, the same log).
+  Trajectory seen = log;
+  if (m.redact_pii) PiiRedactor().redact(seen);
+  std::vector<QaPair> asked;
+  for (StoredPair& sp : pairs) {
+    if (log.turns.empty()) {
+      p.result.verdicts.push_back({sp.pair_id, reject::kUngrounded, "the session is no longer in the audit log"});
+      continue;
+    }
+    if (sp.trajectory_hash != hash) {
+      p.result.verdicts.push_back({sp.pair_id, reject::kUngrounded,
+                                   "the session's log changed since the pair was compiled (trajectory hash " +
+                                       sp.trajectory_hash + ", now " + hash + ")"});
+      continue;
+    }
+    const Grounding g = verify_literal(sp.pair, seen);
+    if (!g.grounded) {
+      p.result.verdicts.push_back({sp.pair_id, reject::kUngrounded, safe_text(literal_reason(g), kMaxErrorBytes)});
+      continue;
+    }
+    p.asked.push_back(sp.pair_id);
+    asked.push_back(std::move(sp.pair));
+  }
+  if (asked.empty()) {
+    m.ready.push_back(std::move(p.result));
+    return;
+  }
+  std::string prompt = build_verifier_prompt(log.session_id, verify_items(asked, seen));
+  const double estimate = call_cost_usd(m.verifier.prices, static_cast<long>((prompt.size() + 3) / 4), 200);
+  const std::uint64_t id = m.next_id++;
+  auto [slot, inserted] = m.pending.emplace(id, std::move(p));
+  try {
+    m.calls.start(id, m.verifier, std::move(prompt), ReplyFormat::Verdicts, estimate);
+  } catch (...) {
+    m.pending.erase(slot);  // never started: must not hold a slot
+    throw;
+  }
+}
+
+std::vector<SessionVerdicts> Reverifier::wait(long max_wait_ms) {
+  Impl& m = *impl_;
+  std::vector<SessionVerdicts> out;
+  out.swap(m.ready);
+  if (!out.empty()) return out;
+  for (const CallResult& r : m.calls.wait(max_wait_ms)) {
+    auto it = m.pending.find(r.id);
+    Impl::Pending p = std::move(it->second);
+    m.pending.erase(it);
+    m.take(p, r);
+    p.result.error = safe_text(redact(std::move(p.result.error), m.verifier.api_key), kMaxErrorBytes);
+    for (PairVerdict& v : p.result.verdicts) v.reason = redact(std::move(v.reason), m.verifier.api_key);
+    out.push_back(std::move(p.result));
+  }
+  return out;
+}
+
+std::size_t Reverifier::active() const { return impl_->calls.active() + impl_->ready.size(); }
+
+double Reverifier::spent_usd() const { return impl_->calls.spent_usd(); }
 
 }  // namespace trajc

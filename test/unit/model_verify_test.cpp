@@ -248,6 +248,7 @@ TEST_P(ModelVerifyRun, AFailedOrGarbledVerifierFailsTheSession) {
     const CompileOutcome o = run(settings(model), "s-f" + std::to_string(++session));
     EXPECT_EQ(o.status, Status::Failed) << model;
     EXPECT_TRUE(o.pairs.empty()) << model;
+    EXPECT_TRUE(o.quality.empty()) << model;  // the store refuses pairs and quality out of step
     EXPECT_EQ(o.error.rfind("verifier: ", 0), 0u) << model << ": " << o.error;
     EXPECT_EQ(o.error.find("key-SECRET-7"), std::string::npos) << o.error;
     EXPECT_GT(o.cost_usd, 0) << model;  // the compile call is paid for
