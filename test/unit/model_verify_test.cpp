@@ -288,3 +288,74 @@ TEST(ModelVerifySettings, LiteralRejectedPairsAreNotSentAndEmptyRepliesMakeNoCal
   EXPECT_EQ(out[0].status, Status::Failed);
   EXPECT_EQ(mock.requests().size(), 1u);
 }
+
+// --- Reverifier: trajc_verify()'s engine --------------------------------------
+
+namespace {
+
+std::vector<SessionVerdicts> reverify(const std::string& url, const std::string& model, const Trajectory& log,
+                                      std::vector<StoredPair> pairs) {
+  CallLimits limits;
+  limits.max_retries = 0;
+  limits.timeout_ms = 5000;
+  Reverifier r(ModelEndpoint{Provider::OpenAI, model, "key-SECRET-9", url, Prices{2.0, 8.0}}, limits, false,
+               nullptr);
+  EXPECT_EQ(r.admit(), ModelCalls::Admission::Start);
+  r.start(log, std::move(pairs));
+  std::vector<SessionVerdicts> out;
+  const auto give_up = steady::now() + std::chrono::seconds(15);
+  while (out.empty() && steady::now() < give_up) out = r.wait(200);
+  EXPECT_EQ(r.active(), 0u);
+  return out;
+}
+
+StoredPair stored(const std::string& id, const std::string& hash, QaPair p) { return {id, hash, std::move(p)}; }
+
+}  // namespace
+
+TEST(Reverifier, HashThenLiteralThenTheModel) {
+  trajc_test::MockServer mock;
+  const Trajectory log = six_turns("s-r");
+  const std::string hash = trajectory_hash(log);
+  const auto out = reverify(mock.url(), "mock:verdict_unsupported=2", log,
+                            {stored("p-old", "0123456789abcdef", pair("q1?", "f1.txt", {1, 3})),
+                             stored("p-lit", hash, pair("What did turn 1 write?", "f9.txt", {1, 3})),
+                             stored("p-ok", hash, pair("Which files did turns 1 and 3 write?", "f1.txt, f3.txt", {1, 3})),
+                             stored("p-no", hash, pair("Which files did turns 4 and 6 write?", "f4.txt, f6.txt", {4, 6}))});
+  ASSERT_EQ(out.size(), 1u);
+  const SessionVerdicts& s = out[0];
+  EXPECT_EQ(s.error, "");
+  ASSERT_EQ(s.verdicts.size(), 4u);
+  std::map<std::string, std::string> by_id;
+  for (const PairVerdict& v : s.verdicts) by_id[v.pair_id] = v.verdict;
+  EXPECT_EQ(by_id["p-old"], "ungrounded");
+  EXPECT_EQ(by_id["p-lit"], "ungrounded");
+  EXPECT_EQ(by_id["p-ok"], "supported");
+  EXPECT_EQ(by_id["p-no"], "unsupported");  // the second pair the verifier saw
+  EXPECT_GT(s.tokens_in, 0);
+  EXPECT_DOUBLE_EQ(s.cost_usd, call_cost_usd(Prices{2.0, 8.0}, s.tokens_in, s.tokens_out));
+  // Only the two literally grounded pairs went to the verifier.
+  const nlohmann::json log_entries = mock.requests();
+  ASSERT_EQ(log_entries.size(), 1u);
+  const std::string body = log_entries[0]["body"].dump();
+  EXPECT_NE(body.find("## Pair 2"), std::string::npos);
+  EXPECT_EQ(body.find("## Pair 3"), std::string::npos);
+}
+
+TEST(Reverifier, NoCallWhenNothingIsLeftToAskAndFailuresAreReported) {
+  trajc_test::MockServer mock;
+  Trajectory gone;
+  gone.session_id = "s-gone";
+  const auto none = reverify(mock.url(), "m", gone, {stored("p", "h", pair("q", "a", {1, 3}))});
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].verdicts.at(0).verdict, "ungrounded");
+  EXPECT_EQ(none[0].verdicts.at(0).reason, "the session is no longer in the audit log");
+  EXPECT_TRUE(mock.requests().empty());
+  const Trajectory log = six_turns("s-fail");
+  const auto failed = reverify(mock.url(), "mock:status=503", log,
+                               {stored("p", trajectory_hash(log), pair("Which files did turns 1 and 3 write?",
+                                                                       "f1.txt, f3.txt", {1, 3}))});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_TRUE(failed[0].verdicts.empty());
+  EXPECT_NE(failed[0].error.find("HTTP 503"), std::string::npos) << failed[0].error;
+}
