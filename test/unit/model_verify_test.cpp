@@ -287,6 +287,22 @@ TEST(ModelVerifySettings, LiteralRejectedPairsAreNotSentAndEmptyRepliesMakeNoCal
   while (out.empty()) out = runner.wait(200);
   EXPECT_EQ(out[0].status, Status::Failed);
   EXPECT_EQ(mock.requests().size(), 1u);
+
+  // Three pairs, one literally ungrounded: the verifier is asked about two.
+  s.model = "mock:ungrounded";
+  BatchRunner second(s, nullptr);
+  second.start(six_turns("s-u"), Estimate{});
+  out.clear();
+  while (out.empty()) out = second.wait(200);
+  EXPECT_EQ(out[0].status, Status::Ok) << out[0].error;
+  EXPECT_EQ(out[0].pairs.size(), 2u);
+  EXPECT_EQ(out[0].rejected, (std::map<std::string, int>{{"ungrounded", 1}}));
+  const nlohmann::json log = mock.requests();
+  ASSERT_EQ(log.size(), 3u);
+  const std::string verifier_body = log[2]["body"].dump();
+  EXPECT_NE(verifier_body.find("## Pair 2"), std::string::npos);
+  EXPECT_EQ(verifier_body.find("## Pair 3"), std::string::npos);
+  EXPECT_EQ(verifier_body.find("ord-99999-x"), std::string::npos);
 }
 
 // --- Reverifier: trajc_verify()'s engine --------------------------------------
