@@ -1110,6 +1110,18 @@ REVOKE ALL ON FUNCTION @extschema@.trajc_eval(text, text, text, int, text, text)
 REVOKE ALL ON PROCEDURE @extschema@.trajc_eval_pending(text, text, text, int, text, text) FROM PUBLIC;
 -- End of the eval block.
 
+-- Model verification of stored pairs (trajc.verify = 'model' verifies at
+-- compile time): each session's pairs are re-checked against the audit log
+-- as it is now (trajectory hash, literal check) and by the verifier model,
+-- and their verified_by filled (the verifier's model, or NULL when a pair no
+-- longer passes). The caller needs UPDATE on trajc.qa_pairs.
+CREATE FUNCTION @extschema@.trajc_verify(session_id text DEFAULT NULL, tier text DEFAULT NULL)
+  RETURNS TABLE(pair_id uuid, verdict text, reason text)
+  AS 'MODULE_PATHNAME', 'trajc_verify' LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+
+REVOKE ALL ON FUNCTION @extschema@.trajc_verify(text, text) FROM PUBLIC;
+-- End of the verify block.
+
 -- Keep this block last: it covers every object the script created.
 -- Default privileges (ALTER DEFAULT PRIVILEGES ... IN SCHEMA public) hand the
 -- objects of this script to other roles as they are created; Supabase's give

@@ -46,6 +46,10 @@ struct CompileSettings {
   long expected_output_tokens = defaults::kExpectedOutputTokens;  // for estimates
   long retry_base_delay_ms = defaults::kRetryBaseDelayMs;  // first retry's backoff ceiling; doubles per retry
   QualitySettings quality;  // literal verification, in-session near-duplicates
+  // quality.verify = Model: the verifier's model (same provider, key and base
+  // URL as the compile; its own model and prices), called once per session
+  // whose reply kept pairs. Its tokens and cost are the session's.
+  ModelEndpoint verifier;
   bool redact_pii = false;  // trajc.redact = 'pii': placeholders before any prompt is built
 };
 
@@ -110,7 +114,9 @@ void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& ou
 // calling thread. The caller loads trajectories and stores outcomes between
 // calls (SPI stays on its own path); this object only redacts, builds
 // prompts, talks HTTP with retries, rate and cost limits, and validates and
-// verifies replies.
+// verifies replies. With quality.verify = Model a session whose reply kept
+// pairs makes a second call, to the verifier, before wait() returns it: its
+// outcome is final only then, and a failed verifier call fails it.
 class BatchRunner {
  public:
   BatchRunner(CompileSettings s, CancelCheck cancel);

@@ -30,13 +30,14 @@ std::string default_base_url(Provider p);
 // Name of the environment variable holding the key when the setting is empty.
 const char* api_key_env_var(Provider p);
 
-// What a reply must be: the QA pairs' JSON (structured output where the
-// vendor has it) or free text (an eval candidate's answer, a judge's yes/no).
-enum class ReplyFormat { QaPairs, Text };
+// What a reply must be: the QA pairs' JSON or the verifier's verdicts'
+// (structured output where the vendor has it), or free text (an eval
+// candidate's answer, a judge's yes/no).
+enum class ReplyFormat { QaPairs, Verdicts, Text };
 
 // The JSON body of one model call for `prompt`: what build_request sends, and
 // what a vendor batch job carries for each of its requests. json_schema only
-// matters for ReplyFormat::QaPairs.
+// matters for the JSON formats (QaPairs, Verdicts).
 std::string request_body(Provider p, const std::string& model, const std::string& prompt,
                          bool json_schema = true, ReplyFormat reply = ReplyFormat::QaPairs);
 // Pieces of a vendor request that batch mode shares with the online call:

@@ -40,6 +40,7 @@ inline constexpr const char* kDuplicate = "duplicate_question";
 inline constexpr const char* kOverLimit = "over_question_limit";   // more than max_questions pairs
 inline constexpr const char* kUngrounded = "ungrounded";           // literal verification failed
 inline constexpr const char* kNearDuplicate = "near_duplicate";    // like an earlier pair of the session
+inline constexpr const char* kUnsupported = "unsupported";         // the model verifier's verdict
 }  // namespace reject
 
 // The number of rejections in a reason -> count map.

@@ -83,30 +83,64 @@ std::string api_key(const ParsedArgs& a, trajc::Provider p) {
 }
 
 // Model and prices from trajc.models, as the extension's model_choice.cpp:
-// --model by name (unpriced: cost 0), else the tier's row.
-void choose_model(Pg& db, const ParsedArgs& a, trajc::CompileSettings& s) {
-  const std::string provider = trajc::provider_name(s.provider);
-  const std::string tier = option_or_env(a, "tier", "TRAJC_TIER", trajc::defaults::kTier);
+// a model by name (unpriced: cost 0), else the tier's row. `flag` names the
+// option that sets the model, for the hint.
+trajc::ModelEndpoint priced_model(Pg& db, trajc::Provider p, const std::string& tier,
+                                  const std::string& model, const std::string& flag) {
+  const std::string provider = trajc::provider_name(p);
   if (tier != "cheap" && tier != "standard" && tier != "premium")
     throw usage_error("unknown tier \"" + tier + "\"", "use cheap, standard or premium");
-  const std::string model = option_or_env(a, "model", "TRAJC_MODEL");
-  const bool by_name = s.provider != trajc::Provider::Offline && !model.empty();
+  const bool by_name = p != trajc::Provider::Offline && !model.empty();
   PgResult row = db.exec(
       "SELECT model, usd_per_mtok_in::float8, usd_per_mtok_out::float8 FROM trajc.models"
       " WHERE provider = $1 AND " + std::string(by_name ? "model" : "tier") + " = $2 LIMIT 1",
       {provider.c_str(), by_name ? model.c_str() : tier.c_str()});
+  trajc::ModelEndpoint e;
+  e.provider = p;
   if (PQntuples(row.get()) == 0) {
     if (!by_name)
       throw usage_error("trajc.models has no " + provider + " model for tier \"" + tier + "\"",
-                        "INSERT the model and its prices into trajc.models, or pass --model");
+                        "INSERT the model and its prices into trajc.models, or pass " + flag);
     std::fprintf(stderr, "trajc: model \"%s\" has no price in trajc.models; its cost is recorded as 0\n",
                  model.c_str());
-    s.model = model;
-    return;
+    e.model = model;
+    return e;
   }
-  s.model = PQgetvalue(row.get(), 0, 0);
-  s.prices = trajc::Prices{std::atof(PQgetvalue(row.get(), 0, 1)),
+  e.model = PQgetvalue(row.get(), 0, 0);
+  e.prices = trajc::Prices{std::atof(PQgetvalue(row.get(), 0, 1)),
                            std::atof(PQgetvalue(row.get(), 0, 2))};
+  return e;
+}
+
+void choose_model(Pg& db, const ParsedArgs& a, trajc::CompileSettings& s) {
+  const trajc::ModelEndpoint e =
+      priced_model(db, s.provider, option_or_env(a, "tier", "TRAJC_TIER", trajc::defaults::kTier),
+                   option_or_env(a, "model", "TRAJC_MODEL"), "--model");
+  s.model = e.model;
+  s.prices = e.prices;
+}
+
+// --verify (TRAJC_VERIFY): off, literal (the default) or model, as
+// trajc.verify; the model verifier is the provider's model for --verify-tier,
+// or --verify-model, reached with the compile's key and base URL.
+void choose_verification(Pg& db, const ParsedArgs& a, trajc::CompileSettings& s) {
+  namespace d = trajc::defaults;
+  const std::string mode = option_or_env(a, "verify", "TRAJC_VERIFY", d::kVerify);
+  try {
+    s.quality.verify = trajc::verify_mode(mode.c_str());
+  } catch (const trajc::Error& e) {
+    throw usage_error(e.what(), "use off, literal or model");
+  }
+  if (s.quality.verify != trajc::VerifyMode::Model) return;
+  if (s.provider == trajc::Provider::Offline)
+    throw usage_error("--verify model needs a model provider, not offline",
+                      "pass --provider gemini, openai or anthropic, or --verify literal");
+  s.verifier = priced_model(db, s.provider,
+                            option_or_env(a, "verify-tier", "TRAJC_VERIFY_TIER", d::kVerifyTier),
+                            option_or_env(a, "verify-model", "TRAJC_VERIFY_MODEL", d::kVerifyModel),
+                            "--verify-model");
+  s.verifier.api_key = s.api_key;
+  s.verifier.base_url = s.base_url;
 }
 
 trajc::CompileSettings client_settings(Pg& db, const ParsedArgs& a) {
@@ -130,6 +164,7 @@ trajc::CompileSettings client_settings(Pg& db, const ParsedArgs& a) {
   s.max_requests_per_minute =
       bounded(a, "max-requests-per-minute", "TRAJC_MAX_REQUESTS_PER_MINUTE", d::kMaxRequestsPerMinute);
   s.max_cost_usd = bounded(a, "max-cost-usd", "TRAJC_MAX_COST_USD", d::kMaxCostUsd);
+  choose_verification(db, a, s);
   return s;
 }
 
@@ -145,32 +180,43 @@ std::string int_or_null(long v) { return v == 0 ? std::string() : std::to_string
 // its own transaction (autocommit), so a session is stored whole or not at
 // all. The pairs come as a JSON array ($18) of text fields, cast as the
 // extension's typed inserts cast them.
-const char* const kStoreSession =
-    "WITH log AS (INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model,"
-    " status, turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out,"
-    " cost_usd, http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
-    " $6::int, $7::int, $8::int, $9::jsonb, $10::bigint, $11::bigint, $12::float8::numeric,"
-    " $13::int, $14::int, $15,"
-    " coalesce(pg_catalog.to_timestamp($16::float8 / 1000), pg_catalog.now()),"
-    " coalesce(pg_catalog.to_timestamp($17::float8 / 1000), pg_catalog.clock_timestamp()))"
-    " RETURNING id),"
-    " pairs AS (INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
-    " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
-    " compile_id) SELECT $1, $19, $20::int, p.question, p.answer, p.supporting_turns::jsonb,"
-    " p.qa_type, $21, $22::float8::numeric, p.raw_extraction::jsonb, $2, log.id FROM log,"
-    " pg_catalog.jsonb_to_recordset($18::jsonb) AS p(question text, answer text,"
-    " supporting_turns text, qa_type text, raw_extraction text))"
-    " SELECT id FROM log";
+// verified_by when the schema has it (0.2.0; a 0.1.0 schema does not): the
+// pair's verifier ("literal" or the verifier model) rides in the pairs' JSON.
+std::string store_session_sql(bool verified_by) {
+  return std::string(
+             "WITH log AS (INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model,"
+             " status, turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out,"
+             " cost_usd, http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
+             " $6::int, $7::int, $8::int, $9::jsonb, $10::bigint, $11::bigint, $12::float8::numeric,"
+             " $13::int, $14::int, $15,"
+             " coalesce(pg_catalog.to_timestamp($16::float8 / 1000), pg_catalog.now()),"
+             " coalesce(pg_catalog.to_timestamp($17::float8 / 1000), pg_catalog.clock_timestamp()))"
+             " RETURNING id),"
+             " pairs AS (INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
+             " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
+             " compile_id") +
+         (verified_by ? ", verified_by" : "") +
+         ") SELECT $1, $19, $20::int, p.question, p.answer, p.supporting_turns::jsonb,"
+         " p.qa_type, $21, $22::float8::numeric, p.raw_extraction::jsonb, $2, log.id" +
+         (verified_by ? ", p.verified_by" : "") +
+         " FROM log, pg_catalog.jsonb_to_recordset($18::jsonb) AS p(question text, answer text,"
+         " supporting_turns text, qa_type text, raw_extraction text, verified_by text))"
+         " SELECT id FROM log";
+}
 
-// The kept pairs as the JSON array kStoreSession reads.
-std::string pairs_json(const std::vector<trajc::QaPair>& pairs) {
+// The kept pairs as the JSON array store_session_sql reads.
+std::string pairs_json(const trajc::CompileOutcome& o) {
   nlohmann::json out = nlohmann::json::array();
-  for (const trajc::QaPair& p : pairs)
+  for (std::size_t i = 0; i < o.pairs.size(); ++i) {
+    const trajc::QaPair& p = o.pairs[i];
+    const std::string verified_by = i < o.quality.size() ? o.quality[i].verified_by : "";
     out.push_back({{"question", p.question},
                    {"answer", p.answer},
                    {"supporting_turns", trajc::supporting_turns_json(p.supporting_turns)},
                    {"qa_type", p.qa_type},
-                   {"raw_extraction", p.raw_json.empty() ? nlohmann::json() : nlohmann::json(p.raw_json)}});
+                   {"raw_extraction", p.raw_json.empty() ? nlohmann::json() : nlohmann::json(p.raw_json)},
+                   {"verified_by", verified_by.empty() ? nlohmann::json() : nlohmann::json(verified_by)}});
+  }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -180,7 +226,11 @@ class ClientRun {
       : db_(db), settings_(client_settings(db, a)), force_(a.has("force")),
         runner_(settings_, interrupted),
         batches_(db.scalar("SELECT pg_catalog.to_regprocedure('trajc.open_batch_of(text)')"
-                           " IS NOT NULL") == "t") {}
+                           " IS NOT NULL") == "t"),
+        store_sql_(store_session_sql(
+            db.scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid ="
+                      " 'trajc.qa_pairs'::pg_catalog.regclass AND attname = 'verified_by'"
+                      " AND NOT attisdropped)") == "t")) {}
 
   CompileReport run(std::vector<std::string> todo) {
     todo_ = std::move(todo);
@@ -319,12 +369,12 @@ class ClientRun {
     const std::string err = error.empty() ? error : trajc::safe_text(error, trajc::kMaxErrorBytes);
     const std::string started = int_or_null(o.started_unix_ms);
     const std::string finished = int_or_null(o.finished_unix_ms);
-    const std::string pairs = with_pairs ? pairs_json(o.pairs) : "[]";
+    const std::string pairs = with_pairs ? pairs_json(o) : "[]";
     const std::string pair_turns = std::to_string(o.turn_count);
     const std::string model = trajc::source_model(settings_);
     const std::string share = number(o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size());
     auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-    db_.exec(kStoreSession,
+    db_.exec(store_sql_,
              {o.session_id.c_str(), opt(o.trajectory_hash), provider.c_str(),
               settings_.model.c_str(), trajc::status_name(status), opt(turns), kept.c_str(),
               rejected.c_str(), reasons.c_str(), in.c_str(), out.c_str(), cost.c_str(), opt(http),
@@ -402,6 +452,7 @@ class ClientRun {
   bool force_;
   trajc::BatchRunner runner_;
   bool batches_;  // the extension's batch mode is there to respect
+  std::string store_sql_;  // store_session_sql for this schema
   std::vector<std::string> todo_;
   std::size_t next_index_ = 0;
   bool has_next_ = false;
@@ -445,6 +496,9 @@ std::vector<OptionSpec> client_compile_options() {
       {"timeout-ms", 0, "MS", "client engine: one request's timeout (TRAJC_TIMEOUT_MS)"},
       {"max-requests-per-minute", 0, "N", "client engine: rate limit, 0 = none"},
       {"max-cost-usd", 0, "USD", "client engine: stop starting sessions past this cost, 0 = none"},
+      {"verify", 0, "MODE", "client engine: off, literal (default) or model (TRAJC_VERIFY)"},
+      {"verify-tier", 0, "TIER", "client engine: the verifier's tier (TRAJC_VERIFY_TIER, default cheap)"},
+      {"verify-model", 0, "MODEL", "client engine: the verifier's model (TRAJC_VERIFY_MODEL)"},
   };
   for (const auto& o : source_options()) out.push_back(o);
   return out;

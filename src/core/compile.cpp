@@ -10,10 +10,12 @@
 #include <chrono>
 #include <exception>
 #include <new>
+#include <optional>
 
 #include "trajc/error.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/model_calls.hpp"
+#include "trajc/model_verify.hpp"
 #include "trajc/redact.hpp"
 #include "trajc/safe_text.hpp"
 
@@ -60,6 +62,7 @@ void for_this_session_only(CompileOutcome& o, Fn&& handle) {
   }
   o.status = Status::Failed;
   o.pairs.clear();
+  o.quality.clear();
 }
 
 // Validates a model's text into kept and rejected pairs, checks the kept
@@ -153,10 +156,12 @@ Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
 }
 
 struct BatchRunner::Impl {
-  // One session whose call is in flight.
+  // One session whose call is in flight: its compile call, or (verifying)
+  // its verifier call.
   struct Pending {
     CompileOutcome outcome;
     Trajectory seen;  // as the prompt shows it (redacted): replies are verified against it
+    bool verifying = false;
   };
 
   CompileSettings settings;
@@ -187,28 +192,104 @@ struct BatchRunner::Impl {
         calls(limits_of(settings), cancel) {
     // A bad model name is the run's error, before any session starts.
     check_model_name(settings.provider, settings.model);
+    if (verifies()) {
+      if (settings.provider == Provider::Offline)
+        throw Error(sqlstate::kInvalidParameter,
+                    "trajc.verify = 'model' needs a model provider, not offline");
+      check_model_name(settings.verifier.provider, settings.verifier.model);
+    }
   }
 
-  // A finished call becomes its session's outcome: the whole call is paid
-  // for, whatever survives validation.
-  CompileOutcome outcome_of(const CallResult& r) {
+  bool verifies() const { return settings.quality.verify == VerifyMode::Model; }
+
+  // A finished call moves its session on: the compile reply is judged (the
+  // whole call is paid for, whatever survives validation) and then, when
+  // pairs were kept and the run verifies with a model, the verifier is
+  // called; otherwise, and after the verifier's reply, the outcome is final.
+  std::optional<CompileOutcome> on_call(const CallResult& r) {
     auto it = pending.find(r.id);
     Pending p = std::move(it->second);
     pending.erase(it);
     CompileOutcome& o = p.outcome;
-    o.http_status = r.http_status;
-    o.attempts = r.attempts;
-    if (r.ok) {
-      for_this_session_only(o, [&] {
-        pay_and_judge(o, r.reply, r.cost_usd, settings.prompt.max_questions, &p.seen,
-                      settings.quality, cancel);
-      });
+    if (p.verifying) {
+      take_verdicts(o, r);
     } else {
-      o.status = Status::Failed;
-      o.error = r.error;
+      o.http_status = r.http_status;
+      o.attempts = r.attempts;
+      if (r.ok) {
+        for_this_session_only(o, [&] {
+          pay_and_judge(o, r.reply, r.cost_usd, settings.prompt.max_questions, &p.seen,
+                        settings.quality, cancel);
+        });
+      } else {
+        o.status = Status::Failed;
+        o.error = r.error;
+      }
+      if (verifies() && o.status == Status::Ok && start_verifier(p)) return std::nullopt;
     }
     seal(o, settings.api_key);
     return std::move(o);
+  }
+
+  // Sends the session's kept pairs to the verifier; the session stays
+  // pending under the new call. False (the session failed) when it could
+  // not be sent.
+  bool start_verifier(Pending& p) {
+    bool started = false;
+    for_this_session_only(p.outcome, [&] {
+      std::string prompt = build_verifier_prompt(p.outcome.session_id, verify_items(p.outcome.pairs, p.seen));
+      const double estimate = call_cost_usd(settings.verifier.prices,
+                                            static_cast<long>((prompt.size() + 3) / 4),
+                                            settings.expected_output_tokens);
+      const std::uint64_t id = next_id++;
+      p.verifying = true;
+      auto [slot, inserted] = pending.emplace(id, std::move(p));
+      try {
+        calls.start(id, settings.verifier, std::move(prompt), ReplyFormat::Verdicts, estimate);
+      } catch (...) {
+        p = std::move(slot->second);  // never started: back to the caller, no slot held
+        pending.erase(slot);
+        throw;
+      }
+      started = true;
+    });
+    if (!started) p.outcome.error = "starting the verifier: " + p.outcome.error;
+    return started;
+  }
+
+  // The verifier's reply: paid for, then each kept pair stays (verified_by
+  // the verifier's model) or is rejected as unsupported. A failed call or an
+  // unusable reply fails the session: nothing is stored unverified.
+  void take_verdicts(CompileOutcome& o, const CallResult& r) {
+    o.tokens_in += r.reply.tokens_in;
+    o.tokens_out += r.reply.tokens_out;
+    o.cost_usd += r.cost_usd;
+    if (!r.ok) {
+      o.http_status = r.http_status;  // the row's status and error are the failing call's
+      o.status = Status::Failed;
+      o.error = "verifier: " + r.error;
+      o.pairs.clear();
+      o.quality.clear();
+      return;
+    }
+    for_this_session_only(o, [&] {
+      const std::vector<Verdict> verdicts = parse_verdicts(r.reply.text, o.pairs.size(), cancel);
+      std::vector<QaPair> kept;
+      std::vector<PairQuality> quality;
+      for (std::size_t i = 0; i < o.pairs.size(); ++i) {
+        if (!verdict_keeps(verdicts[i])) {
+          ++o.rejected[reject::kUnsupported];
+          continue;
+        }
+        kept.push_back(std::move(o.pairs[i]));
+        quality.push_back(std::move(o.quality[i]));
+        quality.back().verified_by = settings.verifier.model;
+      }
+      o.pairs = std::move(kept);
+      o.quality = std::move(quality);
+      o.status = o.pairs.empty() ? Status::Empty : Status::Ok;
+    });
+    if (o.status == Status::Failed) o.error = "verifier: " + o.error;
   }
 };
 
@@ -276,7 +357,9 @@ std::vector<CompileOutcome> BatchRunner::wait(long max_wait_ms) {
   std::vector<CompileOutcome> out;
   out.swap(m.ready);
   if (!out.empty()) return out;
-  for (const CallResult& r : m.calls.wait(max_wait_ms)) out.push_back(m.outcome_of(r));
+  for (const CallResult& r : m.calls.wait(max_wait_ms)) {
+    if (std::optional<CompileOutcome> o = m.on_call(r)) out.push_back(std::move(*o));
+  }
   return out;
 }
 

@@ -36,7 +36,7 @@ struct ModelCalls::Impl {
     ReplyFormat format = ReplyFormat::QaPairs;
     CallResult result;
     double estimate_usd = 0;
-    bool json_schema = true;  // structured output requested (QaPairs)
+    bool json_schema = true;  // structured output requested (QaPairs, Verdicts)
     int retries = 0;          // retries spent out of max_retries
     std::optional<steady::time_point> retry_at;  // set while waiting to resend
   };
@@ -128,7 +128,7 @@ struct ModelCalls::Impl {
       on_reply(it, r.body);
       return;
     }
-    if (job.format == ReplyFormat::QaPairs && job.json_schema &&
+    if (job.format != ReplyFormat::Text && job.json_schema &&
         rejects_json_schema(provider, r.status, r.body)) {
       json_mode_only = true;
       job.json_schema = false;

@@ -13,6 +13,7 @@
 #include "trajc/defaults.hpp"
 #include "trajc/error.hpp"
 #include "trajc/json_guard.hpp"
+#include "trajc/model_verify.hpp"
 #include "trajc/qa.hpp"
 #include "trajc/safe_text.hpp"
 
@@ -383,15 +384,19 @@ void check_model_name(Provider p, const std::string& model) {
 std::string request_body(Provider p, const std::string& model, const std::string& prompt, bool json_schema,
                          ReplyFormat reply) {
   require_network_provider(p);
-  const bool pairs = reply == ReplyFormat::QaPairs;
+  // The JSON formats' schema and name; none for free text.
+  const json* schema = reply == ReplyFormat::QaPairs    ? &qa_schema()
+                       : reply == ReplyFormat::Verdicts ? &verdict_schema()
+                                                        : nullptr;
+  const char* schema_name = reply == ReplyFormat::Verdicts ? "verdicts" : "qa_pairs";
   json body;
   json* slot = nullptr;  // where the prompt goes
   switch (p) {
     case Provider::Gemini: {
       body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", ""}}})}}})}};
-      if (pairs) {
+      if (schema) {
         json config = {{"responseMimeType", "application/json"}};
-        if (json_schema) config["responseSchema"] = to_gemini_schema(qa_schema());
+        if (json_schema) config["responseSchema"] = to_gemini_schema(*schema);
         body["generationConfig"] = std::move(config);
       }
       slot = &body["contents"][0]["parts"][0]["text"];
@@ -399,14 +404,14 @@ std::string request_body(Provider p, const std::string& model, const std::string
     }
     case Provider::OpenAI: {
       json format = {{"type", "json_object"}};
-      if (json_schema) {
-        json spec = {{"name", "qa_pairs"}, {"schema", qa_schema()}};
-        if (strict_compatible(qa_schema())) spec["strict"] = true;
+      if (json_schema && schema) {
+        json spec = {{"name", schema_name}, {"schema", *schema}};
+        if (strict_compatible(*schema)) spec["strict"] = true;
         format = {{"type", "json_schema"}, {"json_schema", std::move(spec)}};
       }
       body = {{"model", model},
               {"messages", json::array({{{"role", "user"}, {"content", ""}}})}};
-      if (pairs) body["response_format"] = std::move(format);
+      if (schema) body["response_format"] = std::move(format);
       slot = &body["messages"][0]["content"];
       break;
     }

@@ -599,6 +599,14 @@ extern "C" Datum trajc_batch_submit(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("the offline provider has no batch mode"),
                     errhint("SET trajc.provider to gemini, openai or anthropic.")));
+  // A batch job's replies come back without the trajectory they were made
+  // from, a day later: refused rather than stored less verified than asked.
+  if (gucs.verify == static_cast<int>(trajc::VerifyMode::Model))
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("provider batch mode cannot verify with a model"),
+                    errhint("Compile online (trajc_compile_pending, trajc_start) with trajc.verify ="
+                            " 'model', or SET trajc.verify = 'literal' for batch mode and re-check"
+                            " the stored pairs with trajc_verify().")));
   const int min_turns = PG_ARGISNULL(0) ? defaults::kMinTurns : PG_GETARG_INT32(0);
   const int limit = PG_ARGISNULL(1) ? defaults::kBatchSubmitLimit : PG_GETARG_INT32(1);
   const char* tier = PG_ARGISNULL(2) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(2));

@@ -44,6 +44,7 @@
 #include "trajc/dedup.hpp"
 #include "trajc/error.hpp"
 #include "trajc/eval.hpp"
+#include "trajc/model_verify.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"

@@ -63,6 +63,7 @@ struct Run {
   bool commit_each;  // CALL outside a transaction block
   AuditSource* src;
   ModelChoice model;
+  ModelChoice verifier;  // trajc.verify = 'model' (model NULL otherwise)
   SPIPlanPtr turns_plan;
   Store* store;
   Claims claims;
@@ -435,8 +436,10 @@ SPIPlanPtr keep(Run* run, SPIPlanPtr plan) {
 // copied into the boxed CompileSettings (phase 2).
 void snapshot_settings(Run* run) {
   const ModelChoice m = run->model;
+  const ModelChoice v = run->verifier;
   const Gucs g = gucs;
   const bool one_at_a_time = run->policy.named;
+  const bool compiles = run->policy.compiles;
   trajc::CompileSettings* s = run->settings;
   run_cpp([&] {
     s->provider = m.provider;
@@ -453,25 +456,29 @@ void snapshot_settings(Run* run) {
     s->prompt.max_value_chars = static_cast<std::size_t>(g.max_value_chars);
     s->max_response_bytes = static_cast<std::size_t>(g.max_response_kb) * 1024;
     s->quality.verify = static_cast<trajc::VerifyMode>(g.verify);
+    // An estimate sends nothing, to the verifier neither.
+    if (!compiles && s->quality.verify == trajc::VerifyMode::Model)
+      s->quality.verify = trajc::VerifyMode::Literal;
     s->quality.dedup_threshold = g.dedup_threshold;
     s->redact_pii = g.redact == kRedactPii;
+    if (v.model != nullptr)
+      s->verifier = trajc::ModelEndpoint{v.provider, v.model, v.api_key != nullptr ? v.api_key : "",
+                                         v.base_url, trajc::Prices{v.usd_per_mtok_in, v.usd_per_mtok_out}};
   });
 }
 
-// The model verifier (trajc.verify = 'model') is part of the contract but
-// not built yet: refuse it rather than quietly verify less than asked.
-void check_verify_mode(const RunPolicy& policy) {
-  if (!policy.compiles || gucs.verify != static_cast<int>(trajc::VerifyMode::Model)) return;
-  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                  errmsg("trajc.verify = 'model' is not available yet"),
-                  errhint("Use trajc.verify = 'literal' (the default) or 'off'.")));
+// trajc.verify = 'model' on a compile: the verifier is trajc.provider's model
+// for trajc.verify_tier, or trajc.verify_model, with the compile's key. The
+// offline provider has none: the core refuses that pairing (22023).
+bool verifies_with_model(const RunPolicy& policy) {
+  return policy.compiles && gucs.verify == static_cast<int>(trajc::VerifyMode::Model) &&
+         static_cast<trajc::Provider>(gucs.provider) != trajc::Provider::Offline;
 }
 
 // Phase 1 of every run. commit_each: commit after each session, as a CALL
 // outside a transaction block does; the run then lives in PortalContext.
 Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo, const char* tier,
                bool force) {
-  check_verify_mode(policy);
   MemoryContext parent = commit_each ? PortalContext : CurrentMemoryContext;
   MemoryContext cxt = AllocSetContextCreate(parent, "trajc run", ALLOCSET_DEFAULT_SIZES);
   Run* run = static_cast<Run*>(MemoryContextAllocZero(cxt, sizeof(Run)));
@@ -489,6 +496,8 @@ Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo,
   }
 
   run->model = choose_model(tier, policy.compiles);
+  if (verifies_with_model(policy))
+    run->verifier = choose_model_for(run->model.provider, gucs.verify_model, gucs.verify_tier, true);
   run->src = resolve_audit_source();
   run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
   run->store = open_store(cxt, &run->model, commit_each, gucs.dedup_threshold);

@@ -142,6 +142,42 @@ t.ok(requests and all(r["headers"].get("x-goog-api-key") == KEY for r in request
 t.ok(KEY not in ext.sql("SELECT string_agg(coalesce(error, ''), ' ') FROM trajc.compile_log"),
      "and no row holds it")
 
+# Model verification (trajc.verify = 'model'): the client engine runs the
+# same BatchRunner, so both engines verify alike: same rows, same verifier.
+VERIFIED = ("SELECT string_agg(format('%s %s %s %s', session_id, question, verified_by, cost_usd), "
+            "E'\\n' ORDER BY session_id, question) FROM trajc.qa_pairs WHERE source_model <> 'offline'")
+verify_server_env = dict(server_env)
+verify_server_env["PGOPTIONS"] += " -c trajc.verify=model -c trajc.verify_tier=standard"
+verify_client_env = dict(client_env, TRAJC_VERIFY="model", TRAJC_VERIFY_TIER="standard")
+ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
+rc, so, se = run_tool(["compile", "--engine", "server", "--provider", "gemini", "--min-turns", "3",
+                       "--limit", "0"], db=ext.name, env=verify_server_env)
+t.eq(rc, 0, "server engine verifies with a model", so + se)
+server_log, server_verified = ext.sql(LOGGED), ext.sql(VERIFIED)
+ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "gemini", "--min-turns", "3",
+                       "--limit", "0"], db=ext.name, env=verify_client_env)
+t.eq(rc, 0, "client engine verifies with a model (TRAJC_VERIFY=model)", so + se)
+t.ok(server_log and ext.sql(LOGGED) == server_log,
+     "verified compile_log rows agree, verifier tokens and cost included",
+     "server:\n%s\nclient:\n%s" % (server_log, ext.sql(LOGGED)))
+t.ok(server_verified and ext.sql(VERIFIED) == server_verified,
+     "verified pairs agree, cost shares and verified_by included", se)
+t.eq(ext.sql("SELECT string_agg(DISTINCT verified_by, ',') FROM trajc.qa_pairs"), "gemini-2.5-pro",
+     "verified_by names the verifier of TRAJC_VERIFY_TIER")
+ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "gemini", "--min-turns", "3",
+                       "--limit", "0", "--verify-model", "mock:verdict_unsupported"], db=ext.name,
+                      env=verify_client_env)
+t.ok(rc == 0 and ext.sql("SELECT count(*) FROM trajc.qa_pairs") == "0" and
+     ext.sql("SELECT bool_and(rejected_reasons ? 'unsupported') FROM trajc.compile_log "
+             "WHERE status = 'empty'") == "t",
+     "--verify-model with wrong verdicts: pairs rejected as unsupported", so + se)
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--verify", "model"],
+                      db=ext.name)
+t.ok(rc == 2 and "offline" in se, "--verify model with the offline provider is a usage error", se)
+ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
+
 # A session sent in an open provider batch job (the extension's batch mode)
 # belongs to that job: the client engine leaves it alone, as the server does.
 batch = ext.sql("INSERT INTO trajc.batches (provider, model) VALUES ('gemini', 'm') RETURNING id")

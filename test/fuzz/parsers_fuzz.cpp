@@ -1,7 +1,7 @@
 // libFuzzer target over every parser of untrusted input: the reply finder
 // and validation, the three vendor envelopes, vendor error bodies with
-// redaction and safe text, Retry-After and HTTP dates, and the offline
-// compiler on logs generated from the input. The first byte picks the
+// redaction and safe text, Retry-After and HTTP dates, the offline
+// compiler on logs generated from the input, and the model verifier's verdicts. The first byte picks the
 // parser. Besides ASan/UBSan it checks what the core promises: only
 // trajc::Error escapes, and text it returns is valid, NUL-free, bounded and
 // free of the key. Run by scripts/test.sh (part `fuzz`) for a fixed number of
@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trajc/error.hpp"
+#include "trajc/model_verify.hpp"
 #include "trajc/retry.hpp"
 #include "trajc/offline.hpp"
 #include "trajc/provider.hpp"
@@ -112,12 +113,28 @@ void offline(const std::string& input) {
   }
 }
 
+// The verifier's reply for 1..4 pairs: one verdict per pair, or an Error.
+void verdicts(const std::string& text) {
+  for (std::size_t count = 1; count <= 4; ++count) {
+    try {
+      const std::vector<Verdict> v = parse_verdicts(text, count);
+      require(v.size() == count);
+      for (const Verdict& x : v) {
+        require(safe_text(x.reason) == x.reason && x.reason.find('\0') == std::string::npos);
+        require(verdict_keeps(x) == verdict_rejection(x).empty());
+      }
+    } catch (const Error& e) {
+      require(std::string(e.what()).size() <= kMaxErrorBytes + 64);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0: pairs_document(input, 12); break;
     case 1: envelope(Provider::Gemini, input); break;
     case 2: envelope(Provider::OpenAI, input); break;
@@ -125,6 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 4: error_body(input); break;
     case 5: retry_after(input); break;
     case 6: offline(input); break;
+    case 7: verdicts(input); break;
   }
   return 0;
 }

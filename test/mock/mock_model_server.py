@@ -689,6 +689,8 @@ WRONG_ANSWER = "It was the banana service, at turn 99."
 
 
 def eval_kind(prompt):
+    if VERIFIER_MARK in prompt:
+        return "verify"
     if JUDGE_MARK in prompt:
         return "judge"
     if ANSWER_MARK in prompt and QUESTION_LINE.search(prompt):
@@ -700,8 +702,11 @@ def directive_scope(prompt):
     """Where a directive is looked for after the model name: the whole prompt,
     except for eval prompts, where only the question counts (the trajectory
     an answer prompt carries must not script the candidate)."""
-    if eval_kind(prompt) is None:
+    kind = eval_kind(prompt)
+    if kind is None:
         return prompt
+    if kind == "verify":
+        return ""  # the verifier's directive comes from its model name only
     questions = QUESTION_LINE.findall(prompt)
     return questions[-1] if questions else ""
 
@@ -766,6 +771,39 @@ def judge_text(d, prompt):
     if not m:
         return "no"
     return "yes" if words(m.group(1)) and words(m.group(1)) in words(m.group(2)) else "no"
+
+
+# --- verifier prompts (trajc.verify = 'model') ------------------------------
+VERIFIER_MARK = "You are verifying question-answer pairs"
+VERIFIER_PAIR = re.compile(r"^## Pair (\d+)$", re.MULTILINE)
+SUPPORTED_REASON = "The cited turns give every part of the answer."
+
+
+def verdict_text(d, prompt):
+    """The verifier: one verdict per `## Pair N` of the prompt, every pair
+    supported, needing several turns and not answerable without the log,
+    unless the model name says otherwise: mock:verdict_unsupported[=N] (every
+    pair, or pair N, not supported), mock:verdict_single (one turn suffices),
+    mock:verdict_trivial (answerable without the log), mock:verdict_garbled
+    (a verdict whose fields are not booleans), mock:verdict_short (one
+    verdict fewer than pairs)."""
+    numbers = [int(n) for n in VERIFIER_PAIR.findall(prompt)]
+    verdicts = []
+    for n in numbers:
+        v = {"pair": n, "supported": True, "needs_multiple_turns": True,
+             "answerable_without_log": False, "reason": SUPPORTED_REASON}
+        if d.action == "verdict_unsupported" and d.n in (None, n):
+            v.update(supported=False, reason="The cited turns do not say this.")
+        elif d.action == "verdict_single":
+            v.update(needs_multiple_turns=False, reason="One turn gives the answer.")
+        elif d.action == "verdict_trivial":
+            v.update(answerable_without_log=True, reason="Anyone could answer this.")
+        elif d.action == "verdict_garbled":
+            v.update(supported="yes")
+        verdicts.append(v)
+    if d.action == "verdict_short":
+        verdicts = verdicts[:-1]
+    return json.dumps({"verdicts": verdicts})
 
 
 class Handler(BatchEndpoints, BaseHTTPRequestHandler):
@@ -982,7 +1020,9 @@ def reply_text(vendor, d, turns, prompt=""):
     alike): QA pairs, or an eval candidate's answer or judge's verdict."""
     finish = DONE_REASON[vendor]
     kind = eval_kind(prompt)
-    if kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
+    if kind == "verify" and d.action not in ("non_json", "empty", "truncated"):
+        text = verdict_text(d, prompt)
+    elif kind == "answer" and d.action not in ("non_json", "empty", "truncated"):
         text = answer_text(d, prompt)
     elif kind == "judge" and d.action not in ("non_json", "empty", "truncated"):
         text = judge_text(d, prompt)

@@ -124,8 +124,10 @@ SELECT is((SELECT count(*) FROM trajc_compile('q-unverified')), 3::bigint, 'veri
 SELECT is((SELECT count(*) FROM trajc.qa_pairs WHERE session_id = 'q-unverified' AND verified_by IS NULL),
           3::bigint, 'and leaves verified_by NULL');
 SET trajc.verify = 'model';
-SELECT throws_ok($$SELECT trajc_compile('q-unverified')$$, '0A000', NULL,
-                 'the model verifier is refused until it exists');
+SET trajc.provider = 'offline';
+SELECT throws_ok($$SELECT trajc_compile('q-unverified')$$, '22023', NULL,
+                 'the model verifier needs a model provider, not offline (verify_model.sql tests it)');
+SET trajc.provider = 'gemini';
 RESET trajc.verify;
 
 -- ---------------------------------------------------------------------------
