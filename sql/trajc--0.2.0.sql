@@ -100,6 +100,11 @@ CREATE INDEX qa_pairs_created_idx ON trajc.qa_pairs (created_at, id);
 -- itself as a constraint, so an index of its own.
 CREATE INDEX qa_pairs_id_idx ON trajc.qa_pairs (id);
 COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-adjacent turns.';
+-- Near-duplicates (pair quality): exact repeats are found by key, the
+-- earliest first; the clearing of duplicate_of looks pairs up by it.
+CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
+CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
+  WHERE duplicate_of IS NOT NULL;
 -- trajc:tables:end
 
 -- pg_dump keeps the generated data (the extension recreates the seeds).
@@ -361,11 +366,7 @@ REVOKE ALL ON PROCEDURE @extschema@.trajc_batch_collect() FROM PUBLIC;
 -- Pair quality (see "Pair quality" in docs/sql-api.md): literal verification
 -- (verified_by), near-duplicates (question_key, duplicate_of, band keys) and
 -- redaction counts (compile_log.redactions).
--- Exact repeats are found by key, the earliest first.
-CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
--- ON DELETE SET NULL of duplicate_of looks pairs up by it.
-CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
-  WHERE duplicate_of IS NOT NULL;
+-- Their indexes are with the table (trajc:tables block).
 -- duplicate_of names a pair of another session, which no foreign key can
 -- say once pairs are distributed by session (Citus): a trigger clears it
 -- when the original goes. On a Citus node it fires on a shard and leaves
