@@ -230,6 +230,14 @@ struct Dimension {
   std::vector<std::size_t> label_of;  // parallel to turns: index into labels
   std::vector<Label> labels;          // in order of first appearance
 
+  // Varies a session's choices between its dimensions: two dimensions over
+  // the same turns would otherwise be asked about the same window.
+  std::uint64_t salt() const {
+    std::uint64_t h = 1000 + static_cast<std::uint64_t>(kind) * 7919;
+    for (unsigned char c : column) h = h * 131 + c;
+    return h * 1000;
+  }
+
   std::string noun() const {
     return kind == DimKind::Tool ? "tool" : kind == DimKind::Agent ? "agent" : column + " value";
   }
@@ -476,7 +484,7 @@ std::string between(const Window& w) {
 Maybe window_listing(const Dimension& d, CancelPoll& poll, const Variety& v) {
   // Where the window starts varies per session: runs of one length would
   // otherwise all be asked about the same turns.
-  const std::size_t start = v.pick(kWindowListing + 200, d.turns.size());
+  const std::size_t start = v.pick(kWindowListing + 200 + d.salt(), d.turns.size());
   const auto w = find_window(d, 5, start, poll, [](const Window&) { return true; });
   if (!w) return std::nullopt;
   std::string answer;
@@ -534,7 +542,7 @@ Maybe busiest_label(const Dimension& d, CancelPoll& poll, const Variety& v) {
     return top >= 2 && std::count_if(w.labels.begin(), w.labels.end(),
                                      [&](const Label& l) { return l.turns.size() == top; }) == 1;
   };
-  const auto w = find_window(d, 6, v.pick(kBusiest + 200, d.turns.size()), poll, unique_top);
+  const auto w = find_window(d, 6, v.pick(kBusiest + 200 + d.salt(), d.turns.size()), poll, unique_top);
   if (!w) return std::nullopt;
   const Label& top = *busiest(*w);
   const std::string questions[] = {
@@ -1388,6 +1396,9 @@ std::string offline_compile(const Trajectory& t, int max_questions, CancelCheck 
 
   const Turn* request = request_turn(t);
   const std::string topic = request ? request_words(*request) : std::string();
+  // Short in the prefix: a long shared prefix makes two questions of one
+  // session near-duplicates of each other.
+  const std::string anchor = opening_words(topic, 5);
 
   // Candidates per qa type.
   std::vector<Candidate> by_type[std::size(kQaTypes)];
@@ -1395,8 +1406,8 @@ std::string offline_compile(const Trajectory& t, int max_questions, CancelCheck 
   // names the task it is about: runs of one kind would otherwise share it.
   auto add = [&](Maybe c) {
     if (!c) return;
-    if (!topic.empty() && c->question.find('"') == std::string::npos) {
-      c->question = "On the task " + in_quotes(topic) + ": " + lower(c->question.substr(0, 1)) +
+    if (!anchor.empty() && c->question.find('"') == std::string::npos) {
+      c->question = "On the task " + in_quotes(anchor) + ": " + lower(c->question.substr(0, 1)) +
                     c->question.substr(1);
     }
     by_type[type_index(c->qa_type)].push_back(std::move(*c));
@@ -1413,16 +1424,29 @@ std::string offline_compile(const Trajectory& t, int max_questions, CancelCheck 
   add(handoff_receiver(passes, v));
   add(handoff_count(passes, v));
   add(handoff_chain(passes, v));
+  bool rostered = false;
   for (const Dimension& d : dims) {
     add(first_appearance(d, v));
     add(window_listing(d, poll, v));
     add(label_count(d, v));
     add(busiest_label(d, poll, v));
-    add(roster(t, d, topic, v));
+    // One roster a session: two differ in one word and are near-duplicates.
+    if (!rostered) {
+      Maybe r = roster(t, d, topic, v);
+      rostered = r.has_value();
+      add(std::move(r));
+    }
     add(key_sum(t, d, v));
     add(label_duration(t, d, v));
   }
-  for (const Dimension& d : dims) add(last_appearance(d, v));
+  // One last appearance a session: every dimension ends at the same turns,
+  // so two would differ in a word only.
+  for (std::size_t k = 0, start = v.pick(kLastAppearance + 100, dims.size()); k < dims.size(); ++k) {
+    Maybe last = last_appearance(dims[(start + k) % dims.size()], v);
+    if (!last) continue;
+    add(std::move(last));
+    break;
+  }
   add(content.mentions(v));
   add(content.first_mention(v));
   add(content.value_reuse(v));
