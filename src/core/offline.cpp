@@ -833,7 +833,8 @@ Maybe request_outcome(const Trajectory& t, const Variety& v) {
 }
 
 // Microseconds since 1970 of an ISO 8601 UTC time "yyyy-mm-ddThh:mm:ss[.ffffff]Z",
-// or nothing (then no duration is asked).
+// or nothing (then no duration is asked). Never accepts a time the verifier
+// would read otherwise: an offset, or a field out of range, gives nothing.
 std::optional<std::int64_t> micros_of(std::string_view at) {
   auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
     if (pos + n > at.size()) return std::nullopt;
@@ -846,7 +847,12 @@ std::optional<std::int64_t> micros_of(std::string_view at) {
   };
   const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2);
   const auto h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || at[4] != '-' || at[7] != '-') return std::nullopt;
+  if (!y || !mo || !d || !h || !mi || !s || at[4] != '-' || at[7] != '-' ||
+      (at[10] != 'T' && at[10] != 't' && at[10] != ' ') || at[13] != ':' || at[16] != ':' ||
+      *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 59 ||
+      at.find_first_of("+-", 19) != std::string_view::npos) {
+    return std::nullopt;
+  }
   // Days from the civil date (H. Hinnant's algorithm).
   const int yy = *y - (*mo <= 2);
   const int era = yy / 400;
@@ -878,7 +884,7 @@ std::string duration_text(std::int64_t micros) {
 // temporal: time elapsed between two turns, from their timestamps.
 Maybe elapsed(const Turn& from, const Turn& to, std::string question) {
   const auto a = micros_of(from.at), b = micros_of(to.at);
-  if (!a || !b || *b <= *a || to.number - from.number < 2) return std::nullopt;
+  if (!a || !b || *b - *a < 1000000 || to.number - from.number < 2) return std::nullopt;
   return make("temporal", std::move(question),
               duration_text(*b - *a) + ", from " + turn_phrase(from.number) + " to " +
                   turn_phrase(to.number) + ".",
