@@ -70,12 +70,47 @@ bool is_number_text(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; });
 }
 
-// Text that can be quoted in an answer as is: short, one line, and written the
-// same inside a JSON string as outside it.
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): the reply's JSON replaces anything else, and an answer quoting
+// the replacement would no longer match its turn.
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // cut short
+    if (b(i + 1) < lo || b(i + 1) > hi) return false;
+    for (std::size_t k = 2; k <= n; ++k) {
+      if (b(i + k) < 0x80 || b(i + k) > 0xBF) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// Text that can be quoted in an answer as is: short, one line, valid UTF-8,
+// and written the same inside a JSON string as outside it.
 bool is_quotable(std::string_view s) {
   return !s.empty() && s.size() <= kMaxLabelChars && std::none_of(s.begin(), s.end(), [](char c) {
     return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
+  }) && is_utf8(s);
 }
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
@@ -1212,6 +1247,30 @@ std::string_view distinctive(std::string_view token) {
   return is_marked(token) || token.size() >= 10 ? token : std::string_view();
 }
 
+// The verifier's idea of a token boundary: a match must not continue a run of
+// digits or of word characters (letters, '_', non-ASCII bytes) on either side,
+// so "uild_12" is not in "build_12" and a turn is cited only if it has the token.
+enum class Run { None, Digit, Word };
+Run run_of(char c) {
+  if (is_digit(c)) return Run::Digit;
+  if (ascii::is_alpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80) return Run::Word;
+  return Run::None;
+}
+
+bool has_token(std::string_view text, std::string_view token) {
+  if (token.empty()) return false;
+  const Run first = run_of(token.front());
+  const Run last = run_of(token.back());
+  for (std::size_t p = text.find(token); p != std::string_view::npos; p = text.find(token, p + 1)) {
+    const std::size_t e = p + token.size();
+    if ((p == 0 || first == Run::None || run_of(text[p - 1]) != first) &&
+        (e == text.size() || last == Run::None || run_of(text[e]) != last)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 class ContentIndex {
  public:
   ContentIndex(const Analysis& a, CancelPoll& poll) : a_(a), poll_(poll) {
@@ -1243,7 +1302,7 @@ class ContentIndex {
         const Stat& s = stats_.at(token);
         if (is_marked(token) != marked || s.turns < 2 || s.last - s.first < 2) continue;
         if (++checks > kMaxChecks) return std::nullopt;
-        // Substrings count too: the answer must list every turn that has it.
+        // Every turn that has it as a token counts: the answer must list them all.
         const std::vector<int> turns = turns_containing(token, kMaxRareTurns + 1);
         if (turns.size() > kMaxRareTurns || !spans_non_adjacent(turns)) continue;
         const std::string questions[] = {
@@ -1296,7 +1355,7 @@ class ContentIndex {
       }
     }
     if (best.empty()) return std::nullopt;
-    // Substrings count: the first and the last turn that contain it at all.
+    // The first and the last turn that have it as a token at all.
     const int first = turns_containing(best, 1).front();
     const TurnFacts* last = last_turn_containing(best);
     if (last == nullptr || last->number - first < 2) return std::nullopt;
@@ -1342,7 +1401,7 @@ class ContentIndex {
       poll_.item();
       if (turns.size() == limit) break;
       if (std::any_of(t.texts.begin(), t.texts.end(), [&](std::string_view text) {
-            return text.find(token) != std::string_view::npos;
+            return has_token(text, token);
           })) {
         turns.push_back(t.number);
       }
@@ -1355,7 +1414,7 @@ class ContentIndex {
     for (auto t = a_.turns.rbegin(); t != a_.turns.rend(); ++t) {
       poll_.item();
       if (std::any_of(t->texts.begin(), t->texts.end(), [&](std::string_view text) {
-            return text.find(token) != std::string_view::npos;
+            return has_token(text, token);
           })) {
         return &*t;
       }

@@ -524,6 +524,31 @@ TEST(OfflineCompile, ReplySizeDoesNotGrowWithTheLog) {
   EXPECT_LT(large, small * 2);
 }
 
+// Found by the fuzzer: a label that is not UTF-8 (the reply's JSON would
+// replace its bytes) and a token that another turn has only inside a longer
+// one ("uild_1234" in "build_1234") must not make an ungrounded answer.
+TEST(OfflineCompile, OddLabelsAndTokenPiecesStayGrounded) {
+  Trajectory t;
+  t.session_id = "odd";
+  const std::pair<const char*, const char*> rows[] = {
+      {"search", "started"},          {"run_tests", "see build_1234 log"},
+      {"edi\xff\xfele", "patched"},    {"search", "nothing"},
+      {"edi\xff\xfele", "uild_1234 and botontenp=eldtoying"}, {"run_tests", "ok uild_1234"},
+      {"search", "done"}};
+  int n = 0;
+  for (const auto& [tool, text] : rows) {
+    t.turns.push_back(make_turn(++n, "bot", {{"tool", tool}, {"response", text}}));
+  }
+  const std::vector<QaPair> pairs = compile_checked(t, 40);
+  EXPECT_FALSE(pairs.empty());
+  for (const QaPair& p : pairs) {
+    EXPECT_EQ(p.answer.find("\xef\xbf\xbd"), std::string::npos) << p.answer;  // U+FFFD
+    if (contains(p.answer, "\"uild_1234\" at turn")) {
+      EXPECT_TRUE(contains(p.answer, "\"uild_1234\" at turn 5")) << p.answer;
+    }
+  }
+}
+
 // Random logs of every shape: whatever comes out must validate and be grounded.
 Trajectory random_log(unsigned seed) {
   std::mt19937 rng(seed);
