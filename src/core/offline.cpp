@@ -3,8 +3,9 @@
 // validation (qa.cpp).
 //
 // Must never: reach the network, use randomness or the clock (the same
-// trajectory always gives the same pairs), or write an answer that cannot be
-// checked literally against the turns it cites.
+// trajectory always gives the same pairs: wordings vary only with a hash of
+// the session id), grow faster than linearly in the log, or write an answer
+// that cannot be checked literally against the turns it cites (verify.cpp).
 #include "trajc/offline.hpp"
 
 #include <algorithm>
@@ -26,13 +27,19 @@
 
 // Questions come from the log's structure: the tool, agent and short
 // categorical columns ("dimensions"), outcomes (success/status/error), tool
-// arguments, and, for logs that are only free text, distinctive tokens of the
-// content. Every answer quotes values and turn numbers taken from the turns it
-// cites, in one of a few fixed shapes:
+// arguments, the request and the last turn, handoffs, numeric keys (cost,
+// duration) and timestamps, and distinctive tokens of the content (values a
+// turn gives and a later one reuses). Every answer quotes values and turn
+// numbers taken from the turns it cites, or numbers the verifier derives from
+// them (a count, a key's sum, the time between two cited turns), in shapes like:
 //   "V" at turn i, before "W" at turn j.     (value V appears at turn i)
 //   "V" (turns 3 and 7); "W" (turn 5).
 //   3, at turns 2, 5 and 8.                  (a count and its turns)
 //   "V", 3 times (turns 2, 5 and 8).
+//   "A", at turn 48.  /  At turn 40, by "A".  /  0.0123 in all, over turns 3 and 9.
+//   5.5 minutes, from turn 1 to turn 48.
+// Questions have several wordings each (picked per session, see Variety), so
+// a data set made of many sessions does not teach one template.
 
 namespace trajc {
 namespace {
