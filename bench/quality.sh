@@ -40,12 +40,14 @@ figures(ord, figure, value) AS (
   UNION ALL SELECT 4, 'questions repeated in another session %',
     coalesce(round(100.0 * count(*) FILTER (WHERE question IN (SELECT question FROM repeated))
                    / nullif(count(*), 0), 1)::text, '-') FROM p
-  UNION ALL SELECT 5, 'pairs in sessions >= 40 turns',
+  UNION ALL SELECT 5, '  pairs marked duplicate_of another session''s',
+    (SELECT count(duplicate_of) FROM trajc.qa_pairs)::text
+  UNION ALL SELECT 6, 'pairs in sessions >= 40 turns',
     count(*) FILTER (WHERE turn_count >= 40)::text FROM p
-  UNION ALL SELECT 6, '  of these citing turns >= 20 apart %',
+  UNION ALL SELECT 7, '  of these citing turns >= 20 apart %',
     coalesce(round(100.0 * count(*) FILTER (WHERE turn_count >= 40 AND span >= 20)
                    / nullif(count(*) FILTER (WHERE turn_count >= 40), 0), 1)::text, '-') FROM p
-  UNION ALL SELECT 7, 'median span of cited turns', coalesce(
+  UNION ALL SELECT 8, 'median span of cited turns', coalesce(
     (percentile_cont(0.5) WITHIN GROUP (ORDER BY span))::text, '-') FROM p
   UNION ALL SELECT 10 + t.ord, t.qa_type || ' %',
     coalesce(round(100.0 * (SELECT count(*) FROM p WHERE p.qa_type = t.qa_type)

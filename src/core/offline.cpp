@@ -864,7 +864,7 @@ Maybe request_outcome(const Trajectory& t, const Variety& v) {
   const std::string asked = in_quotes(words);
   const std::string at = turn_phrase(request->number);
   const std::string questions[] = {
-      "The request at " + at + " begins " + asked +
+      "The request at " + at + " is about " + asked +
           ". Which agent wrote the final turn of the run, and which turn is it?",
       "Who had the last word on the task " + asked + " (asked at " + at + "), and at which turn?",
       "After the request " + asked + " at " + at +
