@@ -255,8 +255,11 @@ Datum band_keys_datum(const trajc::QuestionFingerprint& f) {
 const char* find_duplicate(const Store* store, const std::string& session_id,
                            const trajc::QuestionFingerprint& f) {
   // Compared with stored values: converted exactly as the columns are.
+  // Not read-only: a read-only SPI query sees the statement's snapshot, so
+  // within one trajc_compile_batch call no session would see the pairs of
+  // the sessions before it, and no repeat would be marked.
   Datum args[2] = {from_core_text(f.key), from_core_text(session_id)};
-  spi_execute(store->exact_plan, args, nullptr, true, SPI_OK_SELECT, "looking for a duplicate question");
+  spi_execute(store->exact_plan, args, nullptr, false, SPI_OK_SELECT, "looking for a duplicate question");
   if (SPI_processed > 0) {
     const char* id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
     SPI_freetuptable(SPI_tuptable);
@@ -266,7 +269,7 @@ const char* find_duplicate(const Store* store, const std::string& session_id,
   if (store->dedup_threshold >= 1) return nullptr;
 
   args[0] = band_keys_datum(f);
-  spi_execute(store->candidates_plan, args, nullptr, true, SPI_OK_SELECT,
+  spi_execute(store->candidates_plan, args, nullptr, false, SPI_OK_SELECT,
               "looking for a near-duplicate question");
   const int n = static_cast<int>(SPI_processed);
   const char** ids = static_cast<const char**>(palloc0(sizeof(char*) * (n + 1)));

@@ -20,6 +20,7 @@
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"
 #include "trajc/safe_text.hpp"
+#include "trajc/verify.hpp"
 
 namespace {
 
@@ -80,14 +81,17 @@ void retry_after(const std::string& value) {
 // a value that is JSON is flagged as a json column would be.
 void offline(const std::string& input) {
   Trajectory t;
-  t.session_id = "fuzz";
+  t.session_id = "fuzz-" + std::to_string(input.size());  // the wording varies by session
   std::size_t line_start = 0;
   while (line_start <= input.size() && t.turns.size() < 400) {
     std::size_t line_end = input.find('\n', line_start);
     if (line_end == std::string::npos) line_end = input.size();
     Turn turn;
     turn.number = static_cast<int>(t.turns.size()) + 1;
-    turn.at = "2026-01-01T00:00:00.000000Z";
+    // Times that differ between turns, so durations are asked too.
+    const int s = static_cast<int>(t.turns.size()) * 7 % 86400;
+    const auto two = [](int v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+    turn.at = "2026-01-01T" + two(s / 3600) + ":" + two(s / 60 % 60) + ":" + two(s % 60) + ".000000Z";
     std::size_t field_start = line_start;
     while (field_start <= line_end) {
       std::size_t field_end = input.find('\t', field_start);
@@ -108,7 +112,9 @@ void offline(const std::string& input) {
   try {
     const std::string reply = offline_compile(t, 5);
     require(nlohmann::json::accept(reply));
-    validate_pairs(extract_json(reply), static_cast<int>(t.turns.size()));
+    const Validation v = validate_pairs(extract_json(reply), static_cast<int>(t.turns.size()));
+    // The offline compiler's promise: every pair it writes is literally grounded.
+    for (const QaPair& p : v.kept) require(verify_literal(p, t).grounded);
   } catch (const Error&) {
   }
 }

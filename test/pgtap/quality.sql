@@ -9,7 +9,7 @@
 SET client_min_messages = warning;
 BEGIN;
 \ir fixtures/common.sql
-SELECT plan(52);
+SELECT plan(54);
 
 CALL pg_temp.tap_audit_log('q_audit_log');
 SET trajc.source = 'q_audit_log';
@@ -194,6 +194,18 @@ SELECT is((SELECT median_turn_distance FROM trajc_quality() WHERE qa_type = 'fac
 SELECT is(trajc.question_key('  Which TOOL ran "read_file" at turn 1,000?? '),
           'which tool ran read_file at turn 1000', 'trajc.question_key');
 SELECT is(cardinality(trajc.question_bands('Which tool failed first?')), 16, '16 band keys');
+
+-- One batch call: a session sees the pairs of the sessions compiled before
+-- it in the same call, so its repeats are marked too (issue 17).
+DELETE FROM trajc.qa_pairs;
+CALL pg_temp.tap_audit_log('q_batch_log');
+CALL pg_temp.tap_add_session('q_batch_log', 'q-bat-a', base => '2026-04-05 10:00:00+00');
+CALL pg_temp.tap_add_session('q_batch_log', 'q-bat-b', base => '2026-04-05 11:00:00+00');
+SET trajc.source = 'q_batch_log';
+SELECT is((SELECT sum(pairs) FROM trajc_compile_batch(3, 0)), 4::bigint, 'two sessions in one batch');
+SELECT is((SELECT count(duplicate_of) FROM trajc.qa_pairs), 2::bigint,
+          'the second session''s repeats are marked within the batch');
+SET trajc.source = 'q_audit_log';
 
 SELECT * FROM finish();
 ROLLBACK;
