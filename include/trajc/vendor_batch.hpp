@@ -20,7 +20,9 @@
 #include "trajc/cost.hpp"
 #include "trajc/http.hpp"
 #include "trajc/provider.hpp"
+#include "trajc/quality.hpp"
 #include "trajc/retry.hpp"
+#include "trajc/trajectory.hpp"
 
 namespace trajc {
 
@@ -126,12 +128,27 @@ struct ItemResult {
   std::string error;    // when not Succeeded; redacted, bounded
 };
 
+// What a collected reply is judged against besides its request: the
+// session as its audit log holds it at collect, and how it was sent.
+struct CollectedView {
+  const Trajectory* current = nullptr;  // reloaded at collect; nullptr = could not be read
+  bool redacted = false;                // trajc.redact was 'pii' at submit: the reply speaks placeholders
+  QualitySettings quality;              // as online (trajc.verify, trajc.dedup_threshold)
+};
+
 // A collected request as its session's compile outcome. `session` carries
 // what was sent (session_id, trajectory_hash, agent, turn_count). A reply is
 // judged as online (judge_reply), priced at `prices` times `discount`; an
 // errored, expired or cancelled request is a failed session, nothing paid.
+// Literal verification needs the very trajectory that was sent: when
+// view.current still hashes to session.trajectory_hash it is rebuilt as the
+// prompt showed it (redacted again when it was) and pairs are verified as
+// online; when the session changed since (or could not be read) the pairs
+// are kept against the hash they were compiled from but unverified
+// (verified_by empty), since the turns they cite are no longer those sent.
 CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
-                                 double discount, int max_questions, const std::string& secret);
+                                 double discount, int max_questions, const std::string& secret,
+                                 const CollectedView& view = {});
 
 // The HTTP requests of a job's life and the readers of their replies, bound
 // to one account. Replies are HttpResults so a refusal (4xx/5xx, no

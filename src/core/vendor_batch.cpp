@@ -773,10 +773,16 @@ std::vector<ItemResult> BatchResults::finish(BatchState final_state) const {
 }
 
 CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
-                                 double discount, int max_questions, const std::string& secret) {
+                                 double discount, int max_questions, const std::string& secret,
+                                 const CollectedView& view) {
   CompileOutcome o = std::move(session);
   o.attempts = 1;
   o.http_status = r.http_status;
+  // Whatever the reply, the log records whether what left was redacted.
+  o.redacted = view.redacted;
+  const bool unchanged = view.current != nullptr && trajectory_hash(*view.current) == o.trajectory_hash;
+  Trajectory seen;
+  if (unchanged) seen = seen_by_model(*view.current, view.redacted, o);
   if (r.outcome != ItemOutcome::Succeeded) {
     o.status = Status::Failed;
     o.error = redact(r.outcome == ItemOutcome::Errored ? r.error
@@ -786,7 +792,7 @@ CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, co
     return o;
   }
   judge_reply(o, r.reply, call_cost_usd(prices, r.reply.tokens_in, r.reply.tokens_out) * discount, max_questions,
-              secret);
+              unchanged ? &seen : nullptr, view.quality, secret);
   return o;
 }
 

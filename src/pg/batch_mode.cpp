@@ -6,7 +6,12 @@
 // sink that gathers vendor jobs of the core's BatchJobBuilder; collect polls
 // the open jobs and stores finished results through the same store as an
 // online compile (one compile_log row per session, pairs against the hash
-// that was sent), priced at the batch discount.
+// that was sent), priced at the batch discount. Replies are verified as
+// online: collect reloads each session from the audit log and, when it still
+// hashes to what was sent, checks the pairs against it as the prompt showed
+// it (PII-redacted again when trajc.redact was 'pii' at submit, which the job
+// records). A session that changed since is stored unverified: the turns its
+// pairs cite are no longer those the model read.
 //
 // Durability: a job's row and its sessions' rows (trajc.batch_requests, open)
 // commit before the vendor hears of the job, so no session is ever lost
@@ -19,6 +24,7 @@
 // Must never: hold a batch lock past its job's work (errors included), keep
 // a C++ object outside a box across a Postgres call, or let a key reach a
 // table or a message.
+#include "audit_source.hpp"
 #include "claims.hpp"
 #include "cpp_call.hpp"
 #include "guc.hpp"
@@ -27,6 +33,7 @@
 #include "spi_util.hpp"
 #include "store.hpp"
 #include "stored_text.hpp"
+#include "subxact.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_batch_submit);
@@ -182,15 +189,15 @@ struct Submitter {
 
 int64 insert_job(const Submitter* sub) {
   const ModelChoice& m = run_model(sub->run);
-  Oid types[7] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
-  Datum values[7] = {CStringGetTextDatum(m.provider_name), CStringGetTextDatum(m.model),
+  Oid types[8] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID};
+  Datum values[8] = {CStringGetTextDatum(m.provider_name), CStringGetTextDatum(m.model),
                      Int32GetDatum(sub->nrequests), Int32GetDatum(sub->nrequests),
                      Float8GetDatum(m.usd_per_mtok_in), Float8GetDatum(m.usd_per_mtok_out),
-                     Float8GetDatum(m.batch_discount)};
+                     Float8GetDatum(m.batch_discount), BoolGetDatum(run_settings(sub->run).redact_pii)};
   sql("INSERT INTO trajc.batches (provider, model, status, sessions, requests, usd_per_mtok_in,"
-      " usd_per_mtok_out, batch_discount)"
-      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric) RETURNING id",
-      7, types, values, nullptr, SPI_OK_INSERT_RETURNING, "recording a provider batch");
+      " usd_per_mtok_out, batch_discount, redacted)"
+      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric, $8) RETURNING id",
+      8, types, values, nullptr, SPI_OK_INSERT_RETURNING, "recording a provider batch");
   bool isnull;
   int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
   SPI_freetuptable(SPI_tuptable);
@@ -268,7 +275,11 @@ void gather(Run* run, const char* session_id, const char* hash, const trajc::Tra
   const trajc::CompileSettings* settings = &run_settings(run);
   trajc::BatchJobBuilder* builder = sub->builder;
   std::string* prompt = sub->text;
-  run_cpp([&] { *prompt = trajc::build_prompt(t, settings->prompt); });
+  // What leaves the server is redacted as an online compile's prompt is.
+  run_cpp([&] {
+    trajc::CompileOutcome counts;
+    *prompt = trajc::build_prompt(trajc::seen_by_model(t, settings->redact_pii, counts), settings->prompt);
+  });
   for (int attempt = 0;; attempt++) {
     char custom_id[16];
     snprintf(custom_id, sizeof custom_id, "s%d", sub->next_id);
@@ -335,6 +346,7 @@ struct Job {
   char* remote_id;  // NULL while 'submitting'
   int requests;
   double usd_per_mtok_in, usd_per_mtok_out, batch_discount;
+  bool redacted;  // the prompts were built from PII-redacted trajectories
 };
 
 struct CollectTotals {
@@ -344,7 +356,7 @@ struct CollectTotals {
 
 List* open_jobs() {
   sql("SELECT id, provider, model, remote_id, requests, usd_per_mtok_in::float8,"
-      " usd_per_mtok_out::float8, batch_discount::float8 FROM trajc.batches"
+      " usd_per_mtok_out::float8, batch_discount::float8, redacted FROM trajc.batches"
       " WHERE collected_at IS NULL ORDER BY id",
       0, nullptr, nullptr, nullptr, SPI_OK_SELECT, "listing open provider batches");
   List* out = NIL;
@@ -361,6 +373,7 @@ List* open_jobs() {
     j->usd_per_mtok_in = DatumGetFloat8(SPI_getbinval(row, desc, 6, &isnull));
     j->usd_per_mtok_out = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
     j->batch_discount = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
+    j->redacted = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
     const char* name = j->provider_name;
     trajc::Provider p = trajc::Provider::Offline;
     run_cpp([&] { p = trajc::parse_provider(name); });
@@ -400,6 +413,59 @@ void close_job(int64 id) {
       "        WHERE r.batch_id = $1) t"
       " WHERE b.id = $1",
       2, types, values, nullptr, SPI_OK_UPDATE, "closing a provider batch");
+}
+
+// The audit log as collect reads it to verify replies, resolved with the
+// caller's rights at the first job with results and kept for the call.
+struct AuditReader {
+  MemoryContext cxt;  // the call's: the source outlives each job's memory
+  bool tried;
+  const AuditSource* src;
+  SPIPlanPtr turns_plan;  // NULL when the log could not be resolved: results go unverified
+};
+
+void open_audit_reader(AuditReader* reader, bool commits) {
+  if (reader->tried) return;
+  reader->tried = true;
+  const AuditSource* src = nullptr;
+  SPIPlanPtr plan = nullptr;
+  MemoryContext caller = MemoryContextSwitchTo(reader->cxt);
+  ErrorData* error = in_subtransaction([&] {
+    src = resolve_audit_source();
+    plan = spi_prepare(turns_query(src, true), TEXTOID);
+    if (commits) SPI_keepplan(plan);  // survives the procedure's commits
+  });
+  MemoryContextSwitchTo(caller);
+  if (error != nullptr) {
+    ereport(WARNING, (errmsg("trajc_batch_collect: the audit log cannot be read (%s); results are stored"
+                             " unverified", error->message),
+                      errhint("Set trajc.source (and its column settings) as for trajc_batch_submit.")));
+    return;
+  }
+  reader->src = src;
+  reader->turns_plan = plan;
+}
+
+void close_audit_reader(AuditReader* reader, bool commits) {
+  if (commits && reader->turns_plan != nullptr) SPI_freeplan(reader->turns_plan);
+  reader->turns_plan = nullptr;
+}
+
+// The session as the audit log holds it now (boxed in the current memory
+// context), or NULL when it cannot be read: nothing to verify against.
+const trajc::Trajectory* reload_session(const AuditReader* reader, const char* session_id) {
+  if (reader->turns_plan == nullptr) return nullptr;
+  trajc::Trajectory* t = box_new<trajc::Trajectory>(CurrentMemoryContext);
+  const char* core_id = to_core_text(session_id);
+  ErrorData* error = in_subtransaction([&] {
+    SessionRows rows = load_session_rows(reader->src, reader->turns_plan, session_id);
+    run_cpp([&] { trajc::to_trajectory(rows.rows, core_id, *t); });
+    SPI_freetuptable(rows.tuples);
+  });
+  if (error == nullptr) return t;
+  ereport(WARNING, (errmsg("trajc_batch_collect: session \"%s\" cannot be read (%s); its pairs are stored"
+                           " unverified", session_id, error->message)));
+  return nullptr;
 }
 
 // The core objects one job's collection uses, boxed in its context.
@@ -458,7 +524,7 @@ void load_ids(Collector* c, int64 id) {
 
 // One open request's result, stored as its session's compile.
 void store_request(const Store* store, Collector* c, const Job& j, const Request& r, const char* key,
-                   CollectTotals* totals) {
+                   const AuditReader* reader, CollectTotals* totals) {
   const trajc::ItemResult* found = nullptr;
   const std::vector<trajc::ItemResult>* results = c->results;
   const std::unordered_map<std::string, std::size_t>* index = c->index;
@@ -467,6 +533,10 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
   // The core works in UTF-8; store_outcome converts back.
   const char* session_id = to_core_text(r.session_id);
   const char* agent = r.agent != nullptr ? to_core_text(r.agent) : "";
+  const trajc::Trajectory* current = reload_session(reader, r.session_id);
+  const bool redacted = j.redacted;
+  const int verify = gucs.verify;
+  const double dedup_threshold = gucs.dedup_threshold;
   run_cpp([&] {
     auto it = index->find(custom_id);
     if (it != index->end() && it->second < results->size()) found = &(*results)[it->second];
@@ -477,9 +547,14 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
     sent.turn_count = r.turn_count;
     trajc::ItemResult missing;
     missing.error = "no result for this request";
+    trajc::CollectedView view;
+    view.current = current;
+    view.redacted = redacted;
+    view.quality.verify = static_cast<trajc::VerifyMode>(verify);
+    view.quality.dedup_threshold = dedup_threshold;
     *outcome = trajc::collected_outcome(std::move(sent), found ? *found : missing,
                                         trajc::Prices{j.usd_per_mtok_in, j.usd_per_mtok_out}, j.batch_discount,
-                                        defaults::kMaxQuestions, key ? key : "");
+                                        defaults::kMaxQuestions, key ? key : "", view);
   });
   SessionResult s = store_outcome(store, *outcome, false);
   finish_request(j.id, r.custom_id, s.status, s.compile_id);
@@ -493,7 +568,7 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
 
 // Polls one job and, once it is final, stores every open request's result,
 // each session committed on its own.
-void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* totals) {
+void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* reader, CollectTotals* totals) {
   ModelChoice model{};
   model.provider = j.provider;
   model.provider_name = j.provider_name;
@@ -574,11 +649,12 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
     close_store(store);
     return;
   }
+  open_audit_reader(reader, commits);
   MemoryContext per_session = AllocSetContextCreate(cxt, "trajc batch session", ALLOCSET_SMALL_SIZES);
   ListCell* cell;
   foreach (cell, open_requests(j.id)) {
     MemoryContext caller = MemoryContextSwitchTo(per_session);
-    store_request(store, c, j, *static_cast<const Request*>(lfirst(cell)), access.api_key, totals);
+    store_request(store, c, j, *static_cast<const Request*>(lfirst(cell)), access.api_key, reader, totals);
     commit_if(commits);
     MemoryContextSwitchTo(caller);
     MemoryContextReset(per_session);
@@ -634,6 +710,8 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
   MemoryContext caller = MemoryContextSwitchTo(cxt);
   List* jobs = open_jobs();
   CollectTotals totals{};
+  AuditReader reader{};
+  reader.cxt = cxt;
   MemoryContext per_job = AllocSetContextCreate(cxt, "trajc batch job", ALLOCSET_DEFAULT_SIZES);
   ListCell* cell;
   foreach (cell, jobs) {
@@ -645,7 +723,7 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
     }
     MemoryContextSwitchTo(per_job);
     PG_TRY();
-    { collect_job(j, commits, per_job, &totals); }
+    { collect_job(j, commits, per_job, &reader, &totals); }
     PG_CATCH();
     {
       unlock_batch(j.id);
@@ -661,6 +739,7 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
                           list_length(jobs), totals.polled, totals.finished, totals.skipped,
                           totals.ok + totals.empty + totals.failed, totals.ok, totals.empty,
                           totals.failed, totals.cost_usd)));
+  close_audit_reader(&reader, commits);
   MemoryContextSwitchTo(caller);
   SPI_finish();
   MemoryContextDelete(cxt);

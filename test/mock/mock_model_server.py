@@ -829,7 +829,9 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
         elif self.path == "/_batches":
             with self.server.batch_lock:
                 summary = {b.remote_id: {"vendor": b.vendor, "model": b.model, "polls": b.polls,
-                                         "requests": len(b.items), "as_file": b.as_file}
+                                         "requests": len(b.items), "as_file": b.as_file,
+                                         "sessions": [item["session"] for item in b.items],
+                                         "prompts": [item["prompt"] for item in b.items]}
                            for b in self.server.batches.values()}
             self.send_json(200, summary)
         elif not self.batch_get():

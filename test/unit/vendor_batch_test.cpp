@@ -682,3 +682,58 @@ TEST(VendorBatch, CollectedOutcomes) {
   EXPECT_EQ(p.status, Status::Failed);
   EXPECT_GT(p.cost_usd, 0);  // a reply that came is paid for, as online
 }
+
+// A collected reply is verified against the session as it was sent: the
+// reloaded trajectory when it still has the hash sent (redacted again when
+// the job was), unverified when it changed or could not be read.
+TEST(VendorBatch, CollectedOutcomesAreVerifiedAgainstWhatWasSent) {
+  Trajectory t;
+  t.session_id = "s-v";
+  for (int i = 1; i <= 4; ++i) {
+    Turn turn;
+    turn.number = i;
+    turn.at = "2026-01-02T03:04:0" + std::to_string(i) + ".000000Z";
+    turn.fields = {{"path", "src/f" + std::to_string(i) + ".cpp"}, {"mail", "bob@example.com"}};
+    t.turns.push_back(turn);
+  }
+  CompileOutcome session;
+  session.session_id = "s-v";
+  session.trajectory_hash = trajectory_hash(t);
+  session.turn_count = 4;
+  ItemResult r;
+  r.outcome = ItemOutcome::Succeeded;
+  r.reply.text = R"({"pairs":[{"question":"Which files changed at turns 1 and 3?","answer":"src/f1.cpp and src/f3.cpp.",
+                    "supporting_turns":[1,3],"qa_type":"factoid"},{"question":"Which files changed at turns 2 and 4?",
+                    "answer":"src/f2.cpp and src/f9.cpp.","supporting_turns":[2,4],"qa_type":"factoid"},
+                    {"question":"Who got mail at turns 1 and 3?","answer":"[EMAIL_1] (turns 1 and 3).",
+                    "supporting_turns":[1,3],"qa_type":"factoid"}]})";
+  const Prices prices{0.30, 2.50};
+
+  CollectedView view;
+  view.current = &t;
+  const CompileOutcome plain = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  ASSERT_EQ(plain.pairs.size(), 1u);  // f9 made up; [EMAIL_1] is not what the plain log shows
+  EXPECT_EQ(plain.rejected.at("ungrounded"), 2);
+  EXPECT_EQ(plain.quality.at(0).verified_by, "literal");
+  EXPECT_FALSE(plain.redacted);
+
+  view.redacted = true;
+  const CompileOutcome redacted = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  ASSERT_EQ(redacted.pairs.size(), 2u);  // the placeholder pair holds against the redacted view
+  EXPECT_EQ(redacted.rejected.at("ungrounded"), 1);
+  EXPECT_TRUE(redacted.redacted);
+  EXPECT_EQ(redacted.redactions.at("email"), 4);
+
+  Trajectory changed = t;
+  changed.turns.back().fields.push_back({"late", "x"});
+  view.current = &changed;
+  view.redacted = false;
+  const CompileOutcome unverified = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  EXPECT_EQ(unverified.pairs.size(), 3u);
+  EXPECT_TRUE(unverified.rejected.empty());
+  for (const PairQuality& q : unverified.quality) EXPECT_EQ(q.verified_by, "");
+  EXPECT_EQ(unverified.trajectory_hash, session.trajectory_hash);
+
+  view.current = nullptr;
+  EXPECT_EQ(collected_outcome(session, r, prices, 0.5, 5, kKey, view).pairs.size(), 3u);
+}
