@@ -16,8 +16,12 @@
 // Durability: a job's row and its sessions' rows (trajc.batch_requests, open)
 // commit before the vendor hears of the job, so no session is ever lost
 // track of; the open rows keep every other run off those sessions until they
-// are collected. A job left 'submitting' by a submitter that died is failed
-// by the next collect (its sessions become pending again). Results are stored
+// are collected. Each job carries a unique label (trajc.batches.label) to the
+// vendor: a job left 'submitting' (its submitter died, or the vendor's answer
+// to its creation never came) is looked up by it in the vendor's list by the
+// next collect and adopted when found, else failed (its sessions become
+// pending again). Anthropic's batches take no label: such a job is failed,
+// and one the vendor did create stays there uncollected (README says so). Results are stored
 // one session per transaction and only for requests still open: collecting
 // twice stores nothing twice, and a crash mid-collect loses nothing.
 //
@@ -184,10 +188,16 @@ struct Submitter {
   int nrequests;
   int capacity;
   int next_id;  // custom_ids s0, s1, ... run on across the call's jobs (the builder's rule)
-  int jobs, sent, refused;
+  int jobs, sent, refused, unanswered;
 };
 
-int64 insert_job(const Submitter* sub) {
+// A job's row as insert_job made it.
+struct JobRow {
+  int64 id;
+  char* label;
+};
+
+JobRow insert_job(const Submitter* sub) {
   const ModelChoice& m = run_model(sub->run);
   Oid types[8] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID};
   Datum values[8] = {CStringGetTextDatum(m.provider_name), CStringGetTextDatum(m.model),
@@ -196,12 +206,14 @@ int64 insert_job(const Submitter* sub) {
                      Float8GetDatum(m.batch_discount), BoolGetDatum(run_settings(sub->run).redact_pii)};
   sql("INSERT INTO trajc.batches (provider, model, status, sessions, requests, usd_per_mtok_in,"
       " usd_per_mtok_out, batch_discount, redacted)"
-      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric, $8) RETURNING id",
+      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric, $8) RETURNING id, label",
       8, types, values, nullptr, SPI_OK_INSERT_RETURNING, "recording a provider batch");
   bool isnull;
-  int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  JobRow row;
+  row.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  row.label = MemoryContextStrdup(sub->cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
   SPI_freetuptable(SPI_tuptable);
-  return id;
+  return row;
 }
 
 // Sends the job built so far: its rows first (committed), then the vendor.
@@ -210,7 +222,8 @@ void send_job(Submitter* sub) {
   if (sub->nrequests == 0) return;
   Run* run = sub->run;
   const bool commits = run_commits(run);
-  const int64 id = insert_job(sub);
+  const JobRow row = insert_job(sub);
+  const int64 id = row.id;
   if (!try_lock_batch(id)) elog(ERROR, "trajc: provider batch %lld is locked", static_cast<long long>(id));
   PG_TRY();
   {
@@ -219,9 +232,8 @@ void send_job(Submitter* sub) {
     // The open rows now keep every other run off these sessions.
     for (int i = 0; i < sub->nrequests; i++) release_session(run, sub->requests[i].session_id);
 
-    char label[32];
-    snprintf(label, sizeof label, "trajc-%lld", static_cast<long long>(id));
-    bool accepted = false;
+    const char* label = row.label;
+    bool accepted = false, unanswered = false;
     trajc::BatchJobBuilder* builder = sub->builder;
     trajc::BatchJob* job = sub->job;
     trajc::BatchStatus* status = sub->status;
@@ -231,7 +243,7 @@ void send_job(Submitter* sub) {
     run_cpp([&] {
       *job = builder->take(label);
       try {
-        *status = trajc::submit_batch_job(*api, *job, *http);
+        *status = trajc::submit_batch_job(*api, *job, *http, &unanswered);
         accepted = true;
       } catch (const trajc::Error& e) {
         if (e.code() != trajc::sqlstate::kExternal) throw;
@@ -248,6 +260,18 @@ void send_job(Submitter* sub) {
           nullptr, SPI_OK_UPDATE, "recording a provider batch's id");
       commit_if(commits);
       sub->sent++;
+    } else if (unanswered) {
+      // The vendor may hold the job: its rows stay open (the sessions stay
+      // the job's) for the next collect to find it by its label.
+      const char* why = psprintf("no answer to the job's creation: %s", from_core_cstring(*refusal, kMaxErrorBytes));
+      ereport(WARNING, (errmsg("trajc_batch_submit: provider batch %lld: %s", static_cast<long long>(id), why),
+                        errhint("The next CALL trajc_batch_collect() looks for it at the provider by its label.")));
+      Oid types[2] = {INT8OID, TEXTOID};
+      Datum values[2] = {Int64GetDatum(id), CStringGetTextDatum(why)};
+      sql("UPDATE trajc.batches SET error = $2 WHERE id = $1", 2, types, values, nullptr, SPI_OK_UPDATE,
+          "recording a provider batch's missing answer");
+      commit_if(commits);
+      sub->unanswered++;
     } else {
       const char* why =
           psprintf("the provider refused the batch: %s", from_core_cstring(*refusal, kMaxErrorBytes));
@@ -344,6 +368,7 @@ struct Job {
   char* provider_name;
   char* model;
   char* remote_id;  // NULL while 'submitting'
+  char* label;      // what the vendor knows the job by
   int requests;
   double usd_per_mtok_in, usd_per_mtok_out, batch_discount;
   bool redacted;  // the prompts were built from PII-redacted trajectories
@@ -356,7 +381,7 @@ struct CollectTotals {
 
 List* open_jobs() {
   sql("SELECT id, provider, model, remote_id, requests, usd_per_mtok_in::float8,"
-      " usd_per_mtok_out::float8, batch_discount::float8, redacted FROM trajc.batches"
+      " usd_per_mtok_out::float8, batch_discount::float8, redacted, label FROM trajc.batches"
       " WHERE collected_at IS NULL ORDER BY id",
       0, nullptr, nullptr, nullptr, SPI_OK_SELECT, "listing open provider batches");
   List* out = NIL;
@@ -374,6 +399,7 @@ List* open_jobs() {
     j->usd_per_mtok_out = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
     j->batch_discount = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
     j->redacted = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
+    j->label = SPI_getvalue(row, desc, 10);
     const char* name = j->provider_name;
     trajc::Provider p = trajc::Provider::Offline;
     run_cpp([&] { p = trajc::parse_provider(name); });
@@ -566,6 +592,49 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
   totals->cost_usd += s.cost_usd;
 }
 
+// A job left 'submitting' (its lock was free: the submitter died, or had no
+// answer to the job's creation): looked up at the vendor by its label. Found,
+// its id is recorded and it is collected as any other; not listed, the
+// vendor never created it and the job is failed (its sessions are pending
+// again). Returns the id, or NULL (the list unreadable: tried again next time).
+const char* adopt_job(const Store* store, Collector* c, const Job& j, bool commits) {
+  const char* label = j.label;
+  std::string* found = c->reply;
+  bool listed = false;
+  run_cpp([&] {
+    try {
+      *found = trajc::find_batch_job(*c->api, label, *c->http);
+      listed = true;
+    } catch (const trajc::Error& e) {
+      if (e.code() != trajc::sqlstate::kExternal) throw;
+      *c->error = e.what();
+    }
+  });
+  if (!listed) {
+    const char* why = psprintf("looking for the job labelled %s: %s", j.label, from_core_cstring(*c->error, kMaxErrorBytes));
+    ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: %s", static_cast<long long>(j.id), why)));
+    note_poll(j.id, nullptr, why);
+    commit_if(commits);
+    return nullptr;
+  }
+  if (found->empty()) {
+    fail_job(store, j.id,
+             psprintf("submission interrupted before the provider's answer was recorded, and the provider lists"
+                      " no job labelled %s", j.label),
+             commits);
+    return nullptr;
+  }
+  const char* remote_id = from_core_cstring(*found);
+  Oid types[2] = {INT8OID, TEXTOID};
+  Datum values[2] = {Int64GetDatum(j.id), CStringGetTextDatum(remote_id)};
+  sql("UPDATE trajc.batches SET remote_id = $2, status = 'pending', error = NULL WHERE id = $1", 2, types, values,
+      nullptr, SPI_OK_UPDATE, "adopting a provider batch");
+  commit_if(commits);
+  ereport(NOTICE, (errmsg("trajc_batch_collect: provider batch %lld: adopted the provider's job %s (labelled %s)",
+                          static_cast<long long>(j.id), remote_id, j.label)));
+  return remote_id;
+}
+
 // Polls one job and, once it is final, stores every open request's result,
 // each session committed on its own.
 void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* reader, CollectTotals* totals) {
@@ -577,14 +646,18 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* rea
   model.usd_per_mtok_out = j.usd_per_mtok_out;
   model.batch_discount = j.batch_discount;
   Store* store = open_store(cxt, &model, commits, gucs.dedup_threshold);
-  if (j.remote_id == nullptr) {
-    // Its lock was free: the submitter died before the vendor's answer was
-    // recorded (the vendor may hold an orphan job labelled trajc-<id>).
-    fail_job(store, j.id, "submission interrupted before the provider's answer was recorded", commits);
+  ProviderAccess access = provider_access(j.provider);
+  if (j.remote_id == nullptr && !trajc::vendor_lists_labels(j.provider)) {
+    // Its lock was free: the submitter died, or had no answer, before the
+    // vendor's id was recorded, and this vendor's list cannot tell its jobs.
+    fail_job(store, j.id,
+             psprintf("submission interrupted before the provider's answer was recorded (%s batches carry no"
+                      " label to find the job by: one the provider did create is not collected)",
+                      j.provider_name),
+             commits);
     close_store(store);
     return;
   }
-  ProviderAccess access = provider_access(j.provider);
   if (access.api_key == nullptr) {
     note_poll(j.id, nullptr, psprintf("no API key for provider \"%s\"", j.provider_name));
     commit_if(commits);
@@ -592,7 +665,11 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* rea
     return;
   }
   Collector* c = new_collector(cxt, j, access);
-  const char* remote_id = j.remote_id;
+  const char* remote_id = j.remote_id != nullptr ? j.remote_id : adopt_job(store, c, j, commits);
+  if (remote_id == nullptr) {
+    close_store(store);
+    return;
+  }
   bool polled = false;
   run_cpp([&] {
     try {
@@ -691,8 +768,8 @@ extern "C" Datum trajc_batch_submit(PG_FUNCTION_ARGS) {
   send_job(sub);
   const RunTotals& t = run_totals(run);
   ereport(NOTICE, (errmsg("trajc_batch_submit: %d sessions listed, %d skipped; %d provider batch jobs"
-                          " (%d sent, %d refused)",
-                          t.sessions, t.skipped, sub->jobs, sub->sent, sub->refused)));
+                          " (%d sent, %d refused, %d unanswered)",
+                          t.sessions, t.skipped, sub->jobs, sub->sent, sub->refused, sub->unanswered)));
   MemoryContextDelete(cxt);
   end_run(run);
   PG_RETURN_VOID();

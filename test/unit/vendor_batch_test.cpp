@@ -594,6 +594,34 @@ TEST_P(VendorBatchMock, ServerErrorsAreRetriedThenReported) {
   EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 4 : 3);
 }
 
+// The vendor creates the job but the answer never comes: the create is not
+// sent again (a second job), the caller learns it is unanswered, and where
+// the vendor lists labels the job is found by its label.
+TEST_P(VendorBatchMock, UnansweredCreateIsSentOnceAndFoundByLabel) {
+  const VendorBatchApi a = api();
+  BlockingHttp http = transport();
+  BatchJobBuilder b(GetParam(), "mock:batch_drop", vendor_batch_limits(GetParam()));
+  ASSERT_TRUE(b.add("r1", prompt_for("s-drop")));
+  const BatchJob j = b.take("trajc-drop-" + std::string(provider_name(GetParam())));
+  const int before = http.attempts();
+  bool unanswered = false;
+  EXPECT_EQ(catch_error([&] { submit_batch_job(a, j, http, &unanswered); }).code(), sqlstate::kExternal);
+  EXPECT_TRUE(unanswered);
+  EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 2 : 1);  // upload, then one create
+  int created = 0;  // curl itself must not have sent it again either
+  const json jobs = mock_->batches();
+  for (const auto& [id, b] : jobs.items()) created += b["label"] == j.label ? 1 : 0;
+  if (GetParam() != Provider::Anthropic) EXPECT_EQ(created, 1);
+  if (!vendor_lists_labels(GetParam())) {
+    EXPECT_EQ(catch_error([&] { find_batch_job(a, j.label, http); }).code(), sqlstate::kInvalidParameter);
+    return;
+  }
+  const std::string found = find_batch_job(a, j.label, http);
+  EXPECT_FALSE(found.empty());
+  EXPECT_EQ(poll_batch_job(a, found, http).remote_id, found);
+  EXPECT_EQ(find_batch_job(a, "trajc-never-sent", http), "");
+}
+
 TEST_P(VendorBatchMock, MissingKeyIsTheVendorsError) {
   const VendorBatchApi a(VendorAccount{GetParam(), mock_->url(), ""});
   BlockingHttp http = transport();
