@@ -45,6 +45,7 @@
 #include "trajc/error.hpp"
 #include "trajc/eval.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/pair_sql.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"
 #include "trajc/vendor_batch.hpp"
