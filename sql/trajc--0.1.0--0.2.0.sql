@@ -495,6 +495,11 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
             FROM pg_catalog.unnest(r.ids) AS s
            WHERE s NOT IN (SELECT got.session_id FROM got);
       ELSE
+        -- Also a WARNING: the procedure and a background job have no rows to
+        -- show it in (a job's goes to the server log).
+        RAISE WARNING 'trajc: % session(s) not compiled: node %:% failed: %',
+          pg_catalog.cardinality(r.ids), r.node_name, r.node_port,
+          coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given');
         RETURN QUERY
           SELECT s, 'failed'::text, 0, 0, 0::numeric,
                  pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
@@ -607,9 +612,11 @@ CREATE FUNCTION @extschema@.trajc_distribute()
          AND c.conrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                                      pg_catalog.to_regclass('trajc.qa_pairs'),
                                      pg_catalog.to_regclass('trajc.qa_pair_bands'),
-                                     pg_catalog.to_regclass('trajc.batch_requests')])
+                                     pg_catalog.to_regclass('trajc.batch_requests'),
+                                     pg_catalog.to_regclass('trajc.eval_answers')])
          AND c.confrelid = ANY (ARRAY[pg_catalog.to_regclass('trajc.models'),
-                                      pg_catalog.to_regclass('trajc.batches')])
+                                      pg_catalog.to_regclass('trajc.batches'),
+                                      pg_catalog.to_regclass('trajc.eval_runs')])
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
                           WHERE p.logicalrelid = c.confrelid)
     LOOP
@@ -625,11 +632,14 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     END LOOP;
 
     -- Tables per session, colocated with the audit log; compile_log first:
-    -- the others refer to it.
+    -- the others refer to it. An eval answer is a pair's (its key includes
+    -- the pair's session): it lives in the pair's shard, so the pairs still
+    -- to ask are an anti-join within each shard.
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.compile_log'),
                              pg_catalog.to_regclass('trajc.qa_pairs'),
                              pg_catalog.to_regclass('trajc.qa_pair_bands'),
-                             pg_catalog.to_regclass('trajc.batch_requests')] LOOP
+                             pg_catalog.to_regclass('trajc.batch_requests'),
+                             pg_catalog.to_regclass('trajc.eval_answers')] LOOP
       CONTINUE WHEN t IS NULL;
       object := t::text;
       SELECT p.colocationid INTO coloc FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t;
@@ -648,8 +658,13 @@ CREATE FUNCTION @extschema@.trajc_distribute()
     END LOOP;
 
     -- Tables every node reads whole: reference tables (a copy on each node).
+    -- eval_runs is one row per run, which the answers' shards refer to (a
+    -- distributed table's key may only point at a reference table).
+    -- trajc.jobs is not here: a job is the coordinator's (its worker runs
+    -- there and fans out), so it stays a local table.
     FOREACH t IN ARRAY ARRAY[pg_catalog.to_regclass('trajc.models'),
-                             pg_catalog.to_regclass('trajc.batches')] LOOP
+                             pg_catalog.to_regclass('trajc.batches'),
+                             pg_catalog.to_regclass('trajc.eval_runs')] LOOP
       CONTINUE WHEN t IS NULL;
       object := t::text;
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t) THEN
@@ -843,11 +858,18 @@ CREATE FUNCTION @extschema@.trajc_recall_report(retrievals regclass, k int DEFAU
     PERFORM trajc.check_k(k);
     PERFORM trajc.check_retrievals(retrievals);
     -- regclass prints as a quoted, schema-qualified name: never spliced text.
-    EXECUTE format('SELECT bool_or(r.pair_id IS NULL), (array_agg(r.pair_id) FILTER (
-                      WHERE r.pair_id IS NOT NULL AND NOT EXISTS (
-                        SELECT 1 FROM trajc.qa_pairs p WHERE p.id = r.pair_id)))[1]
-                      FROM %s r', retrievals)
-      INTO nulls, bad;
+    EXECUTE format('SELECT bool_or(r.pair_id IS NULL) FROM %s r', retrievals) INTO nulls;
+    -- The relation's pairs first, then those of them trajc.qa_pairs has: on
+    -- Citus a local relation is not joined to the shards directly, but its
+    -- ids can be looked up in them.
+    EXECUTE format($q$
+      WITH named AS MATERIALIZED (
+             SELECT DISTINCT r.pair_id FROM %s r WHERE r.pair_id IS NOT NULL),
+           known AS MATERIALIZED (
+             SELECT p.id FROM trajc.qa_pairs p WHERE p.id IN (SELECT n.pair_id FROM named n))
+      SELECT n.pair_id FROM named n WHERE n.pair_id NOT IN (SELECT k.id FROM known k)
+       LIMIT 1$q$, retrievals)
+      INTO bad;
     IF nulls THEN
       RAISE EXCEPTION 'retrievals % has rows with a NULL pair_id', retrievals
         USING ERRCODE = '22004';
@@ -1017,21 +1039,29 @@ CREATE FUNCTION trajc.eval_run_id(label text) RETURNS bigint
 
 -- What trajc_eval returns, for a whole run (pairs answered earlier
 -- included): per qa_type and total, the pairs graded, how many were right,
--- accuracy, and the cost of every call made (graded or not).
+-- accuracy, and the cost of every call made (graded or not). Joins between
+-- per-session tables name the session too: on Citus they then stay within
+-- each shard (docs/citus.md).
 CREATE FUNCTION trajc.eval_summary(run bigint)
   RETURNS TABLE(qa_type text, pairs int, correct int, accuracy real, cost_usd numeric)
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  -- PL/pgSQL, not SQL: Citus plans no SQL function's parameter over
+  -- distributed tables.
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
-    WITH types(qa_type, ord) AS (
-      VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4))
-    SELECT coalesce(t.qa_type, 'total'), count(a.correct)::int,
-           (count(*) FILTER (WHERE a.correct))::int, avg(a.correct::int)::real,
-           coalesce(sum(a.cost_usd + a.judge_cost_usd), 0)
-      FROM types t
-      LEFT JOIN (trajc.eval_answers a JOIN trajc.qa_pairs p ON p.id = a.pair_id)
-        ON p.qa_type = t.qa_type AND a.run_id = run
-     GROUP BY ROLLUP ((t.qa_type, t.ord))
-     ORDER BY t.ord IS NULL, t.ord
+  BEGIN
+    RETURN QUERY
+      WITH types(qa_type, ord) AS (
+        VALUES ('factoid', 1), ('reasoning', 2), ('composition', 3), ('temporal', 4))
+      SELECT coalesce(t.qa_type, 'total'), count(a.correct)::int,
+             (count(*) FILTER (WHERE a.correct))::int, avg(a.correct::int)::real,
+             coalesce(sum(a.cost_usd + a.judge_cost_usd), 0)
+        FROM types t
+        LEFT JOIN (trajc.eval_answers a
+                   JOIN trajc.qa_pairs p ON p.session_id = a.session_id AND p.id = a.pair_id)
+          ON p.qa_type = t.qa_type AND a.run_id = run
+       GROUP BY ROLLUP ((t.qa_type, t.ord))
+       ORDER BY t.ord IS NULL, t.ord;
+  END
   $$;
 
 -- Accuracy per qa_type (and total) of run a and, when given, run b, over the
@@ -1050,8 +1080,9 @@ CREATE FUNCTION @extschema@.trajc_eval_report(label_a text, label_b text DEFAULT
       WITH both_answered AS (
         SELECT p.qa_type, a.correct AS a_ok, b.correct AS b_ok
           FROM trajc.eval_answers a
-          JOIN trajc.qa_pairs p ON p.id = a.pair_id
-          LEFT JOIN trajc.eval_answers b ON b.run_id = run_b AND b.pair_id = a.pair_id
+          JOIN trajc.qa_pairs p ON p.session_id = a.session_id AND p.id = a.pair_id
+          LEFT JOIN trajc.eval_answers b
+            ON b.run_id = run_b AND b.session_id = a.session_id AND b.pair_id = a.pair_id
          WHERE a.run_id = run_a AND a.correct IS NOT NULL
            AND (run_b IS NULL OR b.correct IS NOT NULL)),
       types(qa_type, ord) AS (

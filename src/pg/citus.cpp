@@ -120,10 +120,9 @@ void citus_require_held_here(const char* session_id) {
                      " or on that node.")));
 }
 
-RunTotals citus_fan_out(FunctionCallInfo fcinfo, int min_turns, int limit, const char* tier,
-                        bool force, bool emit_rows) {
+RunTotals citus_fan_out(ReturnSetInfo* rsinfo, int min_turns, int limit, const char* tier,
+                        bool force) {
   RunTotals totals{};
-  auto* rsinfo = emit_rows ? reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo) : nullptr;
   spi_connect();
   Oid types[4] = {INT4OID, INT4OID, TEXTOID, BOOLOID};
   Datum args[4] = {Int32GetDatum(min_turns), Int32GetDatum(limit),
@@ -144,6 +143,26 @@ RunTotals citus_fan_out(FunctionCallInfo fcinfo, int min_turns, int limit, const
     if (rsinfo != nullptr) tuplestore_puttuple(rsinfo->setResult, row);
   }
   SPI_finish();
+  return totals;
+}
+
+RunTotals compile_pending_work(FunctionCallInfo fcinfo, int min_turns, int limit,
+                               const char* tier, RunObserver observer, void* arg) {
+  if (citus_distributed()) {
+    // Each node commits its sessions as it goes; they all come back at once
+    // (master_run_on_worker waits for every node), so that is when an
+    // observer learns of them.
+    const RunTotals totals = citus_fan_out(nullptr, min_turns, limit, tier, false);
+    if (observer != nullptr) observer(totals, arg);
+    return totals;
+  }
+  Run* run = fcinfo != nullptr ? begin_run(kPendingPolicy, fcinfo, tier, false)
+                               : begin_background_run(kPendingPolicy, tier);
+  observe_run(run, observer, arg);
+  list_sessions(run, min_turns, limit);  // committed before the first session
+  drive(run);                            // committing per session
+  const RunTotals totals = run_totals(run);
+  end_run(run);
   return totals;
 }
 

@@ -18,10 +18,17 @@ bool citus_distributed();
 // Raises 0A000 when the named session's shard is on another node (a call
 // Citus did not delegate, e.g. inside a transaction block on the coordinator).
 void citus_require_held_here(const char* session_id);
-// The batch (emit_rows: its status rows into fcinfo's result set) or the
-// procedure, fanned out: each node compiles the listed sessions it holds,
-// all nodes at once (trajc.citus_fan_out). Returns the totals.
-RunTotals citus_fan_out(FunctionCallInfo fcinfo, int min_turns, int limit, const char* tier,
-                        bool force, bool emit_rows);
+// A batch fanned out: each node compiles the listed sessions it holds, all
+// nodes at once (trajc.citus_fan_out); the status rows go into `rsinfo`'s
+// result set when given. Returns the totals.
+RunTotals citus_fan_out(ReturnSetInfo* rsinfo, int min_turns, int limit, const char* tier,
+                        bool force);
+// The work of CALL trajc_compile_pending(min_turns, limit, tier), for the
+// procedure (fcinfo) and for a background job (fcinfo NULL, inside the job's
+// portal): fanned out when trajc is distributed, else the run driver here.
+// `observer` (may be NULL) sees the totals as the work advances: after each
+// session here, or once the nodes' shares are back when fanned out.
+RunTotals compile_pending_work(FunctionCallInfo fcinfo, int min_turns, int limit,
+                               const char* tier, RunObserver observer, void* arg);
 
 }  // namespace trajc_pg

@@ -87,9 +87,10 @@ extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
   // Phase 1: result set, run, the listing.
   InitMaterializedSRF(fcinfo, 0);
   if (citus_distributed()) {  // each node compiles the sessions it holds (citus.hpp)
-    citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
+    citus_fan_out(reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo),
+                  int_arg(fcinfo, 0, defaults::kMinTurns),
                   int_arg(fcinfo, 1, defaults::kCompileLimit), text_arg_or_null(fcinfo, 2),
-                  bool_arg(fcinfo, 3, defaults::kForceBatch), true);
+                  bool_arg(fcinfo, 3, defaults::kForceBatch));
     return (Datum)0;
   }
   Run* run = begin_run(kBatchPolicy, fcinfo, text_arg_or_null(fcinfo, 2),
@@ -106,20 +107,11 @@ extern "C" Datum trajc_compile_batch(PG_FUNCTION_ARGS) {
 // keeps every finished session; inside a transaction block it behaves like
 // the batch. Ends with a NOTICE summing up the run.
 extern "C" Datum trajc_compile_pending(PG_FUNCTION_ARGS) {
-  if (citus_distributed()) {  // each node compiles, and commits, the sessions it holds
-    notice_summary(citus_fan_out(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
-                                 int_arg(fcinfo, 1, defaults::kCompileLimit),
-                                 text_arg_or_null(fcinfo, 2), false, false));
-    PG_RETURN_VOID();
-  }
-  // Phase 1: run and listing (committed before the first session).
-  Run* run = begin_run(kPendingPolicy, fcinfo, text_arg_or_null(fcinfo, 2), false);
-  list_sessions_of_args(run, fcinfo);
-  // Phases 2 and 3, committing per session.
-  drive(run);
-  // Phase 3: the summary.
-  notice_summary(run_totals(run));
-  end_run(run);
+  // Phases 1 to 3 as a background job runs them too; on Citus each node
+  // compiles, and commits, the sessions it holds.
+  notice_summary(compile_pending_work(fcinfo, int_arg(fcinfo, 0, defaults::kMinTurns),
+                                      int_arg(fcinfo, 1, defaults::kCompileLimit),
+                                      text_arg_or_null(fcinfo, 2), nullptr, nullptr));
   PG_RETURN_VOID();
 }
 

@@ -113,6 +113,9 @@ struct EvalRun {
   SPIPlanPtr store_plan;
   PendingPair* pairs;
   int npairs;
+  PendingPair** by_id;  // the same pairs, sorted by id: an answer's session
+  int limit;            // the selection (the run's pair_limit and qa_type)
+  const char* qa_type;
   int next;
   bool over_budget;
   // boxed C++ state
@@ -223,21 +226,52 @@ void find_or_create_run(EvalRun* run, const EvalArgs& a) {
   SPI_freetuptable(SPI_tuptable);
 }
 
-// The run's selection minus the pairs it has graded, by session.
-void list_pending(EvalRun* run, const EvalArgs& a) {
+// The run's selection (its first "limit" pairs by id, of its qa_type if it
+// has one) minus the pairs it has graded: $1 the run, $2 "limit", $3
+// qa_type. The anti-join is on the answer's whole key, session included, so
+// that on Citus it runs within each shard (docs/citus.md).
+constexpr const char* kUngradedPairs =
+    "SELECT p.id, p.session_id, p.question, p.answer, p.qa_type, p.turn_count"
+    "  FROM (SELECT * FROM trajc.qa_pairs q WHERE $3::text IS NULL OR q.qa_type = $3"
+    "         ORDER BY q.id LIMIT nullif($2, 0)) p"
+    "  LEFT JOIN trajc.eval_answers x ON x.run_id = $1 AND x.session_id = p.session_id"
+    "   AND x.pair_id = p.id AND x.correct IS NOT NULL"
+    " WHERE x.pair_id IS NULL";
+
+// Runs kUngradedPairs with `suffix` appended for the run's selection. Not
+// read-only: a fresh snapshot, so that the answers this very call stored
+// are seen.
+void ungraded_pairs(const EvalRun* run, const char* suffix, int max_rows, const char* what) {
   Oid types[3] = {INT8OID, INT4OID, TEXTOID};
-  Datum args[3] = {Int64GetDatum(run->run_id), Int32GetDatum(a.limit),
-                   a.qa_type ? CStringGetTextDatum(a.qa_type) : (Datum)0};
-  char nulls[3] = {' ', ' ', a.qa_type ? ' ' : 'n'};
-  spi_check(SPI_execute_with_args(
-                "SELECT p.id::text, p.session_id, p.question, p.answer, p.qa_type, p.turn_count"
-                "  FROM (SELECT * FROM trajc.qa_pairs q WHERE $3::text IS NULL OR q.qa_type = $3"
-                "         ORDER BY q.id LIMIT nullif($2, 0)) p"
-                " WHERE NOT EXISTS (SELECT 1 FROM trajc.eval_answers x"
-                "                    WHERE x.run_id = $1 AND x.pair_id = p.id AND x.correct IS NOT NULL)"
-                " ORDER BY p.session_id, p.id",
-                3, types, args, nulls, true, 0),
-            SPI_OK_SELECT, "listing the pairs to ask");
+  Datum args[3] = {Int64GetDatum(run->run_id), Int32GetDatum(run->limit),
+                   run->qa_type ? CStringGetTextDatum(run->qa_type) : (Datum)0};
+  char nulls[3] = {' ', ' ', run->qa_type ? ' ' : 'n'};
+  spi_check(SPI_execute_with_args(psprintf("%s%s", kUngradedPairs, suffix), 3, types, args, nulls,
+                                  false, max_rows),
+            SPI_OK_SELECT, what);
+}
+
+int compare_pair_ids(const void* a, const void* b) {
+  return strcmp((*static_cast<PendingPair* const*>(a))->id,
+                (*static_cast<PendingPair* const*>(b))->id);
+}
+
+// The session of a listed pair (every answer stored is of one).
+const char* session_of(const EvalRun* run, const char* pair_id) {
+  PendingPair key{};
+  key.id = const_cast<char*>(pair_id);
+  PendingPair* k = &key;
+  auto* found = static_cast<PendingPair**>(
+      bsearch(&k, run->by_id, run->npairs, sizeof(PendingPair*), compare_pair_ids));
+  if (found == nullptr) elog(ERROR, "trajc: eval answer for pair %s, which was not listed", pair_id);
+  return (*found)->session_id;
+}
+
+// The pairs to ask, by session (each trajectory is read once).
+void list_pending(EvalRun* run, const EvalArgs& a) {
+  run->limit = a.limit;
+  run->qa_type = a.qa_type != nullptr ? MemoryContextStrdup(run->cxt, a.qa_type) : nullptr;
+  ungraded_pairs(run, " ORDER BY p.session_id, p.id", 0, "listing the pairs to ask");
   run->npairs = static_cast<int>(SPI_processed);
   run->pairs = static_cast<PendingPair*>(
       MemoryContextAllocZero(run->cxt, sizeof(PendingPair) * (SPI_processed + 1)));
@@ -256,17 +290,25 @@ void list_pending(EvalRun* run, const EvalArgs& a) {
   }
   MemoryContextSwitchTo(caller);
   SPI_freetuptable(SPI_tuptable);
+  run->by_id = static_cast<PendingPair**>(
+      MemoryContextAlloc(run->cxt, sizeof(PendingPair*) * (run->npairs + 1)));
+  for (int i = 0; i < run->npairs; i++) run->by_id[i] = &run->pairs[i];
+  qsort(run->by_id, run->npairs, sizeof(PendingPair*), compare_pair_ids);
 }
 
 // One statement stores a pair's answer (again, for a pair asked before
 // without a grade: its earlier calls' tokens and cost are added, never lost)
-// and adds it to the run's totals. A pair deleted meanwhile is skipped.
+// and adds it to the run's totals. A pair deleted meanwhile is skipped. The
+// pair is found by its session too ($13): on Citus the insert then goes to
+// one shard, which a statement that also updates the run's row (a
+// reference table) needs; answered_at is the insert's default, now(), as
+// Citus takes no volatile function in an ON CONFLICT update.
 constexpr const char* kStoreAnswer =
     "WITH stored AS ("
     "  INSERT INTO trajc.eval_answers AS a (run_id, session_id, pair_id, answer, correct, score, judge_reason,"
     "      tokens_in, tokens_out, cost_usd, judge_tokens_in, judge_tokens_out, judge_cost_usd)"
     "  SELECT $1, p.session_id, p.id, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12::numeric"
-    "    FROM trajc.qa_pairs p WHERE p.id = $2::uuid"
+    "    FROM trajc.qa_pairs p WHERE p.session_id = $13 AND p.id = $2::uuid"
     "  ON CONFLICT (run_id, session_id, pair_id) DO UPDATE SET answer = excluded.answer,"
     "      correct = excluded.correct, score = excluded.score,"
     "      judge_reason = excluded.judge_reason,"
@@ -276,17 +318,17 @@ constexpr const char* kStoreAnswer =
     "      judge_tokens_in = a.judge_tokens_in + excluded.judge_tokens_in,"
     "      judge_tokens_out = a.judge_tokens_out + excluded.judge_tokens_out,"
     "      judge_cost_usd = a.judge_cost_usd + excluded.judge_cost_usd,"
-    "      answered_at = now()"
+    "      answered_at = excluded.answered_at"
     "  RETURNING 1)"
     " UPDATE trajc.eval_runs SET pairs = pairs + ($4 IS NOT NULL)::int,"
     "     correct = correct + coalesce($4, false)::int,"
     "     cost_usd = cost_usd + $9::numeric + $12::numeric"
     "  WHERE id = $1 AND EXISTS (SELECT 1 FROM stored)";
 
-void store_answer(EvalRun* run, const trajc::EvalOutcome& o) {
+void store_answer(EvalRun* run, const trajc::EvalOutcome& o, const char* session_id) {
   // Model text reaches the table only through the choke point
   // (stored_text.hpp): valid in the database encoding, NUL-free, bounded.
-  Datum args[12] = {Int64GetDatum(run->run_id),
+  Datum args[13] = {Int64GetDatum(run->run_id),
                     CStringGetTextDatum(o.pair_id.c_str()),
                     o.has_answer ? from_core_text(o.answer) : (Datum)0,
                     BoolGetDatum(o.correct),
@@ -297,9 +339,10 @@ void store_answer(EvalRun* run, const trajc::EvalOutcome& o) {
                     Float8GetDatum(o.cost_usd),
                     Int64GetDatum(o.judge_tokens_in),
                     Int64GetDatum(o.judge_tokens_out),
-                    Float8GetDatum(o.judge_cost_usd)};
-  char nulls[12] = {' ', ' ', o.has_answer ? ' ' : 'n', o.graded ? ' ' : 'n', o.graded ? ' ' : 'n',
-                    ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+                    Float8GetDatum(o.judge_cost_usd),
+                    CStringGetTextDatum(session_id)};
+  char nulls[13] = {' ', ' ', o.has_answer ? ' ' : 'n', o.graded ? ' ' : 'n', o.graded ? ' ' : 'n',
+                    ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
   spi_execute(run->store_plan, args, nulls, false, SPI_OK_UPDATE, "storing an eval answer");
 }
 
@@ -311,7 +354,7 @@ void store_unasked(EvalRun* run, const PendingPair& p, const char* why) {
     o->pair_id = p.id;
     o->reason = why;
   });
-  store_answer(run, *o);
+  store_answer(run, *o, p.session_id);
   delete o;  // noexcept
 }
 
@@ -405,7 +448,7 @@ void store_what_finished(EvalRun* run) {
   run_cpp([&] { *finished = runner->wait(kWaitSliceMs); });
   CHECK_FOR_INTERRUPTS();
   for (const trajc::EvalOutcome& o : *finished) {
-    store_answer(run, o);
+    store_answer(run, o, session_of(run, o.pair_id.c_str()));
     commit_if_procedure(run);
   }
   run_cpp([&] { finished->clear(); });
@@ -420,19 +463,22 @@ void drive(EvalRun* run) {
 }
 
 // finished_at: now when every pair of the selection is graded, else NULL.
+// Decided first, then written: on Citus an update of the run's row (a
+// reference table) takes neither a subquery over the shards nor now() in a
+// CASE, nor follows a read of every shard in one transaction unless the
+// transaction changed the row first (the function form did, finding the
+// run); the procedure form commits in between.
 void close_run(EvalRun* run) {
-  Oid types[1] = {INT8OID};
-  Datum args[1] = {Int64GetDatum(run->run_id)};
-  spi_check(SPI_execute_with_args(
-                "UPDATE trajc.eval_runs r SET finished_at = CASE WHEN NOT EXISTS ("
-                "    SELECT 1 FROM (SELECT q.id FROM trajc.qa_pairs q"
-                "                    WHERE r.qa_type IS NULL OR q.qa_type = r.qa_type"
-                "                    ORDER BY q.id LIMIT nullif(r.pair_limit, 0)) p"
-                "     WHERE NOT EXISTS (SELECT 1 FROM trajc.eval_answers x WHERE x.run_id = r.id"
-                "                        AND x.pair_id = p.id AND x.correct IS NOT NULL))"
-                "  THEN now() END"
-                " WHERE r.id = $1",
-                1, types, args, nullptr, false, 0),
+  ungraded_pairs(run, " LIMIT 1", 1, "checking for pairs left to ask");
+  const bool finished = SPI_processed == 0;
+  SPI_freetuptable(SPI_tuptable);
+  commit_if_procedure(run);
+  Oid types[2] = {INT8OID, TIMESTAMPTZOID};
+  Datum args[2] = {Int64GetDatum(run->run_id),
+                   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};  // now()
+  char nulls[2] = {' ', finished ? ' ' : 'n'};
+  spi_check(SPI_execute_with_args("UPDATE trajc.eval_runs SET finished_at = $2 WHERE id = $1", 2,
+                                  types, args, nulls, false, 0),
             SPI_OK_UPDATE, "closing the eval run");
 }
 
@@ -506,9 +552,9 @@ EvalRun* begin_eval(FunctionCallInfo fcinfo, const EvalArgs& a) {
   choose_models(run, a);
   run->src = resolve_audit_source();
   run->turns_plan = spi_prepare(turns_query(run->src, true), TEXTOID);
-  Oid store_types[12] = {INT8OID, TEXTOID, TEXTOID, BOOLOID, FLOAT4OID, TEXTOID,
-                         INT8OID, INT8OID, FLOAT8OID, INT8OID, INT8OID, FLOAT8OID};
-  run->store_plan = spi_prepare_n(kStoreAnswer, 12, store_types);
+  Oid store_types[13] = {INT8OID, TEXTOID, TEXTOID, BOOLOID, FLOAT4OID, TEXTOID, INT8OID,
+                         INT8OID, FLOAT8OID, INT8OID, INT8OID, FLOAT8OID, TEXTOID};
+  run->store_plan = spi_prepare_n(kStoreAnswer, 13, store_types);
   if (commit_each) {
     SPI_keepplan(run->turns_plan);
     SPI_keepplan(run->store_plan);

@@ -3,14 +3,18 @@
 // - a job worker runs one job: it logs in to the job's database as the role
 //   that started it (never as anyone else), SETs the settings recorded at
 //   trajc_start, and runs the work of CALL trajc_compile_pending(...) through
-//   the same run driver (run.cpp), committing after each session together
-//   with the job's progress; then it records how the job ended.
+//   the same code (compile_pending_work: the run driver, committing after
+//   each session together with the job's progress; on a distributed trajc
+//   the same fan-out to the nodes holding the sessions); then it records how
+//   the job ended.
 // - a sweep worker reconciles one database: live jobs there without a slot
 //   in the shared queue were interrupted, and become failed.
 //
 // A trajc_cancel interrupts a job worker with SIGINT, as pg_cancel_backend
 // would: the run driver's cancel check stops the requests in flight and the
-// run ends with the usual 57014 error, which makes the job cancelled.
+// run ends with the usual 57014 error, which makes the job cancelled. On a
+// distributed trajc the cancel ends the fan-out's wait; each node's share
+// stops within a second of its connection closing (docs/citus.md).
 // SIGTERM (shutdown, pg_terminate_backend) ends the worker at the next
 // interrupt check without recording anything: its job is then interrupted,
 // and reconciled as failed.
@@ -18,6 +22,7 @@
 // Must never: run as a role other than the job's, apply a setting the job
 // row did not record, or raise while recording the job's end (interrupts are
 // held: an error there would lose the end).
+#include "citus.hpp"
 #include "cpp_call.hpp"
 #include "job_queue.hpp"
 #include "job_store.hpp"
@@ -116,11 +121,8 @@ void run_pending(const JobSpec* spec) {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   open_run_portal();
-  Run* run = begin_background_run(kPendingPolicy, spec->tier);
-  observe_run(run, progress, nullptr);
-  list_sessions(run, spec->min_turns, spec->limit);
-  drive(run);
-  end_run(run);
+  // The procedure's own work (on Citus, its fan-out to the nodes).
+  (void)compile_pending_work(nullptr, spec->min_turns, spec->limit, spec->tier, progress, nullptr);
   close_run_portal(false);
   CommitTransactionCommand();
   pgstat_report_activity(STATE_IDLE, nullptr);

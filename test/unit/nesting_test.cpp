@@ -11,6 +11,7 @@
 #include "trajc/offline.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/qa.hpp"
+#include "error_of.hpp"
 
 namespace trajc {
 namespace {
@@ -35,16 +36,6 @@ std::string pair_with(const std::string& extra) {
 
 // A JSON string literal holding `text` (what a vendor envelope carries).
 std::string quoted(const std::string& text) { return json(text).dump(); }
-
-Error error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no trajc::Error thrown";
-  return Error("", "");
-}
 
 class DeepNesting : public ::testing::TestWithParam<std::size_t> {};
 

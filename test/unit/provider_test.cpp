@@ -10,6 +10,7 @@
 
 #include "trajc/error.hpp"
 #include "trajc/qa.hpp"
+#include "error_of.hpp"
 
 using nlohmann::json;
 using namespace trajc;
@@ -35,16 +36,6 @@ void collect_types(const json& schema, std::vector<std::string>& out) {
   }
 }
 
-Error catch_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no trajc::Error thrown";
-  return Error("", "");
-}
-
 }  // namespace
 
 TEST(Provider, NamesRoundTrip) {
@@ -52,7 +43,7 @@ TEST(Provider, NamesRoundTrip) {
     EXPECT_EQ(parse_provider(provider_name(p)), p);
   }
   EXPECT_EQ(parse_provider("OpenAI"), Provider::OpenAI);
-  EXPECT_EQ(catch_error([] { parse_provider("mistral"); }).code(), sqlstate::kInvalidParameter);
+  EXPECT_EQ(error_of([] { parse_provider("mistral"); }).code(), sqlstate::kInvalidParameter);
   EXPECT_EQ(default_base_url(Provider::Gemini), "https://generativelanguage.googleapis.com");
   EXPECT_EQ(default_base_url(Provider::OpenAI), "https://api.openai.com");
   EXPECT_EQ(default_base_url(Provider::Anthropic), "https://api.anthropic.com");
@@ -92,7 +83,7 @@ TEST(Provider, GeminiDefaultsAndModelNames) {
             "http://h/v1beta/models/gemini-x:generateContent");
   // A model name cannot add a query string (where a key would leak into logs),
   // nor leave its segment (see secrets_test.cpp); other odd bytes are encoded.
-  EXPECT_EQ(catch_error([] { build_request(Provider::Gemini, "http://h", "m?key=x#y z", kKey, kPrompt); }).code(),
+  EXPECT_EQ(error_of([] { build_request(Provider::Gemini, "http://h", "m?key=x#y z", kKey, kPrompt); }).code(),
             sqlstate::kInvalidParameter);
   EXPECT_EQ(build_request(Provider::Gemini, "http://h", "m\xC3\xA9<x>", kKey, kPrompt).url,
             "http://h/v1beta/models/m%C3%A9%3Cx%3E:generateContent");
@@ -189,7 +180,7 @@ TEST(Provider, ParsesGeminiReplyWithThinking) {
 }
 
 TEST(Provider, GeminiBlockedPromptIsAnError) {
-  const Error e = catch_error([] {
+  const Error e = error_of([] {
     parse_reply(Provider::Gemini, R"({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}})");
   });
   EXPECT_EQ(e.code(), sqlstate::kExternal);
@@ -225,9 +216,9 @@ TEST(Provider, ParsesAnthropicReply) {
 
 TEST(Provider, RejectsBodiesOfTheWrongShape) {
   for (Provider p : {Provider::Gemini, Provider::OpenAI, Provider::Anthropic}) {
-    EXPECT_EQ(catch_error([&] { parse_reply(p, "<html>oops</html>"); }).code(), sqlstate::kExternal);
-    EXPECT_EQ(catch_error([&] { parse_reply(p, "[1, 2]"); }).code(), sqlstate::kExternal);
-    EXPECT_EQ(catch_error([&] { parse_reply(p, R"({"something": "else"})"); }).code(), sqlstate::kExternal);
+    EXPECT_EQ(error_of([&] { parse_reply(p, "<html>oops</html>"); }).code(), sqlstate::kExternal);
+    EXPECT_EQ(error_of([&] { parse_reply(p, "[1, 2]"); }).code(), sqlstate::kExternal);
+    EXPECT_EQ(error_of([&] { parse_reply(p, R"({"something": "else"})"); }).code(), sqlstate::kExternal);
   }
 }
 

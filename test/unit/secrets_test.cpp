@@ -10,6 +10,7 @@
 #include "trajc/error.hpp"
 #include "trajc/provider.hpp"
 #include "trajc/safe_text.hpp"
+#include "error_of.hpp"
 
 namespace trajc {
 namespace {
@@ -90,16 +91,6 @@ TEST(SafeErrors, VendorMessagesAreBoundedValidAndNulFree) {
   } catch (const Error& e) {
     EXPECT_LE(std::string(e.what()).size(), kMaxErrorBytes);
   }
-}
-
-Error error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no trajc::Error thrown";
-  return Error("", "");
 }
 
 TEST(ModelNames, GeminiRefusesNamesThatLeaveTheirSegment) {

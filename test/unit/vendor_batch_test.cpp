@@ -12,6 +12,7 @@
 #include "trajc/error.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/qa.hpp"
+#include "error_of.hpp"
 
 using nlohmann::json;
 using namespace trajc;
@@ -35,16 +36,6 @@ std::string prompt_for(const std::string& session, const std::string& directive 
     t.turns.push_back(std::move(turn));
   }
   return build_prompt(t, PromptOptions{});
-}
-
-Error catch_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no trajc::Error thrown";
-  return Error("", "");
 }
 
 HttpResult ok_reply(const std::string& body) {
@@ -87,7 +78,7 @@ TEST(VendorBatch, PublishedLimits) {
   EXPECT_EQ(vendor_batch_limits(Provider::Anthropic).max_requests, 100000u);
   EXPECT_EQ(vendor_batch_limits(Provider::Anthropic).max_bytes, 256u * 1000 * 1000);
   EXPECT_EQ(vendor_batch_limits(Provider::Gemini).max_inline_bytes, 20u * 1000 * 1000);
-  EXPECT_EQ(catch_error([] { vendor_batch_limits(Provider::Offline); }).code(), sqlstate::kInvalidParameter);
+  EXPECT_EQ(error_of([] { vendor_batch_limits(Provider::Offline); }).code(), sqlstate::kInvalidParameter);
 }
 
 TEST(VendorBatch, CustomIds) {
@@ -128,7 +119,7 @@ TEST(VendorBatch, RequestsCarryTheOnlineBody) {
   BatchJobBuilder gb(Provider::Gemini, "m-1", roomy);
   ASSERT_TRUE(gb.add("r1", p1));
   ASSERT_TRUE(gb.add("r2", p2));
-  EXPECT_EQ(catch_error([&] { gb.take("bad label"); }).code(), sqlstate::kInvalidParameter);
+  EXPECT_EQ(error_of([&] { gb.take("bad label"); }).code(), sqlstate::kInvalidParameter);
   const BatchJob ge = gb.take("trajc-42");
   ASSERT_FALSE(ge.as_file);
   const json batch = json::parse(ge.payload)["batch"];
@@ -196,13 +187,13 @@ TEST(VendorBatch, SplitsAtCountAndByteLimits) {
 
 TEST(VendorBatch, BuilderRefusesBadIdsAndOversizedRequests) {
   BatchJobBuilder b(Provider::OpenAI, "m-1", {10, 5000, 0});
-  EXPECT_EQ(catch_error([&] { b.add("bad id", "x"); }).code(), sqlstate::kInvalidParameter);
+  EXPECT_EQ(error_of([&] { b.add("bad id", "x"); }).code(), sqlstate::kInvalidParameter);
   EXPECT_TRUE(b.add("r1", "short"));
-  EXPECT_EQ(catch_error([&] { b.add("r1", "again"); }).code(), sqlstate::kInvalidParameter);
+  EXPECT_EQ(error_of([&] { b.add("r1", "again"); }).code(), sqlstate::kInvalidParameter);
   b.take();
   // An id stays taken across jobs of one builder: results are matched by it.
-  EXPECT_EQ(catch_error([&] { b.add("r1", "again"); }).code(), sqlstate::kInvalidParameter);
-  const Error big = catch_error([&] { b.add("r2", std::string(6000, 'x')); });
+  EXPECT_EQ(error_of([&] { b.add("r1", "again"); }).code(), sqlstate::kInvalidParameter);
+  const Error big = error_of([&] { b.add("r2", std::string(6000, 'x')); });
   EXPECT_EQ(big.code(), sqlstate::kInvalidParameter);
   EXPECT_NE(std::string(big.what()).find("exceeds"), std::string::npos);
   EXPECT_TRUE(b.empty());
@@ -264,7 +255,7 @@ TEST(VendorBatch, OpenAIStatuses) {
       R"({"id":"batch_1","status":"failed","errors":{"data":[{"code":"invalid_url","message":"bad url","line":2}]}})"));
   EXPECT_NE(failed.error.find("bad url"), std::string::npos);
   EXPECT_TRUE(failed.result_sources.empty());
-  EXPECT_EQ(catch_error([&] { api.parse_status(ok_reply(R"({"id":"batch_1","status":"sleeping"})")); }).code(),
+  EXPECT_EQ(error_of([&] { api.parse_status(ok_reply(R"({"id":"batch_1","status":"sleeping"})")); }).code(),
             sqlstate::kExternal);
 }
 
@@ -315,27 +306,27 @@ TEST(VendorBatch, HostileIdsAndUrlsAreRefused) {
   const VendorBatchApi oa(account(Provider::OpenAI));
   for (const char* id : {"../files", "batch_1?x=1", "a/b", "batch 1", "", "..", "batch#1"}) {
     const json reply = {{"id", id}, {"status", "in_progress"}};
-    EXPECT_EQ(catch_error([&] { oa.parse_status(ok_reply(reply.dump())); }).code(), sqlstate::kExternal) << id;
+    EXPECT_EQ(error_of([&] { oa.parse_status(ok_reply(reply.dump())); }).code(), sqlstate::kExternal) << id;
   }
-  EXPECT_EQ(catch_error([&] {
+  EXPECT_EQ(error_of([&] {
               oa.parse_status(ok_reply(R"({"id":"batch_1","status":"completed","output_file_id":"file-1/../../x"})"));
             }).code(),
             sqlstate::kExternal);
-  EXPECT_EQ(catch_error([&] { oa.poll_request("batch_1/../../v1/files"); }).code(), sqlstate::kExternal);
+  EXPECT_EQ(error_of([&] { oa.poll_request("batch_1/../../v1/files"); }).code(), sqlstate::kExternal);
 
   const VendorBatchApi an(account(Provider::Anthropic));
   for (const char* url : {"https://evil.example/v1/messages/batches/msgbatch_1/results",
                           "https://vendor.example.evil.example/results", "http://vendor.example/x"}) {
     const json reply = {{"id", "msgbatch_1"}, {"processing_status", "ended"}, {"results_url", url}};
-    EXPECT_EQ(catch_error([&] { an.parse_status(ok_reply(reply.dump())); }).code(), sqlstate::kExternal) << url;
+    EXPECT_EQ(error_of([&] { an.parse_status(ok_reply(reply.dump())); }).code(), sqlstate::kExternal) << url;
   }
   const VendorBatchApi ge(account(Provider::Gemini));
-  EXPECT_EQ(catch_error([&] {
+  EXPECT_EQ(error_of([&] {
               ge.parse_status(ok_reply(R"({"name":"batches/b1","done":true,"metadata":{"state":"BATCH_STATE_SUCCEEDED"},
                   "response":{"responsesFile":"https://evil.example/f"}})"));
             }).code(),
             sqlstate::kExternal);
-  EXPECT_EQ(catch_error([&] { ge.parse_status(ok_reply(R"({"name":"operations/x","metadata":{}})")); }).code(),
+  EXPECT_EQ(error_of([&] { ge.parse_status(ok_reply(R"({"name":"operations/x","metadata":{}})")); }).code(),
             sqlstate::kExternal);
 }
 
@@ -343,7 +334,7 @@ TEST(VendorBatch, HostileBodiesFailCleanly) {
   const VendorBatchApi api(account(Provider::OpenAI));
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
   for (const std::string& body : {deep, std::string("not json"), std::string("[1,2]"), std::string("")}) {
-    EXPECT_EQ(catch_error([&] { api.parse_status(ok_reply(body)); }).code(), sqlstate::kExternal);
+    EXPECT_EQ(error_of([&] { api.parse_status(ok_reply(body)); }).code(), sqlstate::kExternal);
   }
   // Deeply nested lines are that request's missing result, not a crash.
   BatchResults results(Provider::OpenAI, {"r1", "r2"}, kKey);
@@ -359,14 +350,14 @@ TEST(VendorBatch, RefusalsCarryTheVendorMessageWithoutTheKey) {
   HttpResult r;
   r.status = 401;
   r.body = R"({"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key: )" + kKey + "\"}}";
-  const Error e = catch_error([&] { api.parse_status(r); });
+  const Error e = error_of([&] { api.parse_status(r); });
   EXPECT_EQ(e.code(), sqlstate::kExternal);
   EXPECT_NE(std::string(e.what()).find("HTTP 401"), std::string::npos);
   EXPECT_EQ(std::string(e.what()).find(kKey), std::string::npos);
 
   HttpResult down;
   down.error = "Could not connect to server";
-  EXPECT_NE(std::string(catch_error([&] { api.parse_status(down); }).what()).find("Could not connect"),
+  EXPECT_NE(std::string(error_of([&] { api.parse_status(down); }).what()).find("Could not connect"),
             std::string::npos);
 
   // Item errors echoing the key are redacted too.
@@ -575,12 +566,12 @@ TEST_P(VendorBatchMock, RejectedJobs) {
     const auto items = fetch_batch_results(a, done, j.custom_ids, reply, http);
     EXPECT_EQ(items[0].outcome, ItemOutcome::Errored);
   } else {
-    const Error e = catch_error([&] { submit_batch_job(a, j, http); });
+    const Error e = error_of([&] { submit_batch_job(a, j, http); });
     EXPECT_EQ(e.code(), sqlstate::kExternal);
     EXPECT_NE(std::string(e.what()).find("HTTP 400"), std::string::npos);
   }
   // A refusal with a status (here: too large) fails the submission everywhere.
-  const Error e = catch_error([&] { submit_batch_job(a, job({""}, "mock:batch_reject=413"), http); });
+  const Error e = error_of([&] { submit_batch_job(a, job({""}, "mock:batch_reject=413"), http); });
   EXPECT_NE(std::string(e.what()).find("HTTP 413"), std::string::npos);
 }
 
@@ -589,7 +580,7 @@ TEST_P(VendorBatchMock, ServerErrorsAreRetriedThenReported) {
   BlockingHttp http = transport();
   const BatchJob j = job({""}, "mock:batch_reject=503");
   const int before = http.attempts();
-  EXPECT_EQ(catch_error([&] { submit_batch_job(a, j, http); }).code(), sqlstate::kExternal);
+  EXPECT_EQ(error_of([&] { submit_batch_job(a, j, http); }).code(), sqlstate::kExternal);
   // max_retries = 2: the create was sent three times (after one upload for OpenAI).
   EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 4 : 3);
 }
@@ -625,7 +616,7 @@ TEST_P(VendorBatchMock, UnansweredCreateIsSentOnceAndFoundByLabel) {
 TEST_P(VendorBatchMock, MissingKeyIsTheVendorsError) {
   const VendorBatchApi a(VendorAccount{GetParam(), mock_->url(), ""});
   BlockingHttp http = transport();
-  const Error e = catch_error([&] { submit_batch_job(a, job({""}), http); });
+  const Error e = error_of([&] { submit_batch_job(a, job({""}), http); });
   EXPECT_EQ(e.code(), sqlstate::kExternal);
   EXPECT_NE(std::string(e.what()).find(GetParam() == Provider::Gemini ? "HTTP 403" : "HTTP 401"), std::string::npos);
 }
