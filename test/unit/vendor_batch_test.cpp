@@ -596,7 +596,7 @@ TEST_P(VendorBatchMock, UnansweredCreateIsSentOnceAndFoundByLabel) {
   const BatchJob j = b.take("trajc-drop-" + std::string(provider_name(GetParam())));
   const int before = http.attempts();
   bool unanswered = false;
-  EXPECT_EQ(catch_error([&] { submit_batch_job(a, j, http, &unanswered); }).code(), sqlstate::kExternal);
+  EXPECT_EQ(error_of([&] { submit_batch_job(a, j, http, &unanswered); }).code(), sqlstate::kExternal);
   EXPECT_TRUE(unanswered);
   EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 2 : 1);  // upload, then one create
   int created = 0;  // curl itself must not have sent it again either
@@ -604,7 +604,7 @@ TEST_P(VendorBatchMock, UnansweredCreateIsSentOnceAndFoundByLabel) {
   for (const auto& [id, b] : jobs.items()) created += b["label"] == j.label ? 1 : 0;
   if (GetParam() != Provider::Anthropic) EXPECT_EQ(created, 1);
   if (!vendor_lists_labels(GetParam())) {
-    EXPECT_EQ(catch_error([&] { find_batch_job(a, j.label, http); }).code(), sqlstate::kInvalidParameter);
+    EXPECT_EQ(error_of([&] { find_batch_job(a, j.label, http); }).code(), sqlstate::kInvalidParameter);
     return;
   }
   const std::string found = find_batch_job(a, j.label, http);
