@@ -127,7 +127,15 @@ CREATE TABLE trajc.batches (
   tokens_out        bigint      NOT NULL DEFAULT 0,
   polls             int         NOT NULL DEFAULT 0,
   polled_at         timestamptz,
-  collected_at      timestamptz  -- every request's outcome stored; NULL = open
+  collected_at      timestamptz, -- every request's outcome stored; NULL = open
+  -- trajc.redact was 'pii' at submit: the prompts showed placeholders, and
+  -- collect verifies the replies against the redacted sessions
+  redacted          boolean     NOT NULL DEFAULT false,
+  -- names the job at the vendor (OpenAI metadata.trajc_job, Gemini's display
+  -- name), unique across databases sharing an account: a collect finds by it
+  -- a job whose submitter died before recording its remote_id
+  label             text        NOT NULL
+                    DEFAULT 'trajc-' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
 );
 CREATE INDEX batches_open_idx ON trajc.batches (id) WHERE collected_at IS NULL;
 COMMENT ON TABLE trajc.batches IS

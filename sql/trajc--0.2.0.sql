@@ -105,6 +105,20 @@ COMMENT ON TABLE trajc.qa_pairs IS 'Question-answer pairs grounded in >= 2 non-a
 CREATE INDEX qa_pairs_question_key_idx ON trajc.qa_pairs (question_key, created_at, id);
 CREATE INDEX qa_pairs_duplicate_of_idx ON trajc.qa_pairs (duplicate_of)
   WHERE duplicate_of IS NOT NULL;
+-- MinHash/LSH band keys of every pair that is not itself a marked
+-- duplicate: a new question is compared only with the pairs sharing one of
+-- its 16 keys (the primary key's index), never with every pair.
+CREATE TABLE trajc.qa_pair_bands (
+  band_key    bigint NOT NULL,
+  pair_id     uuid   NOT NULL,
+  -- The pair's session: in every key of a per-session table (issue 14).
+  session_id  text   NOT NULL,
+  PRIMARY KEY (band_key, session_id, pair_id),
+  FOREIGN KEY (session_id, pair_id) REFERENCES trajc.qa_pairs (session_id, id) ON DELETE CASCADE
+);
+CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (session_id, pair_id);
+COMMENT ON TABLE trajc.qa_pair_bands IS
+  'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
 -- trajc:tables:end
 
 -- pg_dump keeps the generated data (the extension recreates the seeds).
@@ -311,7 +325,15 @@ CREATE TABLE trajc.batches (
   tokens_out        bigint      NOT NULL DEFAULT 0,
   polls             int         NOT NULL DEFAULT 0,
   polled_at         timestamptz,
-  collected_at      timestamptz  -- every request's outcome stored; NULL = open
+  collected_at      timestamptz, -- every request's outcome stored; NULL = open
+  -- trajc.redact was 'pii' at submit: the prompts showed placeholders, and
+  -- collect verifies the replies against the redacted sessions
+  redacted          boolean     NOT NULL DEFAULT false,
+  -- names the job at the vendor (OpenAI metadata.trajc_job, Gemini's display
+  -- name), unique across databases sharing an account: a collect finds by it
+  -- a job whose submitter died before recording its remote_id
+  label             text        NOT NULL
+                    DEFAULT 'trajc-' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '')
 );
 CREATE INDEX batches_open_idx ON trajc.batches (id) WHERE collected_at IS NULL;
 COMMENT ON TABLE trajc.batches IS
@@ -384,20 +406,8 @@ CREATE FUNCTION trajc.qa_pairs_unmark_repeats() RETURNS trigger
 CREATE TRIGGER qa_pairs_unmark_repeats AFTER DELETE ON trajc.qa_pairs
   FOR EACH ROW EXECUTE FUNCTION trajc.qa_pairs_unmark_repeats();
 
--- MinHash/LSH band keys of every pair that is not itself a marked
--- duplicate: a new question is compared only with the pairs sharing one of
--- its 16 keys (the primary key's index), never with every pair.
-CREATE TABLE trajc.qa_pair_bands (
-  band_key    bigint NOT NULL,
-  pair_id     uuid   NOT NULL,
-  -- The pair's session: in every key of a per-session table (issue 14).
-  session_id  text   NOT NULL,
-  PRIMARY KEY (band_key, session_id, pair_id),
-  FOREIGN KEY (session_id, pair_id) REFERENCES trajc.qa_pairs (session_id, id) ON DELETE CASCADE
-);
-CREATE INDEX qa_pair_bands_pair_idx ON trajc.qa_pair_bands (session_id, pair_id);
-COMMENT ON TABLE trajc.qa_pair_bands IS
-  'LSH band keys of questions (trajc.question_bands), for finding near-duplicates by index.';
+-- trajc.qa_pair_bands (in the tables block above, so `trajc init` creates it
+-- for the client engine's duplicate marking) holds generated data too.
 SELECT pg_catalog.pg_extension_config_dump('trajc.qa_pair_bands', '');
 
 -- The core's fingerprint functions, the same ones the compiler stores with.

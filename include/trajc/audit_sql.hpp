@@ -29,6 +29,21 @@ struct AuditSql {
 // no ctid (a view, a foreign table): every content column as text.
 std::string content_tiebreak(const std::vector<std::string>& content_quoted);
 
+// What a session or time column of the wrong type is told, worded once for
+// both engines (printf formats). Error: the column, the setting that named
+// it, its type. Session hint: that setting, the source's setting, the column
+// quoted twice. Time hint: that setting.
+inline constexpr const char* kSessionTypeError =
+    "column \"%s\" named by %s has type %s, which cannot group rows into sessions (it has no"
+    " equality operator)";
+inline constexpr const char* kSessionTypeHint =
+    "Set %s to a column of a type with equality (text, uuid, bigint, jsonb, ...), or set %s to a"
+    " view that selects it as text (%s::text AS %s).";
+inline constexpr const char* kTimeTypeError =
+    "column \"%s\" named by %s has type %s, which does not convert to timestamptz";
+inline constexpr const char* kTimeTypeHint =
+    "Set %s to a timestamptz, timestamp or date column (or text holding times).";
+
 // SELECT session_id, agent, turn_count, first_at, last_at ... with $1
 // min_turns, $2 limit (0 = none), $3 since (timestamptz, NULL = any);
 // longest first, then latest, then session id. Without with_agent, agent is

@@ -76,15 +76,24 @@ struct CompileOutcome {
   std::int64_t started_unix_ms = 0, finished_unix_ms = 0;
 };
 
+// The trajectory as a prompt shows it: `t` itself, or with redact_pii a copy
+// PII-redacted by one redactor of its own (so the same rows always get the
+// same placeholders: a batch's collect rebuilds what its submit sent), the
+// counts then recorded in o.redacted / o.redactions.
+Trajectory seen_by_model(const Trajectory& t, bool redact_pii, CompileOutcome& o);
+
 // A model's reply into a session's outcome, as every compile reads one: the
 // call is paid for (its tokens, and cost_usd, which the caller prices: list
 // prices online, the batch discount in batch mode), then its text is
-// validated into kept and rejected pairs and the status set. Errors are
-// redacted of `secret`. The online runner and batch collection share it.
-// Any error but a cancel fails this session only; every text is then
-// redacted and made safe to store, as the online runner does.
+// validated into kept and rejected pairs, the kept ones checked against
+// `seen` (the trajectory as the prompt showed it; nullptr = not at hand, and
+// then no literal verification: verified_by stays empty) and the status set.
+// Errors are redacted of `secret`. The online runner and batch collection
+// share it. Any error but a cancel fails this session only; every text is
+// then redacted and made safe to store.
 void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret, CancelCheck cancel = nullptr);
+                 const Trajectory* seen, const QualitySettings& quality, const std::string& secret,
+                 CancelCheck cancel = nullptr);
 
 // compile_log.rejected_reasons: {"reason": count, ...}.
 std::string rejected_reasons_json(const std::map<std::string, int>& rejected);

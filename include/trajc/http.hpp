@@ -25,6 +25,10 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"; hold the key: never log them
   std::string body;
   std::string method = "POST";       // "POST" or "GET" (a GET sends no body)
+  // False for a request that may have taken effect though no answer came (a
+  // provider batch job's creation): it is not sent again on a lost
+  // connection or a timeout, which would create a second job.
+  bool resend_unanswered = true;
 };
 
 struct HttpLimits {

@@ -20,7 +20,9 @@
 #include "trajc/cost.hpp"
 #include "trajc/http.hpp"
 #include "trajc/provider.hpp"
+#include "trajc/quality.hpp"
 #include "trajc/retry.hpp"
+#include "trajc/trajectory.hpp"
 
 namespace trajc {
 
@@ -126,12 +128,39 @@ struct ItemResult {
   std::string error;    // when not Succeeded; redacted, bounded
 };
 
+// What a collected reply is judged against besides its request: the
+// session as its audit log holds it at collect, and how it was sent.
+struct CollectedView {
+  const Trajectory* current = nullptr;  // reloaded at collect; nullptr = could not be read
+  bool redacted = false;                // trajc.redact was 'pii' at submit: the reply speaks placeholders
+  QualitySettings quality;              // as online (trajc.verify, trajc.dedup_threshold)
+};
+
 // A collected request as its session's compile outcome. `session` carries
 // what was sent (session_id, trajectory_hash, agent, turn_count). A reply is
 // judged as online (judge_reply), priced at `prices` times `discount`; an
 // errored, expired or cancelled request is a failed session, nothing paid.
+// Literal verification needs the very trajectory that was sent: when
+// view.current still hashes to session.trajectory_hash it is rebuilt as the
+// prompt showed it (redacted again when it was) and pairs are verified as
+// online; when the session changed since (or could not be read) the pairs
+// are kept against the hash they were compiled from but unverified
+// (verified_by empty), since the turns they cite are no longer those sent.
 CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
-                                 double discount, int max_questions, const std::string& secret);
+                                 double discount, int max_questions, const std::string& secret,
+                                 const CollectedView& view = {});
+
+// One page of a vendor's job list: each job's label (OpenAI
+// metadata.trajc_job, Gemini's display name) and id, and the next page's
+// token ("" = none).
+struct BatchListPage {
+  std::vector<std::pair<std::string, std::string>> jobs;  // (label, remote id)
+  std::string next_page;
+};
+// Whether the vendor keeps a job's label where its list shows it: OpenAI
+// (metadata) and Gemini (display name) do; Anthropic's Message Batches take
+// no label at all, so a job whose id was never recorded cannot be found.
+bool vendor_lists_labels(Provider p);
 
 // The HTTP requests of a job's life and the readers of their replies, bound
 // to one account. Replies are HttpResults so a refusal (4xx/5xx, no
@@ -149,6 +178,10 @@ class VendorBatchApi {
   HttpRequest poll_request(const std::string& remote_id) const;
   // Reads the create reply and every poll reply.
   BatchStatus parse_status(const HttpResult& r) const;
+  // The vendor's list of jobs, newest first, one page at a time ("" = the
+  // first): how a job whose id was never recorded is found by its label.
+  HttpRequest list_request(const std::string& page_token) const;
+  BatchListPage parse_list(const HttpResult& r) const;
   // The downloads that hold a final job's results (none for Gemini inline).
   std::vector<HttpRequest> result_requests(const BatchStatus& s) const;
 
@@ -208,8 +241,18 @@ class BlockingHttp : public HttpTransport {
 };
 
 // The whole submission: upload when needed, then create. Throws Error(kExternal)
-// when the vendor refuses either step (the job then does not exist there).
-BatchStatus submit_batch_job(const VendorBatchApi& api, const BatchJob& job, HttpTransport& http);
+// when the vendor refuses either step (the job then does not exist there) or
+// when the create got no answer (lost connection, timeout): it is not sent
+// again, and *unanswered is set, since the vendor may hold the job anyway
+// (find_batch_job finds it by its label).
+BatchStatus submit_batch_job(const VendorBatchApi& api, const BatchJob& job, HttpTransport& http,
+                             bool* unanswered = nullptr);
+// The id of the job labelled `label` among the vendor's newest jobs (at most
+// max_pages pages of its list), or "" when there is none. Throws
+// Error(kExternal) when the list cannot be read; Error(kInvalidParameter)
+// for a vendor without labels (vendor_lists_labels).
+std::string find_batch_job(const VendorBatchApi& api, const std::string& label, HttpTransport& http,
+                           int max_pages = 10);
 // One poll. Its raw reply is kept in *reply when asked (Gemini's inline results).
 BatchStatus poll_batch_job(const VendorBatchApi& api, const std::string& remote_id, HttpTransport& http,
                            std::string* reply = nullptr);

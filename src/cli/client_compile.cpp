@@ -21,6 +21,7 @@
 #include "signals.hpp"
 #include "trajc/compile.hpp"
 #include "trajc/error.hpp"
+#include "trajc/pair_sql.hpp"
 #include "trajc/safe_text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -176,46 +177,64 @@ std::string number(double v) {
 
 std::string int_or_null(long v) { return v == 0 ? std::string() : std::to_string(v); }
 
-// A session's log row and its pairs in one statement: one round trip, and
-// its own transaction (autocommit), so a session is stored whole or not at
-// all. The pairs come as a JSON array ($18) of text fields, cast as the
-// extension's typed inserts cast them.
-// verified_by when the schema has it (0.2.0; a 0.1.0 schema does not): the
-// pair's verifier ("literal" or the verifier model) rides in the pairs' JSON.
-std::string store_session_sql(bool verified_by) {
-  return std::string(
-             "WITH log AS (INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model,"
-             " status, turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out,"
-             " cost_usd, http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
-             " $6::int, $7::int, $8::int, $9::jsonb, $10::bigint, $11::bigint, $12::float8::numeric,"
-             " $13::int, $14::int, $15,"
-             " coalesce(pg_catalog.to_timestamp($16::float8 / 1000), pg_catalog.now()),"
-             " coalesce(pg_catalog.to_timestamp($17::float8 / 1000), pg_catalog.clock_timestamp()))"
-             " RETURNING id),"
-             " pairs AS (INSERT INTO trajc.qa_pairs (session_id, agent, turn_count, question, answer,"
-             " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
-             " compile_id") +
-         (verified_by ? ", verified_by" : "") +
-         ") SELECT $1, $19, $20::int, p.question, p.answer, p.supporting_turns::jsonb,"
-         " p.qa_type, $21, $22::float8::numeric, p.raw_extraction::jsonb, $2, log.id" +
-         (verified_by ? ", p.verified_by" : "") +
-         " FROM log, pg_catalog.jsonb_to_recordset($18::jsonb) AS p(question text, answer text,"
-         " supporting_turns text, qa_type text, raw_extraction text, verified_by text))"
-         " SELECT id FROM log";
+// A session's log row, its pairs and their band keys in one statement: one
+// round trip, and its own transaction (autocommit), so a session is stored
+// whole or not at all. The pairs come as a JSON array ($18) of text fields,
+// cast as the extension's typed inserts cast them, each with what the
+// quality pass and the duplicate lookup found (verified_by, question_key,
+// duplicate_of) and, for an original, its band keys, which later pairs of
+// other sessions are looked up by (trajc::pair_sql, as the extension).
+std::string store_session_sql(bool with_bands) {
+  std::string sql =
+      "WITH log AS (INSERT INTO trajc.compile_log (session_id, trajectory_hash, provider, model,"
+      " status, turn_count, pairs_kept, pairs_rejected, rejected_reasons, tokens_in, tokens_out,"
+      " cost_usd, http_status, attempts, error, started_at, finished_at) VALUES ($1, $2, $3, $4, $5,"
+      " $6::int, $7::int, $8::int, $9::jsonb, $10::bigint, $11::bigint, $12::float8::numeric,"
+      " $13::int, $14::int, $15,"
+      " coalesce(pg_catalog.to_timestamp($16::float8 / 1000), pg_catalog.now()),"
+      " coalesce(pg_catalog.to_timestamp($17::float8 / 1000), pg_catalog.clock_timestamp()))"
+      " RETURNING id),"
+      " src AS MATERIALIZED (SELECT pg_catalog.gen_random_uuid() AS id, p.*"
+      " FROM pg_catalog.jsonb_to_recordset($18::jsonb) AS p(question text, answer text,"
+      " supporting_turns text, qa_type text, raw_extraction text, verified_by text,"
+      " duplicate_of text, question_key text, bands bigint[])),"
+      " pairs AS (INSERT INTO trajc.qa_pairs (id, session_id, agent, turn_count, question, answer,"
+      " supporting_turns, qa_type, source_model, cost_usd, raw_extraction, trajectory_hash,"
+      " compile_id, verified_by, duplicate_of, question_key) SELECT p.id, $1, $19, $20::int,"
+      " p.question, p.answer, p.supporting_turns::jsonb, p.qa_type, $21, $22::float8::numeric,"
+      " p.raw_extraction::jsonb, $2, log.id, p.verified_by, p.duplicate_of::uuid, p.question_key"
+      " FROM log, src p RETURNING id)";
+  if (with_bands)
+    sql += ", bands AS (INSERT INTO trajc.qa_pair_bands (band_key, pair_id, session_id)"
+           " SELECT pg_catalog.unnest(p.bands), p.id, $1 FROM src p JOIN pairs USING (id)"
+           " WHERE p.bands IS NOT NULL ON CONFLICT DO NOTHING)";
+  return sql + " SELECT id FROM log";
 }
 
+// What the store adds to a kept pair: its duplicate mark and band keys.
+struct StoredMark {
+  std::string duplicate_of;  // empty: an original
+  const trajc::QuestionFingerprint* fingerprint;
+  std::string verified_by;
+};
+
 // The kept pairs as the JSON array store_session_sql reads.
-std::string pairs_json(const trajc::CompileOutcome& o) {
+std::string pairs_json(const std::vector<trajc::QaPair>& pairs, const std::vector<StoredMark>& marks) {
   nlohmann::json out = nlohmann::json::array();
-  for (std::size_t i = 0; i < o.pairs.size(); ++i) {
-    const trajc::QaPair& p = o.pairs[i];
-    const std::string verified_by = i < o.quality.size() ? o.quality[i].verified_by : "";
+  for (std::size_t i = 0; i < pairs.size(); i++) {
+    const trajc::QaPair& p = pairs[i];
+    const StoredMark& m = marks[i];
+    nlohmann::json bands;  // null for a marked duplicate: a bucket holds one pair per kind of question
+    if (m.duplicate_of.empty()) bands = m.fingerprint->bands;
     out.push_back({{"question", p.question},
                    {"answer", p.answer},
                    {"supporting_turns", trajc::supporting_turns_json(p.supporting_turns)},
                    {"qa_type", p.qa_type},
                    {"raw_extraction", p.raw_json.empty() ? nlohmann::json() : nlohmann::json(p.raw_json)},
-                   {"verified_by", verified_by.empty() ? nlohmann::json() : nlohmann::json(verified_by)}});
+                   {"verified_by", m.verified_by.empty() ? nlohmann::json() : nlohmann::json(m.verified_by)},
+                   {"duplicate_of", m.duplicate_of.empty() ? nlohmann::json() : nlohmann::json(m.duplicate_of)},
+                   {"question_key", m.fingerprint->key},
+                   {"bands", bands}});
   }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -227,10 +246,10 @@ class ClientRun {
         runner_(settings_, interrupted),
         batches_(db.scalar("SELECT pg_catalog.to_regprocedure('trajc.open_batch_of(text)')"
                            " IS NOT NULL") == "t"),
-        store_sql_(store_session_sql(
-            db.scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid ="
-                      " 'trajc.qa_pairs'::pg_catalog.regclass AND attname = 'verified_by'"
-                      " AND NOT attisdropped)") == "t")) {}
+        // Tables made by a `trajc init` older than the band index: exact
+        // repeats are still marked, by question_key.
+        bands_(db.scalar("SELECT pg_catalog.to_regclass('trajc.qa_pair_bands') IS NOT NULL") == "t"),
+        store_sql_(store_session_sql(bands_)) {}
 
   CompileReport run(std::vector<std::string> todo) {
     todo_ = std::move(todo);
@@ -369,7 +388,7 @@ class ClientRun {
     const std::string err = error.empty() ? error : trajc::safe_text(error, trajc::kMaxErrorBytes);
     const std::string started = int_or_null(o.started_unix_ms);
     const std::string finished = int_or_null(o.finished_unix_ms);
-    const std::string pairs = with_pairs ? pairs_json(o) : "[]";
+    const std::string pairs = with_pairs ? pairs_json(o.pairs, marks_of(o)) : "[]";
     const std::string pair_turns = std::to_string(o.turn_count);
     const std::string model = trajc::source_model(settings_);
     const std::string share = number(o.pairs.empty() ? 0 : o.cost_usd / o.pairs.size());
@@ -380,6 +399,30 @@ class ClientRun {
               rejected.c_str(), reasons.c_str(), in.c_str(), out.c_str(), cost.c_str(), opt(http),
               attempts.c_str(), opt(err), opt(started), opt(finished), pairs.c_str(),
               opt(o.agent), pair_turns.c_str(), model.c_str(), share.c_str()});
+  }
+
+  // The stored pair of another session that this question nearly repeats
+  // (its id), or "": the exact key first, then band candidates compared
+  // exactly in the core, as the extension's store does.
+  std::string duplicate_of(const std::string& session_id, const trajc::QuestionFingerprint& f) {
+    PgResult exact = db_.exec(trajc::pair_sql::kExactDuplicate, {f.key.c_str(), session_id.c_str()});
+    if (PQntuples(exact.get()) > 0) return PQgetvalue(exact.get(), 0, 0);
+    const double threshold = settings_.quality.dedup_threshold;
+    if (!bands_ || threshold >= 1) return "";
+    const std::string bands = trajc::pair_sql::band_keys_literal(f);
+    PgResult found = db_.exec(trajc::pair_sql::kBandCandidates, {bands.c_str(), session_id.c_str()});
+    std::vector<std::string_view> keys;
+    for (int i = 0; i < PQntuples(found.get()); i++) keys.emplace_back(PQgetvalue(found.get(), i, 1));
+    const int best = trajc::most_similar(f, keys, threshold);
+    return best >= 0 ? PQgetvalue(found.get(), best, 0) : "";
+  }
+
+  std::vector<StoredMark> marks_of(const trajc::CompileOutcome& o) {
+    if (o.quality.size() != o.pairs.size()) throw trajc::Error(trajc::sqlstate::kInternal, "a kept pair has no quality record");
+    std::vector<StoredMark> marks;
+    for (const trajc::PairQuality& q : o.quality)
+      marks.push_back({duplicate_of(o.session_id, q.fingerprint), &q.fingerprint, q.verified_by});
+    return marks;
   }
 
   // One finished session: its log row and pairs in one statement (one
@@ -452,7 +495,8 @@ class ClientRun {
   bool force_;
   trajc::BatchRunner runner_;
   bool batches_;  // the extension's batch mode is there to respect
-  std::string store_sql_;  // store_session_sql for this schema
+  bool bands_;    // trajc.qa_pair_bands exists: near-duplicates by band keys
+  std::string store_sql_;
   std::vector<std::string> todo_;
   std::size_t next_index_ = 0;
   bool has_next_ = false;

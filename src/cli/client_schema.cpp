@@ -43,7 +43,12 @@ void require_table_privileges(Pg& db) {
       "  THEN 'SELECT, INSERT on trajc.compile_log' END,"
       " CASE WHEN NOT (has_table_privilege('trajc.qa_pairs', 'SELECT')"
       "  AND has_table_privilege('trajc.qa_pairs', 'INSERT'))"
-      "  THEN 'SELECT, INSERT on trajc.qa_pairs' END)");
+      "  THEN 'SELECT, INSERT on trajc.qa_pairs' END,"
+      // Older `trajc init` tables have no band index (exact repeats only).
+      " CASE WHEN pg_catalog.to_regclass('trajc.qa_pair_bands') IS NOT NULL"
+      "  AND NOT (has_table_privilege('trajc.qa_pair_bands', 'SELECT')"
+      "  AND has_table_privilege('trajc.qa_pair_bands', 'INSERT'))"
+      "  THEN 'SELECT, INSERT on trajc.qa_pair_bands' END)");
   if (!missing.empty()) throw usage_error("this role lacks " + missing + " in " + db.where(), hint);
 }
 

@@ -6,8 +6,11 @@
 // read a session's rows in any order but turns_sql's.
 #include "client_source.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
+#include "trajc/audit_sql.hpp"
 #include "trajc/defaults.hpp"
 
 namespace trajc_cli {
@@ -47,20 +50,23 @@ PgResult find_relation(Pg& db, const std::string& source) {
 struct Column {
   std::string name, quoted;
   bool is_json, is_text;
+  std::string type;  // as format_type names it, for messages
 };
 
 std::vector<Column> columns_of(Pg& db, const std::string& relid) {
   PgResult res = db.exec(
       "SELECT a.attname, pg_catalog.quote_ident(a.attname),"
       " a.atttypid IN ('json'::regtype, 'jsonb'::regtype),"
-      " a.atttypid IN ('text'::regtype, 'varchar'::regtype)"
+      " a.atttypid IN ('text'::regtype, 'varchar'::regtype),"
+      " pg_catalog.format_type(a.atttypid, NULL)"
       " FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0"
       " AND NOT a.attisdropped ORDER BY a.attnum",
       {relid.c_str()});
   std::vector<Column> out;
   for (int r = 0; r < PQntuples(res.get()); r++)
     out.push_back({PQgetvalue(res.get(), r, 0), PQgetvalue(res.get(), r, 1),
-                   *PQgetvalue(res.get(), r, 2) == 't', *PQgetvalue(res.get(), r, 3) == 't'});
+                   *PQgetvalue(res.get(), r, 2) == 't', *PQgetvalue(res.get(), r, 3) == 't',
+                   PQgetvalue(res.get(), r, 4)});
   return out;
 }
 
@@ -71,6 +77,39 @@ std::size_t find_column(const std::vector<Column>& cols, const char* what, const
   throw usage_error("column \"" + name + "\" named by " + what +
                         " does not exist in the audit log",
                     std::string("set ") + what + " to an existing column (exact name, case-sensitive)");
+}
+
+std::string formatted(const char* format, const char* a, const char* b, const char* c = "",
+                      const char* d = "") {
+  const int n = std::snprintf(nullptr, 0, format, a, b, c, d);
+  std::string out(static_cast<std::size_t>(std::max(n, 0)), '\0');
+  std::snprintf(out.data(), out.size() + 1, format, a, b, c, d);
+  return out;
+}
+
+// The extension's type checks (src/pg/audit_source.cpp), in its words
+// (trajc/audit_sql.hpp): the session column must group rows (an equality
+// operator), the time column convert to timestamptz. Each is asked of the
+// server as the turns query will ask it, on no rows, so the answer is
+// exactly the one that query would get.
+void check_column_types(Pg& db, const std::string& relation, const Column& session, const Column& time) {
+  auto fails = [&](const std::string& probe, const char* sqlstate) {
+    try {
+      db.exec("SELECT 1 FROM " + relation + " l WHERE false " + probe);
+      return false;
+    } catch (const CliError& e) {
+      if (e.sqlstate() != sqlstate) throw;
+      return true;
+    }
+  };
+  if (fails("GROUP BY l." + session.quoted, "42883"))  // undefined_function: no equality operator
+    throw usage_error(formatted(trajc::kSessionTypeError, session.name.c_str(), "--session-column",
+                                session.type.c_str()),
+                      formatted(trajc::kSessionTypeHint, "--session-column", "--source",
+                                session.quoted.c_str(), session.quoted.c_str()));
+  if (fails("AND l." + time.quoted + "::timestamptz IS NULL", "42846"))  // cannot_coerce
+    throw usage_error(formatted(trajc::kTimeTypeError, time.name.c_str(), "--time-column", time.type.c_str()),
+                      formatted(trajc::kTimeTypeHint, "--time-column", ""));
 }
 
 // ", pk1, pk2" in key order, or "" without a primary key.
@@ -114,6 +153,7 @@ ClientSource resolve_client_source(Pg& db, const SourceSettings& s) {
   const std::vector<Column> cols = columns_of(db, relid);
   const std::size_t session = find_column(cols, "the session column", s.session_column);
   const std::size_t time = find_column(cols, "the time column", s.time_column);
+  check_column_types(db, PQgetvalue(rel.get(), 0, 1), cols[session], cols[time]);
   ClientSource src;
   src.sql.relation = PQgetvalue(rel.get(), 0, 1);
   src.sql.session_col = cols[session].quoted;

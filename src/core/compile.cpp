@@ -105,16 +105,24 @@ void pay_and_judge(CompileOutcome& o, const ModelReply& reply, double cost_usd, 
 }
 }  // namespace
 
-// Batch collection's entry: the online runner's handling, then sealed. The
-// trajectory as sent is not at hand there: no literal verification (pairs
-// stay unverified), but in-session near-duplicates and question keys as online.
+Trajectory seen_by_model(const Trajectory& t, bool redact_pii, CompileOutcome& o) {
+  Trajectory seen = t;
+  if (!redact_pii) return seen;
+  PiiRedactor redactor;  // one per session: one placeholder per value
+  redactor.redact(seen);
+  o.redacted = true;
+  o.redactions = redactor.counts();
+  return seen;
+}
+
 void judge_reply(CompileOutcome& o, const ModelReply& reply, double cost_usd, int max_questions,
-                 const std::string& secret, CancelCheck cancel) {
+                 const Trajectory* seen, const QualitySettings& quality, const std::string& secret,
+                 CancelCheck cancel) {
   static const Trajectory unseen;
-  QualitySettings unverified;
-  unverified.verify = VerifyMode::Off;
+  QualitySettings q = quality;
+  if (seen == nullptr) q.verify = VerifyMode::Off;  // nothing to check against: unverified, not ungrounded
   for_this_session_only(o, [&] {
-    pay_and_judge(o, reply, cost_usd, max_questions, &unseen, unverified, cancel);
+    pay_and_judge(o, reply, cost_usd, max_questions, seen ? seen : &unseen, q, cancel);
   });
   seal(o, secret);
 }
@@ -319,13 +327,7 @@ void BatchRunner::start(const Trajectory& t, Prepared& p) {
   // The outcome keeps the log's own hash and agent: pairs are stored beside
   // the log, on this server; only what leaves it is redacted.
   job.outcome = new_outcome(t, p.trajectory_hash);
-  job.seen = t;
-  if (m.settings.redact_pii) {
-    PiiRedactor redactor;  // one per session: one placeholder per value
-    redactor.redact(job.seen);
-    job.outcome.redacted = true;
-    job.outcome.redactions = redactor.counts();
-  }
+  job.seen = seen_by_model(t, m.settings.redact_pii, job.outcome);
   if (m.settings.provider == Provider::Offline) {
     CompileOutcome& o = job.outcome;
     o.attempts = 1;

@@ -145,6 +145,10 @@ struct HttpMulti::Impl {
     } else {
       throw Error(sqlstate::kInternal, "unsupported HTTP method " + req.method);
     }
+    // curl silently sends a request again when the reused connection it went
+    // out on turns out dead: a request that must go at most once gets a
+    // connection of its own.
+    if (!req.resend_unanswered) set_option(e, CURLOPT_FRESH_CONNECT, 1L);
     set_option(e, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM in a backend
     set_option(e, CURLOPT_CONNECTTIMEOUT_MS, limits.connect_timeout_ms);
     set_option(e, CURLOPT_TIMEOUT_MS, limits.total_timeout_ms);

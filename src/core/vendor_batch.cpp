@@ -653,6 +653,61 @@ BatchStatus VendorBatchApi::parse_status(const HttpResult& r) const {
   throw Error(sqlstate::kInternal, "no batch mode for this provider");
 }
 
+bool vendor_lists_labels(Provider p) { return p == Provider::Gemini || p == Provider::OpenAI; }
+
+HttpRequest VendorBatchApi::list_request(const std::string& page_token) const {
+  const Provider p = account_.provider;
+  if (!vendor_lists_labels(p)) {
+    throw Error(sqlstate::kInvalidParameter, std::string(provider_name(p)) + " batches carry no label to find them by");
+  }
+  // A token is the vendor's own text: percent-encoded into the query.
+  std::string token;
+  for (unsigned char c : page_token) {
+    static const char kHex[] = "0123456789ABCDEF";
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '_' || c == '.' || c == '~') {
+      token += static_cast<char>(c);
+    } else {
+      token += '%';
+      token += kHex[c >> 4];
+      token += kHex[c & 15];
+    }
+  }
+  if (p == Provider::Gemini) {
+    return vendor_request(account_, base_ + "/v1beta/batches?pageSize=100" + (token.empty() ? "" : "&pageToken=" + token),
+                          "GET");
+  }
+  return vendor_request(account_, base_ + "/v1/batches?limit=100" + (token.empty() ? "" : "&after=" + token), "GET");
+}
+
+BatchListPage VendorBatchApi::parse_list(const HttpResult& r) const {
+  const Provider p = account_.provider;
+  const json doc = reply_object(p, r, account_.api_key);
+  BatchListPage page;
+  auto entries = doc.find(p == Provider::Gemini ? "operations" : "data");
+  if (entries != doc.end() && entries->is_array()) {
+    for (const json& e : *entries) {
+      std::string label, id;
+      if (p == Provider::Gemini) {
+        const json* meta = object_at(e, "metadata");
+        label = meta ? string_at(*meta, "displayName") : "";
+        id = string_at(e, "name");
+      } else {
+        const json* meta = object_at(e, "metadata");
+        label = meta ? string_at(*meta, "trajc_job") : "";
+        id = string_at(e, "id");
+      }
+      if (label.empty() || !is_safe_id(id, p == Provider::Gemini ? "batches/" : "")) continue;
+      page.jobs.emplace_back(std::move(label), std::move(id));
+    }
+  }
+  if (p == Provider::Gemini) {
+    page.next_page = string_at(doc, "nextPageToken");
+  } else if (doc.value("has_more", false)) {
+    page.next_page = string_at(doc, "last_id");
+  }
+  return page;
+}
+
 std::vector<HttpRequest> VendorBatchApi::result_requests(const BatchStatus& s) const {
   const Provider p = account_.provider;
   std::vector<HttpRequest> out;
@@ -773,10 +828,16 @@ std::vector<ItemResult> BatchResults::finish(BatchState final_state) const {
 }
 
 CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, const Prices& prices,
-                                 double discount, int max_questions, const std::string& secret) {
+                                 double discount, int max_questions, const std::string& secret,
+                                 const CollectedView& view) {
   CompileOutcome o = std::move(session);
   o.attempts = 1;
   o.http_status = r.http_status;
+  // Whatever the reply, the log records whether what left was redacted.
+  o.redacted = view.redacted;
+  const bool unchanged = view.current != nullptr && trajectory_hash(*view.current) == o.trajectory_hash;
+  Trajectory seen;
+  if (unchanged) seen = seen_by_model(*view.current, view.redacted, o);
   if (r.outcome != ItemOutcome::Succeeded) {
     o.status = Status::Failed;
     o.error = redact(r.outcome == ItemOutcome::Errored ? r.error
@@ -786,7 +847,7 @@ CompileOutcome collected_outcome(CompileOutcome session, const ItemResult& r, co
     return o;
   }
   judge_reply(o, r.reply, call_cost_usd(prices, r.reply.tokens_in, r.reply.tokens_out) * discount, max_questions,
-              secret);
+              unchanged ? &seen : nullptr, view.quality, secret);
   return o;
 }
 
@@ -805,6 +866,8 @@ HttpResult BlockingHttp::send(const HttpRequest& req) {
     while (done.empty()) done = http_.poll(kPollSliceMs);
     HttpResult r = std::move(done.front());
     // A response that came but was refused (too large) would come again.
+    // No answer at all may still mean the request took effect.
+    if (r.status == 0 && !req.resend_unanswered) return r;
     const bool retryable = r.error.empty() ? is_retryable(r.status) : r.status == 0;
     if (!retryable || retries >= retry_.max_retries) return r;
     const std::optional<long> retry_after =
@@ -821,10 +884,29 @@ HttpResult BlockingHttp::send(const HttpRequest& req) {
   }
 }
 
-BatchStatus submit_batch_job(const VendorBatchApi& api, const BatchJob& job, HttpTransport& http) {
+BatchStatus submit_batch_job(const VendorBatchApi& api, const BatchJob& job, HttpTransport& http,
+                             bool* unanswered) {
   std::string file_id;
   if (job.as_file) file_id = api.parse_upload(http.send(api.upload_request(job)));
-  return api.parse_status(http.send(api.create_request(job, file_id)));
+  HttpRequest create = api.create_request(job, file_id);
+  create.resend_unanswered = false;
+  const HttpResult r = http.send(create);
+  if (unanswered) *unanswered = r.status == 0;
+  return api.parse_status(r);
+}
+
+std::string find_batch_job(const VendorBatchApi& api, const std::string& label, HttpTransport& http,
+                           int max_pages) {
+  std::string token;
+  for (int page = 0; page < max_pages; ++page) {
+    const BatchListPage found = api.parse_list(http.send(api.list_request(token)));
+    for (const auto& [job_label, remote_id] : found.jobs) {
+      if (job_label == label) return remote_id;
+    }
+    if (found.next_page.empty() || found.next_page == token) break;
+    token = found.next_page;
+  }
+  return "";
 }
 
 BatchStatus poll_batch_job(const VendorBatchApi& api, const std::string& remote_id, HttpTransport& http,

@@ -67,14 +67,10 @@ bool is_json_type(Oid type) { return type == JSONOID || type == JSONBOID; }
 // fail with an error that names neither the setting nor the fix.
 void check_session_type(const char* column, Oid type) {
   if (OidIsValid(lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr)) return;
+  const char* quoted = quote_identifier(column);
   ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                  errmsg("column \"%s\" named by trajc.session_column has type %s, which cannot"
-                         " group rows into sessions (it has no equality operator)",
-                         column, format_type_be(type)),
-                  errhint("Set trajc.session_column to a column of a type with equality (text,"
-                          " uuid, bigint, jsonb, ...), or set trajc.source to a view that"
-                          " selects it as text (%s::text AS %s).",
-                          quote_identifier(column), quote_identifier(column))));
+                  errmsg(trajc::kSessionTypeError, column, "trajc.session_column", format_type_be(type)),
+                  errhint(trajc::kSessionTypeHint, "trajc.session_column", "trajc.source", quoted, quoted)));
 }
 
 // The time column orders turns as timestamptz.
@@ -83,11 +79,8 @@ void check_time_type(const char* column, Oid type) {
   if (find_coercion_pathway(TIMESTAMPTZOID, type, COERCION_EXPLICIT, &func) != COERCION_PATH_NONE)
     return;
   ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                  errmsg("column \"%s\" named by trajc.time_column has type %s, which does not"
-                         " convert to timestamptz",
-                         column, format_type_be(type)),
-                  errhint("Set trajc.time_column to a timestamptz, timestamp or date column (or"
-                          " text holding times).")));
+                  errmsg(trajc::kTimeTypeError, column, "trajc.time_column", format_type_be(type)),
+                  errhint(trajc::kTimeTypeHint, "trajc.time_column")));
 }
 
 // Requested content columns (trajc.content_columns), as attribute flags.

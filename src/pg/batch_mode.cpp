@@ -6,19 +6,29 @@
 // sink that gathers vendor jobs of the core's BatchJobBuilder; collect polls
 // the open jobs and stores finished results through the same store as an
 // online compile (one compile_log row per session, pairs against the hash
-// that was sent), priced at the batch discount.
+// that was sent), priced at the batch discount. Replies are verified as
+// online: collect reloads each session from the audit log and, when it still
+// hashes to what was sent, checks the pairs against it as the prompt showed
+// it (PII-redacted again when trajc.redact was 'pii' at submit, which the job
+// records). A session that changed since is stored unverified: the turns its
+// pairs cite are no longer those the model read.
 //
 // Durability: a job's row and its sessions' rows (trajc.batch_requests, open)
 // commit before the vendor hears of the job, so no session is ever lost
 // track of; the open rows keep every other run off those sessions until they
-// are collected. A job left 'submitting' by a submitter that died is failed
-// by the next collect (its sessions become pending again). Results are stored
+// are collected. Each job carries a unique label (trajc.batches.label) to the
+// vendor: a job left 'submitting' (its submitter died, or the vendor's answer
+// to its creation never came) is looked up by it in the vendor's list by the
+// next collect and adopted when found, else failed (its sessions become
+// pending again). Anthropic's batches take no label: such a job is failed,
+// and one the vendor did create stays there uncollected (README says so). Results are stored
 // one session per transaction and only for requests still open: collecting
 // twice stores nothing twice, and a crash mid-collect loses nothing.
 //
 // Must never: hold a batch lock past its job's work (errors included), keep
 // a C++ object outside a box across a Postgres call, or let a key reach a
 // table or a message.
+#include "audit_source.hpp"
 #include "claims.hpp"
 #include "cpp_call.hpp"
 #include "guc.hpp"
@@ -27,6 +37,7 @@
 #include "spi_util.hpp"
 #include "store.hpp"
 #include "stored_text.hpp"
+#include "subxact.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(trajc_batch_submit);
@@ -177,24 +188,32 @@ struct Submitter {
   int nrequests;
   int capacity;
   int next_id;  // custom_ids s0, s1, ... run on across the call's jobs (the builder's rule)
-  int jobs, sent, refused;
+  int jobs, sent, refused, unanswered;
 };
 
-int64 insert_job(const Submitter* sub) {
+// A job's row as insert_job made it.
+struct JobRow {
+  int64 id;
+  char* label;
+};
+
+JobRow insert_job(const Submitter* sub) {
   const ModelChoice& m = run_model(sub->run);
-  Oid types[7] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
-  Datum values[7] = {CStringGetTextDatum(m.provider_name), CStringGetTextDatum(m.model),
+  Oid types[8] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID};
+  Datum values[8] = {CStringGetTextDatum(m.provider_name), CStringGetTextDatum(m.model),
                      Int32GetDatum(sub->nrequests), Int32GetDatum(sub->nrequests),
                      Float8GetDatum(m.usd_per_mtok_in), Float8GetDatum(m.usd_per_mtok_out),
-                     Float8GetDatum(m.batch_discount)};
+                     Float8GetDatum(m.batch_discount), BoolGetDatum(run_settings(sub->run).redact_pii)};
   sql("INSERT INTO trajc.batches (provider, model, status, sessions, requests, usd_per_mtok_in,"
-      " usd_per_mtok_out, batch_discount)"
-      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric) RETURNING id",
-      7, types, values, nullptr, SPI_OK_INSERT_RETURNING, "recording a provider batch");
+      " usd_per_mtok_out, batch_discount, redacted)"
+      " VALUES ($1, $2, 'submitting', $3, $4, $5::numeric, $6::numeric, $7::numeric, $8) RETURNING id, label",
+      8, types, values, nullptr, SPI_OK_INSERT_RETURNING, "recording a provider batch");
   bool isnull;
-  int64 id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  JobRow row;
+  row.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+  row.label = MemoryContextStrdup(sub->cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
   SPI_freetuptable(SPI_tuptable);
-  return id;
+  return row;
 }
 
 // Sends the job built so far: its rows first (committed), then the vendor.
@@ -203,7 +222,8 @@ void send_job(Submitter* sub) {
   if (sub->nrequests == 0) return;
   Run* run = sub->run;
   const bool commits = run_commits(run);
-  const int64 id = insert_job(sub);
+  const JobRow row = insert_job(sub);
+  const int64 id = row.id;
   if (!try_lock_batch(id)) elog(ERROR, "trajc: provider batch %lld is locked", static_cast<long long>(id));
   PG_TRY();
   {
@@ -212,9 +232,8 @@ void send_job(Submitter* sub) {
     // The open rows now keep every other run off these sessions.
     for (int i = 0; i < sub->nrequests; i++) release_session(run, sub->requests[i].session_id);
 
-    char label[32];
-    snprintf(label, sizeof label, "trajc-%lld", static_cast<long long>(id));
-    bool accepted = false;
+    const char* label = row.label;
+    bool accepted = false, unanswered = false;
     trajc::BatchJobBuilder* builder = sub->builder;
     trajc::BatchJob* job = sub->job;
     trajc::BatchStatus* status = sub->status;
@@ -224,7 +243,7 @@ void send_job(Submitter* sub) {
     run_cpp([&] {
       *job = builder->take(label);
       try {
-        *status = trajc::submit_batch_job(*api, *job, *http);
+        *status = trajc::submit_batch_job(*api, *job, *http, &unanswered);
         accepted = true;
       } catch (const trajc::Error& e) {
         if (e.code() != trajc::sqlstate::kExternal) throw;
@@ -241,6 +260,18 @@ void send_job(Submitter* sub) {
           nullptr, SPI_OK_UPDATE, "recording a provider batch's id");
       commit_if(commits);
       sub->sent++;
+    } else if (unanswered) {
+      // The vendor may hold the job: its rows stay open (the sessions stay
+      // the job's) for the next collect to find it by its label.
+      const char* why = psprintf("no answer to the job's creation: %s", from_core_cstring(*refusal, kMaxErrorBytes));
+      ereport(WARNING, (errmsg("trajc_batch_submit: provider batch %lld: %s", static_cast<long long>(id), why),
+                        errhint("The next CALL trajc_batch_collect() looks for it at the provider by its label.")));
+      Oid types[2] = {INT8OID, TEXTOID};
+      Datum values[2] = {Int64GetDatum(id), CStringGetTextDatum(why)};
+      sql("UPDATE trajc.batches SET error = $2 WHERE id = $1", 2, types, values, nullptr, SPI_OK_UPDATE,
+          "recording a provider batch's missing answer");
+      commit_if(commits);
+      sub->unanswered++;
     } else {
       const char* why =
           psprintf("the provider refused the batch: %s", from_core_cstring(*refusal, kMaxErrorBytes));
@@ -268,7 +299,11 @@ void gather(Run* run, const char* session_id, const char* hash, const trajc::Tra
   const trajc::CompileSettings* settings = &run_settings(run);
   trajc::BatchJobBuilder* builder = sub->builder;
   std::string* prompt = sub->text;
-  run_cpp([&] { *prompt = trajc::build_prompt(t, settings->prompt); });
+  // What leaves the server is redacted as an online compile's prompt is.
+  run_cpp([&] {
+    trajc::CompileOutcome counts;
+    *prompt = trajc::build_prompt(trajc::seen_by_model(t, settings->redact_pii, counts), settings->prompt);
+  });
   for (int attempt = 0;; attempt++) {
     char custom_id[16];
     snprintf(custom_id, sizeof custom_id, "s%d", sub->next_id);
@@ -333,8 +368,10 @@ struct Job {
   char* provider_name;
   char* model;
   char* remote_id;  // NULL while 'submitting'
+  char* label;      // what the vendor knows the job by
   int requests;
   double usd_per_mtok_in, usd_per_mtok_out, batch_discount;
+  bool redacted;  // the prompts were built from PII-redacted trajectories
 };
 
 struct CollectTotals {
@@ -344,7 +381,7 @@ struct CollectTotals {
 
 List* open_jobs() {
   sql("SELECT id, provider, model, remote_id, requests, usd_per_mtok_in::float8,"
-      " usd_per_mtok_out::float8, batch_discount::float8 FROM trajc.batches"
+      " usd_per_mtok_out::float8, batch_discount::float8, redacted, label FROM trajc.batches"
       " WHERE collected_at IS NULL ORDER BY id",
       0, nullptr, nullptr, nullptr, SPI_OK_SELECT, "listing open provider batches");
   List* out = NIL;
@@ -361,6 +398,8 @@ List* open_jobs() {
     j->usd_per_mtok_in = DatumGetFloat8(SPI_getbinval(row, desc, 6, &isnull));
     j->usd_per_mtok_out = DatumGetFloat8(SPI_getbinval(row, desc, 7, &isnull));
     j->batch_discount = DatumGetFloat8(SPI_getbinval(row, desc, 8, &isnull));
+    j->redacted = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
+    j->label = SPI_getvalue(row, desc, 10);
     const char* name = j->provider_name;
     trajc::Provider p = trajc::Provider::Offline;
     run_cpp([&] { p = trajc::parse_provider(name); });
@@ -400,6 +439,59 @@ void close_job(int64 id) {
       "        WHERE r.batch_id = $1) t"
       " WHERE b.id = $1",
       2, types, values, nullptr, SPI_OK_UPDATE, "closing a provider batch");
+}
+
+// The audit log as collect reads it to verify replies, resolved with the
+// caller's rights at the first job with results and kept for the call.
+struct AuditReader {
+  MemoryContext cxt;  // the call's: the source outlives each job's memory
+  bool tried;
+  const AuditSource* src;
+  SPIPlanPtr turns_plan;  // NULL when the log could not be resolved: results go unverified
+};
+
+void open_audit_reader(AuditReader* reader, bool commits) {
+  if (reader->tried) return;
+  reader->tried = true;
+  const AuditSource* src = nullptr;
+  SPIPlanPtr plan = nullptr;
+  MemoryContext caller = MemoryContextSwitchTo(reader->cxt);
+  ErrorData* error = in_subtransaction([&] {
+    src = resolve_audit_source();
+    plan = spi_prepare(turns_query(src, true), TEXTOID);
+    if (commits) SPI_keepplan(plan);  // survives the procedure's commits
+  });
+  MemoryContextSwitchTo(caller);
+  if (error != nullptr) {
+    ereport(WARNING, (errmsg("trajc_batch_collect: the audit log cannot be read (%s); results are stored"
+                             " unverified", error->message),
+                      errhint("Set trajc.source (and its column settings) as for trajc_batch_submit.")));
+    return;
+  }
+  reader->src = src;
+  reader->turns_plan = plan;
+}
+
+void close_audit_reader(AuditReader* reader, bool commits) {
+  if (commits && reader->turns_plan != nullptr) SPI_freeplan(reader->turns_plan);
+  reader->turns_plan = nullptr;
+}
+
+// The session as the audit log holds it now (boxed in the current memory
+// context), or NULL when it cannot be read: nothing to verify against.
+const trajc::Trajectory* reload_session(const AuditReader* reader, const char* session_id) {
+  if (reader->turns_plan == nullptr) return nullptr;
+  trajc::Trajectory* t = box_new<trajc::Trajectory>(CurrentMemoryContext);
+  const char* core_id = to_core_text(session_id);
+  ErrorData* error = in_subtransaction([&] {
+    SessionRows rows = load_session_rows(reader->src, reader->turns_plan, session_id);
+    run_cpp([&] { trajc::to_trajectory(rows.rows, core_id, *t); });
+    SPI_freetuptable(rows.tuples);
+  });
+  if (error == nullptr) return t;
+  ereport(WARNING, (errmsg("trajc_batch_collect: session \"%s\" cannot be read (%s); its pairs are stored"
+                           " unverified", session_id, error->message)));
+  return nullptr;
 }
 
 // The core objects one job's collection uses, boxed in its context.
@@ -458,7 +550,7 @@ void load_ids(Collector* c, int64 id) {
 
 // One open request's result, stored as its session's compile.
 void store_request(const Store* store, Collector* c, const Job& j, const Request& r, const char* key,
-                   CollectTotals* totals) {
+                   const AuditReader* reader, CollectTotals* totals) {
   const trajc::ItemResult* found = nullptr;
   const std::vector<trajc::ItemResult>* results = c->results;
   const std::unordered_map<std::string, std::size_t>* index = c->index;
@@ -467,6 +559,10 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
   // The core works in UTF-8; store_outcome converts back.
   const char* session_id = to_core_text(r.session_id);
   const char* agent = r.agent != nullptr ? to_core_text(r.agent) : "";
+  const trajc::Trajectory* current = reload_session(reader, r.session_id);
+  const bool redacted = j.redacted;
+  const int verify = gucs.verify;
+  const double dedup_threshold = gucs.dedup_threshold;
   run_cpp([&] {
     auto it = index->find(custom_id);
     if (it != index->end() && it->second < results->size()) found = &(*results)[it->second];
@@ -477,9 +573,14 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
     sent.turn_count = r.turn_count;
     trajc::ItemResult missing;
     missing.error = "no result for this request";
+    trajc::CollectedView view;
+    view.current = current;
+    view.redacted = redacted;
+    view.quality.verify = static_cast<trajc::VerifyMode>(verify);
+    view.quality.dedup_threshold = dedup_threshold;
     *outcome = trajc::collected_outcome(std::move(sent), found ? *found : missing,
                                         trajc::Prices{j.usd_per_mtok_in, j.usd_per_mtok_out}, j.batch_discount,
-                                        defaults::kMaxQuestions, key ? key : "");
+                                        defaults::kMaxQuestions, key ? key : "", view);
   });
   SessionResult s = store_outcome(store, *outcome, false);
   finish_request(j.id, r.custom_id, s.status, s.compile_id);
@@ -491,9 +592,52 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
   totals->cost_usd += s.cost_usd;
 }
 
+// A job left 'submitting' (its lock was free: the submitter died, or had no
+// answer to the job's creation): looked up at the vendor by its label. Found,
+// its id is recorded and it is collected as any other; not listed, the
+// vendor never created it and the job is failed (its sessions are pending
+// again). Returns the id, or NULL (the list unreadable: tried again next time).
+const char* adopt_job(const Store* store, Collector* c, const Job& j, bool commits) {
+  const char* label = j.label;
+  std::string* found = c->reply;
+  bool listed = false;
+  run_cpp([&] {
+    try {
+      *found = trajc::find_batch_job(*c->api, label, *c->http);
+      listed = true;
+    } catch (const trajc::Error& e) {
+      if (e.code() != trajc::sqlstate::kExternal) throw;
+      *c->error = e.what();
+    }
+  });
+  if (!listed) {
+    const char* why = psprintf("looking for the job labelled %s: %s", j.label, from_core_cstring(*c->error, kMaxErrorBytes));
+    ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: %s", static_cast<long long>(j.id), why)));
+    note_poll(j.id, nullptr, why);
+    commit_if(commits);
+    return nullptr;
+  }
+  if (found->empty()) {
+    fail_job(store, j.id,
+             psprintf("submission interrupted before the provider's answer was recorded, and the provider lists"
+                      " no job labelled %s", j.label),
+             commits);
+    return nullptr;
+  }
+  const char* remote_id = from_core_cstring(*found);
+  Oid types[2] = {INT8OID, TEXTOID};
+  Datum values[2] = {Int64GetDatum(j.id), CStringGetTextDatum(remote_id)};
+  sql("UPDATE trajc.batches SET remote_id = $2, status = 'pending', error = NULL WHERE id = $1", 2, types, values,
+      nullptr, SPI_OK_UPDATE, "adopting a provider batch");
+  commit_if(commits);
+  ereport(NOTICE, (errmsg("trajc_batch_collect: provider batch %lld: adopted the provider's job %s (labelled %s)",
+                          static_cast<long long>(j.id), remote_id, j.label)));
+  return remote_id;
+}
+
 // Polls one job and, once it is final, stores every open request's result,
 // each session committed on its own.
-void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* totals) {
+void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* reader, CollectTotals* totals) {
   ModelChoice model{};
   model.provider = j.provider;
   model.provider_name = j.provider_name;
@@ -502,14 +646,18 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
   model.usd_per_mtok_out = j.usd_per_mtok_out;
   model.batch_discount = j.batch_discount;
   Store* store = open_store(cxt, &model, commits, gucs.dedup_threshold);
-  if (j.remote_id == nullptr) {
-    // Its lock was free: the submitter died before the vendor's answer was
-    // recorded (the vendor may hold an orphan job labelled trajc-<id>).
-    fail_job(store, j.id, "submission interrupted before the provider's answer was recorded", commits);
+  ProviderAccess access = provider_access(j.provider);
+  if (j.remote_id == nullptr && !trajc::vendor_lists_labels(j.provider)) {
+    // Its lock was free: the submitter died, or had no answer, before the
+    // vendor's id was recorded, and this vendor's list cannot tell its jobs.
+    fail_job(store, j.id,
+             psprintf("submission interrupted before the provider's answer was recorded (%s batches carry no"
+                      " label to find the job by: one the provider did create is not collected)",
+                      j.provider_name),
+             commits);
     close_store(store);
     return;
   }
-  ProviderAccess access = provider_access(j.provider);
   if (access.api_key == nullptr) {
     note_poll(j.id, nullptr, psprintf("no API key for provider \"%s\"", j.provider_name));
     commit_if(commits);
@@ -517,7 +665,11 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
     return;
   }
   Collector* c = new_collector(cxt, j, access);
-  const char* remote_id = j.remote_id;
+  const char* remote_id = j.remote_id != nullptr ? j.remote_id : adopt_job(store, c, j, commits);
+  if (remote_id == nullptr) {
+    close_store(store);
+    return;
+  }
   bool polled = false;
   run_cpp([&] {
     try {
@@ -574,11 +726,12 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, CollectTotals* t
     close_store(store);
     return;
   }
+  open_audit_reader(reader, commits);
   MemoryContext per_session = AllocSetContextCreate(cxt, "trajc batch session", ALLOCSET_SMALL_SIZES);
   ListCell* cell;
   foreach (cell, open_requests(j.id)) {
     MemoryContext caller = MemoryContextSwitchTo(per_session);
-    store_request(store, c, j, *static_cast<const Request*>(lfirst(cell)), access.api_key, totals);
+    store_request(store, c, j, *static_cast<const Request*>(lfirst(cell)), access.api_key, reader, totals);
     commit_if(commits);
     MemoryContextSwitchTo(caller);
     MemoryContextReset(per_session);
@@ -623,8 +776,8 @@ extern "C" Datum trajc_batch_submit(PG_FUNCTION_ARGS) {
   send_job(sub);
   const RunTotals& t = run_totals(run);
   ereport(NOTICE, (errmsg("trajc_batch_submit: %d sessions listed, %d skipped; %d provider batch jobs"
-                          " (%d sent, %d refused)",
-                          t.sessions, t.skipped, sub->jobs, sub->sent, sub->refused)));
+                          " (%d sent, %d refused, %d unanswered)",
+                          t.sessions, t.skipped, sub->jobs, sub->sent, sub->refused, sub->unanswered)));
   MemoryContextDelete(cxt);
   end_run(run);
   PG_RETURN_VOID();
@@ -642,6 +795,8 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
   MemoryContext caller = MemoryContextSwitchTo(cxt);
   List* jobs = open_jobs();
   CollectTotals totals{};
+  AuditReader reader{};
+  reader.cxt = cxt;
   MemoryContext per_job = AllocSetContextCreate(cxt, "trajc batch job", ALLOCSET_DEFAULT_SIZES);
   ListCell* cell;
   foreach (cell, jobs) {
@@ -653,7 +808,7 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
     }
     MemoryContextSwitchTo(per_job);
     PG_TRY();
-    { collect_job(j, commits, per_job, &totals); }
+    { collect_job(j, commits, per_job, &reader, &totals); }
     PG_CATCH();
     {
       unlock_batch(j.id);
@@ -669,6 +824,7 @@ extern "C" Datum trajc_batch_collect(PG_FUNCTION_ARGS) {
                           list_length(jobs), totals.polled, totals.finished, totals.skipped,
                           totals.ok + totals.empty + totals.failed, totals.ok, totals.empty,
                           totals.failed, totals.cost_usd)));
+  close_audit_reader(&reader, commits);
   MemoryContextSwitchTo(caller);
   SPI_finish();
   MemoryContextDelete(cxt);

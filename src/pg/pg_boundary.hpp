@@ -46,6 +46,7 @@
 #include "trajc/eval.hpp"
 #include "trajc/model_verify.hpp"
 #include "trajc/offline.hpp"
+#include "trajc/pair_sql.hpp"
 #include "trajc/prompt.hpp"
 #include "trajc/trajectory.hpp"
 #include "trajc/vendor_batch.hpp"

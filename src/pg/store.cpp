@@ -149,25 +149,6 @@ void execute_insert(SPIPlanPtr plan, const Column<Row> (&columns)[N], const Row&
   spi_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING, what);
 }
 
-// The earliest pair of another session with the same normalized question
-// (qa_pairs_question_key_idx), or the original it repeats: duplicate_of
-// always names an original.
-const char* const kExactDuplicate =
-    "SELECT coalesce(duplicate_of, id)::text FROM trajc.qa_pairs"
-    " WHERE question_key = $1 AND session_id <> $2 ORDER BY created_at, id LIMIT 1";
-// Pairs of other sessions sharing a band key (qa_pair_bands' primary key,
-// an index-only scan), most shared bands first: the few worth an exact
-// similarity. Counted before the join, so only those few are fetched.
-const char* const kBandCandidates =
-    "SELECT p.id::text, p.question_key"
-    " FROM (SELECT session_id, pair_id, count(*) AS shared FROM trajc.qa_pair_bands"
-    "        WHERE band_key = ANY($1) GROUP BY session_id, pair_id ORDER BY shared DESC LIMIT 32) b"
-    " JOIN trajc.qa_pairs p ON p.session_id = b.session_id AND p.id = b.pair_id"
-    " WHERE p.session_id <> $2 ORDER BY b.shared DESC, p.created_at, p.id LIMIT 16";
-const char* const kInsertBands =
-    "INSERT INTO trajc.qa_pair_bands (band_key, pair_id, session_id) SELECT unnest($1), $2::uuid, $3"
-    " ON CONFLICT DO NOTHING";
-
 const char* const kCompiledCheck =
     "SELECT 1 FROM trajc.compile_log WHERE session_id = $1 AND trajectory_hash = $2"
     " AND status = 'ok' LIMIT 1";
@@ -371,12 +352,12 @@ Store* open_store(MemoryContext cxt, const ModelChoice* model, bool keep_plans, 
   // lookups across shards generically ("could not create distributed plan").
   store->distributed = citus_distributed();
   const bool generic = !store->distributed;
-  store->exact_plan = keep(store, generic ? spi_prepare_generic(kExactDuplicate, TEXTOID, TEXTOID)
-                                          : spi_prepare(kExactDuplicate, TEXTOID, TEXTOID));
+  store->exact_plan = keep(store, generic ? spi_prepare_generic(trajc::pair_sql::kExactDuplicate, TEXTOID, TEXTOID)
+                                          : spi_prepare(trajc::pair_sql::kExactDuplicate, TEXTOID, TEXTOID));
   store->candidates_plan =
-      keep(store, generic ? spi_prepare_generic(kBandCandidates, INT8ARRAYOID, TEXTOID)
-                          : spi_prepare(kBandCandidates, INT8ARRAYOID, TEXTOID));
-  store->bands_plan = keep(store, spi_prepare(kInsertBands, INT8ARRAYOID, TEXTOID, TEXTOID));
+      keep(store, generic ? spi_prepare_generic(trajc::pair_sql::kBandCandidates, INT8ARRAYOID, TEXTOID)
+                          : spi_prepare(trajc::pair_sql::kBandCandidates, INT8ARRAYOID, TEXTOID));
+  store->bands_plan = keep(store, spi_prepare(trajc::pair_sql::kInsertBands, INT8ARRAYOID, TEXTOID, TEXTOID));
   store->json = box_new<std::string>(cxt);
   store->redactions_json = box_new<std::string>(cxt);
   MemoryContextSwitchTo(caller);

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from trajc_tap import REPO, Tap, ScratchDb, psql, run_tool, start_tool, workdir  # noqa: E402
+from trajc_tap import ENV, REPO, Tap, ScratchDb, psql, run_tool, start_tool, workdir  # noqa: E402
 
 t = Tap()
 CLAIM_SEED = "8390876165306283569"  # src/pg/claims.cpp's "trajc_v1"
@@ -58,17 +58,20 @@ SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
   SELECT format('col %s.%s %s %s %s', table_name, column_name, data_type, is_nullable,
                 coalesce(column_default, '-')) AS x
     FROM information_schema.columns
-   WHERE table_schema = 'trajc' AND table_name IN ('models', 'compile_log', 'qa_pairs')
+   WHERE table_schema = 'trajc' AND table_name IN ('models', 'compile_log', 'qa_pairs', 'qa_pair_bands')
   UNION ALL
   SELECT format('con %s %s', conrelid::regclass, pg_get_constraintdef(oid))
     FROM pg_constraint WHERE conrelid IN ('trajc.models'::regclass,
-         'trajc.compile_log'::regclass, 'trajc.qa_pairs'::regclass)
+         'trajc.compile_log'::regclass, 'trajc.qa_pairs'::regclass,
+         pg_catalog.to_regclass('trajc.qa_pair_bands'))
   UNION ALL
   SELECT format('idx %s', indexdef) FROM pg_indexes
-   WHERE schemaname = 'trajc' AND tablename IN ('models', 'compile_log', 'qa_pairs')
+   WHERE schemaname = 'trajc' AND tablename IN ('models', 'compile_log', 'qa_pairs', 'qa_pair_bands')
   UNION ALL
   SELECT format('row %s', m) FROM trajc.models m) s"""
 shape_bare, shape_ext = bare.sql(SHAPE), ext.sql(SHAPE)
+t.ok("col qa_pair_bands.band_key" in shape_bare,
+     "trajc init creates trajc.qa_pair_bands, the band index of near-duplicates", shape_bare)
 t.ok(shape_bare == shape_ext and shape_bare.count("col ") > 30,
      "init's tables, constraints, indexes and seed rows equal the extension's",
      "\n".join(sorted(set(shape_bare.splitlines()) ^ set(shape_ext.splitlines()))))
@@ -116,10 +119,22 @@ LOGGED = ("SELECT string_agg(format('%s %s %s %s %s %s %s %s', session_id, traje
 PAIRS = ("SELECT string_agg(format('%s %s %s %s %s %s %s', session_id, qa_type, question, answer, "
          "supporting_turns, cost_usd, source_model), E'\\n' ORDER BY session_id, question) "
          "FROM trajc.qa_pairs WHERE source_model <> 'offline'")
+# Pair quality as the store marks it: per question key, how many pairs and
+# how many originals (duplicate_of NULL), the verifications, the band rows
+# (16 per original, none per marked repeat). Which session holds the
+# original depends on the order sessions finish in, so it is left out.
+QUALITY = ("SELECT string_agg(format('%s %s %s %s %s', k.question_key, k.n, k.originals, k.verified, "
+           "k.bands), E'\\n' ORDER BY k.question_key) FROM (SELECT p.question_key, count(*) n, "
+           "count(*) FILTER (WHERE p.duplicate_of IS NULL) originals, string_agg(DISTINCT "
+           "coalesce(p.verified_by, '-'), ',') verified, sum((SELECT count(*) FROM trajc.qa_pair_bands b "
+           "WHERE b.pair_id = p.id AND b.session_id = p.session_id)) bands FROM trajc.qa_pairs p "
+           "WHERE p.source_model <> 'offline' GROUP BY p.question_key) k")
+MARKED = ("SELECT count(*) FROM trajc.qa_pairs p JOIN trajc.qa_pairs o ON o.id = p.duplicate_of "
+          "WHERE o.session_id <> p.session_id AND o.duplicate_of IS NULL")
 rc, so, se = run_tool(["compile", "--engine", "server", "--provider", "gemini", "--min-turns", "3",
                        "--limit", "0"], db=ext.name, env=server_env)
 t.eq(rc, 0, "server engine compiles against the mock", so + se)
-server_log, server_pairs = ext.sql(LOGGED), ext.sql(PAIRS)
+server_log, server_pairs, server_quality = ext.sql(LOGGED), ext.sql(PAIRS), ext.sql(QUALITY)
 ext.sql("DELETE FROM trajc.qa_pairs; DELETE FROM trajc.compile_log")
 rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "gemini", "--min-turns", "3",
                        "--limit", "0"], db=ext.name, env=client_env)
@@ -129,6 +144,15 @@ t.ok(server_log and ext.sql(LOGGED) == server_log,
      "server:\n%s\nclient:\n%s" % (server_log, ext.sql(LOGGED)))
 t.ok(server_pairs and ext.sql(PAIRS) == server_pairs,
      "qa_pairs: the same questions, answers, turns, types, costs and model", se)
+t.ok(server_quality and ext.sql(QUALITY) == server_quality,
+     "pair quality: the same question keys, one original per key, duplicates marked across sessions,"
+     " verified_by and band keys as the extension's store",
+     "server:\n%s\nclient:\n%s" % (server_quality, ext.sql(QUALITY)))
+marked = int(ext.sql(MARKED))
+t.ok(marked > 0 and str(marked) == ext.sql("SELECT count(*) FROM trajc.qa_pairs WHERE duplicate_of IS NOT NULL"),
+     "the client engine marks repeats of other sessions' questions (%d), each pointing at the original" % marked)
+t.eq(ext.sql("SELECT count(*) FROM trajc.qa_pairs WHERE verified_by = 'literal'"),
+     ext.sql("SELECT count(*) FROM trajc.qa_pairs"), "every pair the client stored was verified literally")
 t.ok("malformed" in ext.sql("SELECT rejected_reasons::text FROM trajc.compile_log WHERE "
                             "session_id = '%s' AND provider = 'gemini'" % one),
      "rejections are counted by reason")
@@ -293,6 +317,34 @@ rc, so, se = run_tool(["export", "--format", "chat", "--out", chat, "--session",
 line = json.loads(open(chat).readline()) if rc == 0 else {}
 t.ok(line and "### Turn 1" in line["messages"][1]["content"],
      "export --format chat renders the trajectory without the extension", se)
+
+# ------------------------------------------------------------ audit-log column types
+# The extension refuses a session column without equality and a time column
+# that does not convert to timestamptz, naming the column, its type and the
+# fix; the client engine says the same (its settings are options).
+for db in (bare, ext):
+    db.sql("CREATE TABLE typed_log (sid json, at int, ts timestamptz, s text, note text);"
+           "INSERT INTO typed_log VALUES ('1', 1, now(), 's1', 'x'), ('1', 2, now(), 's1', 'y'),"
+           " ('1', 3, now(), 's1', 'z')")
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--source", "typed_log",
+                       "--session-column", "sid", "--time-column", "ts"], db=bare.name)
+t.ok(rc == 2 and 'column "sid" named by --session-column has type json, which cannot group rows into'
+     " sessions (it has no equality operator)" in se and "--source to a view" in se,
+     "client: a json session column is refused with the extension's message", se)
+r = subprocess.run(["psql", "-X", "-q", "-d", ext.name], env=ENV, input="SET trajc.source = 'typed_log';"
+                   " SET trajc.session_column = 'sid'; SET trajc.time_column = 'ts';"
+                   " SELECT * FROM trajc_extract(1, 0);", capture_output=True, text=True)
+t.ok('column "sid" named by trajc.session_column has type json, which cannot group rows into sessions'
+     " (it has no equality operator)" in r.stderr, "(the extension's own message, for comparison)", r.stderr)
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--source", "typed_log",
+                       "--session-column", "s", "--time-column", "at"], db=bare.name)
+t.ok(rc == 2 and 'column "at" named by --time-column has type integer, which does not convert to'
+     " timestamptz" in se and "timestamptz, timestamp or date column" in se,
+     "client: an integer time column is refused with the extension's message", se)
+rc, so, se = run_tool(["compile", "--engine", "client", "--provider", "offline", "--source", "typed_log",
+                       "--session-column", "s", "--time-column", "ts", "--agent-column", "", "--min-turns", "3"],
+                      db=bare.name)
+t.eq(rc, 0, "text session and timestamptz time columns compile", so + se)
 
 # ------------------------------------------------------------ a role that cannot create schemas
 role = "trajc_reader_%d" % os.getpid()

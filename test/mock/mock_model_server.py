@@ -122,6 +122,8 @@ GEMINI_BATCH_CREATE = re.compile(r"^/v1beta/models/(.+):batchGenerateContent$")
 GEMINI_BATCH_GET = re.compile(r"^/v1beta/(batches/[A-Za-z0-9_-]+)$")
 GEMINI_DOWNLOAD = re.compile(r"^/download/v1beta/(files/[A-Za-z0-9_-]+):download$")
 OPENAI_BATCH_GET = re.compile(r"^/v1/batches/([A-Za-z0-9_-]+)$")
+OPENAI_BATCH_LIST = re.compile(r"^/v1/(batches)$")
+GEMINI_BATCH_LIST = re.compile(r"^/v1beta/(batches)$")
 OPENAI_FILE_CONTENT = re.compile(r"^/v1/files/([A-Za-z0-9_-]+)/content$")
 ANTHROPIC_BATCH_GET = re.compile(r"^/v1/messages/batches/([A-Za-z0-9_-]+)$")
 ANTHROPIC_RESULTS = re.compile(r"^/v1/messages/batches/([A-Za-z0-9_-]+)/results$")
@@ -142,6 +144,11 @@ class Rejected(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class Dropped(Exception):
+    """A job created, then its connection dropped before the answer
+    (`mock:batch_drop`): the vendor holds a job its submitter never heard of."""
 
 
 class MockBatch:
@@ -300,7 +307,9 @@ class BatchEndpoints:
 
     def batch_get(self):
         path, _, query = self.path.partition("?")
-        routes = [(GEMINI_BATCH_GET, "gemini", self.gemini_poll),
+        routes = [(GEMINI_BATCH_LIST, "gemini", lambda _: self.batch_list("gemini")),
+                  (OPENAI_BATCH_LIST, "openai", lambda _: self.batch_list("openai")),
+                  (GEMINI_BATCH_GET, "gemini", self.gemini_poll),
                   (GEMINI_DOWNLOAD, "gemini", lambda name: self.gemini_download(name, query)),
                   (OPENAI_BATCH_GET, "openai", self.openai_poll),
                   (OPENAI_FILE_CONTENT, "openai", self.file_content),
@@ -332,6 +341,9 @@ class BatchEndpoints:
                     status, answer = serve()
             except Rejected as e:
                 self.send_error_body(vendor, e.status, e.message)
+            except Dropped:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
             else:
                 if isinstance(answer, bytes):
                     self.send_bytes(status, answer, "application/jsonl")
@@ -416,6 +428,22 @@ class BatchEndpoints:
         self.server.batches[batch.remote_id] = batch
         return batch
 
+    def created(self, batch, answer):
+        """The create's answer, unless the job's directive drops it."""
+        if batch.d.action == "batch_drop":
+            raise Dropped()
+        return answer
+
+    def batch_list(self, vendor):
+        """The vendor's jobs, newest first, in one page (no paging needed here):
+        OpenAI's list of batch objects, Gemini's list of operations."""
+        jobs = [b for b in reversed(list(self.server.batches.values())) if b.vendor == vendor]
+        if vendor == "gemini":
+            return 200, {"operations": [self.gemini_view(b) for b in jobs]}
+        return 200, {"object": "list", "data": [self.openai_view(b) for b in jobs],
+                     "first_id": jobs[0].remote_id if jobs else None,
+                     "last_id": jobs[-1].remote_id if jobs else None, "has_more": False}
+
     def find_batch(self, remote_id, vendor):
         batch = self.server.batches.get(remote_id)
         if batch is None or batch.vendor != vendor:
@@ -481,7 +509,7 @@ class BatchEndpoints:
         batch = self.new_batch("gemini", "batches/mock-batch-", model, requests)
         batch.as_file = file_name is not None
         batch.display_name = batch_doc.get("display_name") or batch_doc.get("displayName")
-        return 200, self.gemini_view(batch)
+        return self.created(batch, (200, self.gemini_view(batch)))
 
     def gemini_poll(self, remote_id):
         batch = self.find_batch(remote_id, "gemini")
@@ -585,10 +613,11 @@ class BatchEndpoints:
         model = next(iter(models), "")
         batch = self.new_batch("openai", "batch_mock", model, requests)
         batch.input_file_id = body["input_file_id"]
+        batch.metadata = body.get("metadata")
         if errors or batch.d.action == "batch_reject":
             batch.invalid = errors or [{"code": "invalid_request", "message": "mock rejected the batch",
                                         "param": None, "line": 1}]
-        return 200, self.openai_view(batch)
+        return self.created(batch, (200, self.openai_view(batch)))
 
     def openai_poll(self, remote_id):
         batch = self.find_batch(remote_id, "openai")
@@ -601,7 +630,8 @@ class BatchEndpoints:
                "input_file_id": getattr(batch, "input_file_id", ""), "completion_window": "24h",
                "status": "validating", "output_file_id": None, "error_file_id": None,
                "created_at": CREATED_AT, "expires_at": CREATED_AT + 86400,
-               "request_counts": {"total": n, "completed": 0, "failed": 0}, "metadata": None}
+               "request_counts": {"total": n, "completed": 0, "failed": 0},
+               "metadata": getattr(batch, "metadata", None)}
         stage = batch.stage()
         if stage == "initial":
             return doc
@@ -647,7 +677,7 @@ class BatchEndpoints:
             seen.add(custom_id)
             parsed.append((custom_id, params))
         batch = self.new_batch("anthropic", "msgbatch_mock", str(parsed[0][1]["model"]), parsed)
-        return 200, self.anthropic_view(batch)
+        return self.created(batch, (200, self.anthropic_view(batch)))
 
     def anthropic_poll(self, remote_id):
         batch = self.find_batch(remote_id, "anthropic")
@@ -867,7 +897,11 @@ class Handler(BatchEndpoints, BaseHTTPRequestHandler):
         elif self.path == "/_batches":
             with self.server.batch_lock:
                 summary = {b.remote_id: {"vendor": b.vendor, "model": b.model, "polls": b.polls,
-                                         "requests": len(b.items), "as_file": b.as_file}
+                                         "requests": len(b.items), "as_file": b.as_file,
+                                         "label": getattr(b, "display_name", None)
+                                         or (getattr(b, "metadata", None) or {}).get("trajc_job"),
+                                         "sessions": [item["session"] for item in b.items],
+                                         "prompts": [item["prompt"] for item in b.items]}
                            for b in self.server.batches.values()}
             self.send_json(200, summary)
         elif not self.batch_get():

@@ -585,6 +585,34 @@ TEST_P(VendorBatchMock, ServerErrorsAreRetriedThenReported) {
   EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 4 : 3);
 }
 
+// The vendor creates the job but the answer never comes: the create is not
+// sent again (a second job), the caller learns it is unanswered, and where
+// the vendor lists labels the job is found by its label.
+TEST_P(VendorBatchMock, UnansweredCreateIsSentOnceAndFoundByLabel) {
+  const VendorBatchApi a = api();
+  BlockingHttp http = transport();
+  BatchJobBuilder b(GetParam(), "mock:batch_drop", vendor_batch_limits(GetParam()));
+  ASSERT_TRUE(b.add("r1", prompt_for("s-drop")));
+  const BatchJob j = b.take("trajc-drop-" + std::string(provider_name(GetParam())));
+  const int before = http.attempts();
+  bool unanswered = false;
+  EXPECT_EQ(error_of([&] { submit_batch_job(a, j, http, &unanswered); }).code(), sqlstate::kExternal);
+  EXPECT_TRUE(unanswered);
+  EXPECT_EQ(http.attempts() - before, GetParam() == Provider::OpenAI ? 2 : 1);  // upload, then one create
+  int created = 0;  // curl itself must not have sent it again either
+  const json jobs = mock_->batches();
+  for (const auto& [id, b] : jobs.items()) created += b["label"] == j.label ? 1 : 0;
+  if (GetParam() != Provider::Anthropic) EXPECT_EQ(created, 1);
+  if (!vendor_lists_labels(GetParam())) {
+    EXPECT_EQ(error_of([&] { find_batch_job(a, j.label, http); }).code(), sqlstate::kInvalidParameter);
+    return;
+  }
+  const std::string found = find_batch_job(a, j.label, http);
+  EXPECT_FALSE(found.empty());
+  EXPECT_EQ(poll_batch_job(a, found, http).remote_id, found);
+  EXPECT_EQ(find_batch_job(a, "trajc-never-sent", http), "");
+}
+
 TEST_P(VendorBatchMock, MissingKeyIsTheVendorsError) {
   const VendorBatchApi a(VendorAccount{GetParam(), mock_->url(), ""});
   BlockingHttp http = transport();
@@ -672,4 +700,59 @@ TEST(VendorBatch, CollectedOutcomes) {
   const CompileOutcome p = collected_outcome(session, prose, prices, 0.5, 5, kKey);
   EXPECT_EQ(p.status, Status::Failed);
   EXPECT_GT(p.cost_usd, 0);  // a reply that came is paid for, as online
+}
+
+// A collected reply is verified against the session as it was sent: the
+// reloaded trajectory when it still has the hash sent (redacted again when
+// the job was), unverified when it changed or could not be read.
+TEST(VendorBatch, CollectedOutcomesAreVerifiedAgainstWhatWasSent) {
+  Trajectory t;
+  t.session_id = "s-v";
+  for (int i = 1; i <= 4; ++i) {
+    Turn turn;
+    turn.number = i;
+    turn.at = "2026-01-02T03:04:0" + std::to_string(i) + ".000000Z";
+    turn.fields = {{"path", "src/f" + std::to_string(i) + ".cpp"}, {"mail", "bob@example.com"}};
+    t.turns.push_back(turn);
+  }
+  CompileOutcome session;
+  session.session_id = "s-v";
+  session.trajectory_hash = trajectory_hash(t);
+  session.turn_count = 4;
+  ItemResult r;
+  r.outcome = ItemOutcome::Succeeded;
+  r.reply.text = R"({"pairs":[{"question":"Which files changed at turns 1 and 3?","answer":"src/f1.cpp and src/f3.cpp.",
+                    "supporting_turns":[1,3],"qa_type":"factoid"},{"question":"Which files changed at turns 2 and 4?",
+                    "answer":"src/f2.cpp and src/f9.cpp.","supporting_turns":[2,4],"qa_type":"factoid"},
+                    {"question":"Who got mail at turns 1 and 3?","answer":"[EMAIL_1] (turns 1 and 3).",
+                    "supporting_turns":[1,3],"qa_type":"factoid"}]})";
+  const Prices prices{0.30, 2.50};
+
+  CollectedView view;
+  view.current = &t;
+  const CompileOutcome plain = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  ASSERT_EQ(plain.pairs.size(), 1u);  // f9 made up; [EMAIL_1] is not what the plain log shows
+  EXPECT_EQ(plain.rejected.at("ungrounded"), 2);
+  EXPECT_EQ(plain.quality.at(0).verified_by, "literal");
+  EXPECT_FALSE(plain.redacted);
+
+  view.redacted = true;
+  const CompileOutcome redacted = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  ASSERT_EQ(redacted.pairs.size(), 2u);  // the placeholder pair holds against the redacted view
+  EXPECT_EQ(redacted.rejected.at("ungrounded"), 1);
+  EXPECT_TRUE(redacted.redacted);
+  EXPECT_EQ(redacted.redactions.at("email"), 4);
+
+  Trajectory changed = t;
+  changed.turns.back().fields.push_back({"late", "x"});
+  view.current = &changed;
+  view.redacted = false;
+  const CompileOutcome unverified = collected_outcome(session, r, prices, 0.5, 5, kKey, view);
+  EXPECT_EQ(unverified.pairs.size(), 3u);
+  EXPECT_TRUE(unverified.rejected.empty());
+  for (const PairQuality& q : unverified.quality) EXPECT_EQ(q.verified_by, "");
+  EXPECT_EQ(unverified.trajectory_hash, session.trajectory_hash);
+
+  view.current = nullptr;
+  EXPECT_EQ(collected_outcome(session, r, prices, 0.5, 5, kKey, view).pairs.size(), 3u);
 }
