@@ -1,6 +1,7 @@
 // trajc on a Citus cluster: the compile entry points' side of it. The node a
-// batch is called on hands it to trajc.citus_fan_out (SQL: list, group by the
-// node holding each session, call every node at once); each node runs its
+// batch is called on hands it to trajc.citus_fan_out (SQL: list node by node,
+// group by the node holding each session, call every node at once; a node
+// that cannot be reached costs only its own part); each node runs its
 // share in CALL trajc.compile_sessions (here), with the ordinary run driver.
 // Everything about Citus itself (catalogs, master_run_on_worker) stays in
 // the extension's SQL, so this file builds and runs without Citus.

@@ -6,7 +6,8 @@
 //   the same code (compile_pending_work: the run driver, committing after
 //   each session together with the job's progress; on a distributed trajc
 //   the same fan-out to the nodes holding the sessions); then it records how
-//   the job ended.
+//   the job ended (on Citus, a done job's error names the nodes whose share
+//   failed, and why).
 // - a sweep worker reconciles one database: live jobs there without a slot
 //   in the shared queue were interrupted, and become failed.
 //
