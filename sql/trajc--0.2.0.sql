@@ -516,25 +516,167 @@ CREATE PROCEDURE trajc.compile_sessions(sessions text[], tier text, force boolea
   AS 'MODULE_PATHNAME', 'trajc_compile_sessions' LANGUAGE C;
 REVOKE ALL ON PROCEDURE trajc.compile_sessions(text[], text, boolean, jsonb, jsonb) FROM PUBLIC;
 
--- The fan-out behind trajc_compile_batch and CALL trajc_compile_pending on a
--- distributed trajc: the sessions trajc_extract lists, grouped by the node
+-- The caller's settings, passed by the node that fanned a batch out, applied
+-- to this connection (a fresh one per call: master_run_on_worker). Only
+-- settings any role may SET are taken: a key or a base URL (superuser
+-- settings, each node's own) is refused, never applied. No SET clause: a
+-- function's own SET would undo these at its end.
+CREATE FUNCTION trajc.citus_apply_settings(settings jsonb) RETURNS void
+  LANGUAGE plpgsql VOLATILE  -- for PUBLIC: it sets what the caller may SET anyway
+  AS $$
+  DECLARE
+    refused text;
+  BEGIN
+    SELECT s.key INTO refused FROM pg_catalog.jsonb_each_text(settings) s
+      LEFT JOIN pg_catalog.pg_settings p ON p.name = s.key
+     WHERE p.context IS DISTINCT FROM 'user' LIMIT 1;
+    IF refused IS NOT NULL THEN
+      RAISE EXCEPTION 'setting "%" cannot be passed to a Citus node', refused
+        USING ERRCODE = '22023',
+        DETAIL = 'Only settings any role may SET are passed; keys and base URLs are each '
+                 'node''s own.';
+    END IF;
+    PERFORM pg_catalog.set_config(s.key, s.value, false)
+       FROM pg_catalog.jsonb_each_text(settings) s;
+  END
+  $$;
+
+-- One node's part of a distributed batch's listing: trajc_extract(min_turns,
+-- "limit") over each of the given shards of the audit log (local tables on
+-- this node, named as trajc.source for the call), merged in trajc_extract's
+-- order (most turns, then latest, then session id) and cut to "limit", as a
+-- json array of (session_id, turn_count, last_at). The coordinator merges
+-- the nodes' arrays the same way: the top "limit" of a union is the top
+-- "limit" of its parts' tops, so the result is the whole log's listing.
+-- For PUBLIC, like trajc_extract: it reads the log with the caller's rights.
+CREATE FUNCTION trajc.citus_list_shards(shards text[], min_turns int, "limit" int,
+                                        settings jsonb) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    shard text;
+    found jsonb := '[]';
+  BEGIN
+    PERFORM trajc.citus_apply_settings(settings);
+    FOREACH shard IN ARRAY shards LOOP
+      PERFORM pg_catalog.set_config('trajc.source', shard, true);
+      found := found || coalesce(
+        (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                  'session_id', e.session_id, 'turn_count', e.turn_count, 'last_at', e.last_at))
+           FROM @extschema@.trajc_extract(min_turns, "limit") e), '[]');
+    END LOOP;
+    RETURN trajc.citus_top(found, "limit");
+  END
+  $$;
+
+-- The first "limit" (0: all) of listed sessions, a json array of
+-- (session_id, turn_count, last_at), in trajc_extract's order, as a json
+-- array of the same: one place for the order, used on the nodes and on the
+-- coordinator.
+CREATE FUNCTION trajc.citus_top(listed jsonb, "limit" int) RETURNS jsonb
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                      'session_id', t.session_id, 'turn_count', t.turn_count,
+                      'last_at', t.last_at)
+                    ORDER BY t.turn_count DESC, t.last_at DESC, t.session_id), '[]')
+      FROM (SELECT x.* FROM pg_catalog.jsonb_to_recordset(listed)
+                              AS x(session_id text, turn_count int, last_at timestamptz)
+             ORDER BY x.turn_count DESC, x.last_at DESC, x.session_id
+             LIMIT CASE WHEN "limit" > 0 THEN "limit" END) t
+  $$;
+
+-- The sessions a distributed batch compiles, listed node by node (so that a
+-- node that cannot be reached costs only its own part): each node holding
+-- shards of the audit log lists them (trajc.citus_list_shards), all nodes at
+-- once, and the tops are merged here, in trajc_extract's order, cut to
+-- "limit". With every node up that is exactly trajc_extract(min_turns,
+-- "limit") over the whole log; with a node down, the top of the others'
+-- sessions. Each shard is listed on its first placement (as
+-- trajc.citus_placements picks the node that compiles it). A node that could
+-- not list is returned in `failures` ('node host:port failed: reason'). An audit
+-- log that is not a hash-distributed table is listed as on one server.
+-- For PUBLIC, like trajc_extract (the batch that calls it is not).
+CREATE FUNCTION trajc.citus_list(min_turns int, "limit" int, settings jsonb,
+                                 OUT listed text[], OUT failures text[])
+  LANGUAGE plpgsql VOLATILE
+  AS $$
+  DECLARE
+    src regclass := pg_catalog.to_regclass(pg_catalog.current_setting('trajc.source'));
+    names text[] := '{}';
+    ports int[] := '{}';
+    commands text[] := '{}';
+    tops jsonb := '[]';
+    node record;
+    r record;
+  BEGIN
+    failures := '{}';
+    IF src IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                                   WHERE p.logicalrelid = src AND p.partmethod = 'h') THEN
+      SELECT pg_catalog.array_agg(e.session_id ORDER BY e.ord) INTO listed
+        FROM @extschema@.trajc_extract(min_turns, "limit")
+               WITH ORDINALITY AS e(session_id, agent, turn_count, first_at, last_at, ord);
+      RETURN;
+    END IF;
+    FOR node IN
+      SELECT n.nodename::text AS node_name, n.nodeport::int AS node_port,
+             pg_catalog.array_agg(pg_catalog.shard_name(src, sh.shardid, false)
+                                  ORDER BY sh.shardid) AS shards
+        FROM pg_catalog.pg_dist_shard sh
+       CROSS JOIN LATERAL (
+               SELECT p.groupid FROM pg_catalog.pg_dist_placement p
+                WHERE p.shardid = sh.shardid ORDER BY p.groupid LIMIT 1) AS pl
+        JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid AND n.noderole = 'primary'
+       WHERE sh.logicalrelid = src
+       GROUP BY n.nodename, n.nodeport ORDER BY n.nodename, n.nodeport
+    LOOP
+      names := names || node.node_name;
+      ports := ports || node.node_port;
+      commands := commands || pg_catalog.format(
+        'SELECT trajc.citus_list_shards(%L::text[], %s, %s, %L::jsonb)', node.shards,
+        min_turns, "limit", settings);
+    END LOOP;
+    FOR r IN
+      SELECT m.node_name, m.node_port, m.success, m.result
+        FROM pg_catalog.master_run_on_worker(names, ports, commands, true)
+               AS m(node_name, node_port, success, result)
+    LOOP
+      IF r.success THEN
+        tops := tops || r.result::jsonb;
+      ELSE
+        failures := failures || pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
+                      coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given'));
+      END IF;
+    END LOOP;
+    SELECT pg_catalog.array_agg(t.e->>'session_id' ORDER BY t.ord) INTO listed
+      FROM pg_catalog.jsonb_array_elements(trajc.citus_top(tops, "limit"))
+             WITH ORDINALITY AS t(e, ord);
+  END
+  $$;
+
+-- The fan-out behind trajc_compile_batch, CALL trajc_compile_pending and
+-- background jobs on a distributed trajc: the sessions trajc_extract would
+-- list, listed node by node (trajc.citus_list), grouped by the node
 -- holding them, one CALL trajc.compile_sessions per node, all nodes at once
 -- (master_run_on_worker: Citus's parallel primitive behind
 -- run_command_on_workers, one new connection per node). A node that fails
--- has each of its sessions reported failed with the reason; the others go
--- on. Budgets of the whole batch (trajc.max_cost_usd,
--- trajc.max_requests_per_minute) are shared out by each node's share of the
--- sessions.
+-- has its part reported failed with the node and the reason, and
+-- `node_failure` set on those rows (the callers turn them into a job's
+-- error): each of its sessions when it fails while compiling, one row with
+-- no session when it could not even list them; the others go on. Budgets of
+-- the whole batch (trajc.max_cost_usd, trajc.max_requests_per_minute) are
+-- shared out by each node's share of the sessions.
 -- No SET search_path here, nor in trajc_distribute(): trajc.source is the
 -- caller's name, resolved with the caller's search_path (which is passed on
 -- to the nodes); everything else is schema-qualified.
 CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force boolean)
   RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
-                error text)
+                error text, node_failure boolean)
   LANGUAGE plpgsql VOLATILE
   AS $$
   DECLARE
     listed text[];
+    unlisted text[];
     settings jsonb;
     names text[] := '{}';
     ports int[] := '{}';
@@ -543,13 +685,8 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
     node record;
     share float8;
     r record;
+    failure text;
   BEGIN
-    SELECT pg_catalog.array_agg(e.session_id ORDER BY e.ord) INTO listed
-      FROM @extschema@.trajc_extract(min_turns, "limit")
-             WITH ORDINALITY AS e(session_id, agent, turn_count, first_at, last_at, ord);
-    IF listed IS NULL THEN
-      RETURN;
-    END IF;
     -- What the caller chose for this session, minus anything secret (keys and
     -- base URLs are superuser-only settings: each node uses its own). The
     -- connection check stops a node's work soon after the coordinator's call
@@ -560,6 +697,17 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
       INTO settings
       FROM pg_catalog.pg_settings s
      WHERE s.name LIKE 'trajc.%' AND s.context = 'user';
+    SELECT l.listed, l.failures INTO listed, unlisted
+      FROM trajc.citus_list(min_turns, "limit", settings) l;
+    FOREACH failure IN ARRAY unlisted LOOP
+      -- Also a WARNING: the procedure has no rows to show it in.
+      failure := failure || '; its sessions were not listed, none of them compiled';
+      RAISE WARNING 'trajc: %', failure;
+      RETURN QUERY SELECT NULL::text, 'failed'::text, 0, 0, 0::numeric, failure, true;
+    END LOOP;
+    IF listed IS NULL THEN
+      RETURN;
+    END IF;
     FOR node IN
       SELECT p.node_name, p.node_port, pg_catalog.array_agg(p.session_id ORDER BY p.ord) AS ids
         FROM trajc.citus_placements(listed) p
@@ -593,24 +741,25 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
             SELECT x.* FROM pg_catalog.jsonb_to_recordset(r.result::jsonb)
                               AS x(session_id text, status text, pairs int, rejected int,
                                    cost_usd numeric, error text))
-          SELECT got.session_id, got.status, got.pairs, got.rejected, got.cost_usd, got.error
+          SELECT got.session_id, got.status, got.pairs, got.rejected, got.cost_usd, got.error,
+                 false
             FROM got
           UNION ALL
           SELECT s, 'failed'::text, 0, 0, 0::numeric,
                  pg_catalog.format('not compiled: node %s:%s no longer holds it',
-                                   r.node_name, r.node_port)
+                                   r.node_name, r.node_port), false
             FROM pg_catalog.unnest(r.ids) AS s
            WHERE s NOT IN (SELECT got.session_id FROM got);
       ELSE
-        -- Also a WARNING: the procedure and a background job have no rows to
-        -- show it in (a job's goes to the server log).
+        -- Also a WARNING: the procedure has no rows to show it in.
         RAISE WARNING 'trajc: % session(s) not compiled: node %:% failed: %',
           pg_catalog.cardinality(r.ids), r.node_name, r.node_port,
           coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given');
         RETURN QUERY
           SELECT s, 'failed'::text, 0, 0, 0::numeric,
                  pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
-                        coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given'))
+                        coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given')),
+                 true
             FROM pg_catalog.unnest(r.ids) AS s;
       END IF;
     END LOOP;

@@ -1,6 +1,7 @@
 // trajc on a Citus cluster: the compile entry points' side of it. The node a
-// batch is called on hands it to trajc.citus_fan_out (SQL: list, group by the
-// node holding each session, call every node at once); each node runs its
+// batch is called on hands it to trajc.citus_fan_out (SQL: list node by node,
+// group by the node holding each session, call every node at once; a node
+// that cannot be reached costs only its own part); each node runs its
 // share in CALL trajc.compile_sessions (here), with the ordinary run driver.
 // Everything about Citus itself (catalogs, master_run_on_worker) stays in
 // the extension's SQL, so this file builds and runs without Citus.
@@ -10,6 +11,7 @@
 // session whose shard is on another node.
 #include "citus.hpp"
 
+#include "audit_source.hpp"
 #include "spi_util.hpp"
 
 extern "C" {
@@ -28,26 +30,13 @@ char* spi_text(MemoryContext cxt, uint64 row, int col) {
 }
 
 // The caller's settings, passed by the node that fanned the batch out, for
-// this connection only. Only user-level settings are taken: anything a
-// superuser alone may set (a key, a base URL) is refused, never applied.
+// this connection only (trajc.citus_apply_settings: the listing applies them
+// the same way). Only user-level settings are taken: anything a superuser
+// alone may set (a key, a base URL) is refused, never applied.
 void apply_settings(Datum settings) {
   Oid type = JSONBOID;
-  spi_check(SPI_execute_with_args(
-                "SELECT s.key FROM pg_catalog.jsonb_each_text($1) s"
-                " LEFT JOIN pg_catalog.pg_settings p ON p.name = s.key"
-                " WHERE p.context IS DISTINCT FROM 'user' LIMIT 1",
-                1, &type, &settings, nullptr, true, 1),
-            SPI_OK_SELECT, "checking the passed settings");
-  if (SPI_processed > 0)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("setting \"%s\" cannot be passed to trajc.compile_sessions",
-                           SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-                    errdetail("Only settings any role may SET are passed; keys and base URLs"
-                              " are each node's own.")));
-  spi_check(SPI_execute_with_args(
-                "SELECT pg_catalog.set_config(s.key, s.value, false)"
-                " FROM pg_catalog.jsonb_each_text($1) s",
-                1, &type, &settings, nullptr, false, 0),
+  spi_check(SPI_execute_with_args("SELECT trajc.citus_apply_settings($1)", 1, &type, &settings,
+                                  nullptr, false, 0),
             SPI_OK_SELECT, "applying the passed settings");
 }
 
@@ -123,7 +112,12 @@ void citus_require_held_here(const char* session_id) {
 RunTotals citus_fan_out(ReturnSetInfo* rsinfo, int min_turns, int limit, const char* tier,
                         bool force) {
   RunTotals totals{};
+  MemoryContext caller = CurrentMemoryContext;
+  // Bad arguments and a bad trajc.source fail here, as on one server, not as
+  // a failure of every node.
+  check_listing_args(min_turns, limit);
   spi_connect();
+  (void)resolve_audit_source();
   Oid types[4] = {INT4OID, INT4OID, TEXTOID, BOOLOID};
   Datum args[4] = {Int32GetDatum(min_turns), Int32GetDatum(limit),
                    tier != nullptr ? CStringGetTextDatum(tier) : (Datum)0, BoolGetDatum(force)};
@@ -132,16 +126,25 @@ RunTotals citus_fan_out(ReturnSetInfo* rsinfo, int min_turns, int limit, const c
                                   args, nulls, false, 0),
             SPI_OK_SELECT, "fanning the batch out to the Citus nodes");
   totals.sessions = static_cast<int>(SPI_processed);
+  StringInfoData failures;
+  initStringInfo(&failures);
   for (uint64 i = 0; i < SPI_processed; i++) {
     HeapTuple row = SPI_tuptable->vals[i];
-    bool isnull;
-    int pairs = DatumGetInt32(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
-    double cost = DatumGetFloat8(DirectFunctionCall1(
-        numeric_float8, SPI_getbinval(row, SPI_tuptable->tupdesc, 5, &isnull)));
-    add_status(&totals, SPI_getvalue(row, SPI_tuptable->tupdesc, 2), pairs, cost);
-    // Same columns as the batch's rows: the tuplestore copies the row.
-    if (rsinfo != nullptr) tuplestore_puttuple(rsinfo->setResult, row);
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    Datum values[7];
+    bool isnull[7];
+    for (int c = 0; c < 7; c++) values[c] = SPI_getbinval(row, desc, c + 1, &isnull[c]);
+    add_status(&totals, SPI_getvalue(row, desc, 2), DatumGetInt32(values[2]),
+               DatumGetFloat8(DirectFunctionCall1(numeric_float8, values[4])));
+    // A node's failure is the same text on each of its sessions' rows: once.
+    const char* error = SPI_getvalue(row, desc, 6);
+    if (DatumGetBool(values[6]) && strstr(failures.data, error) == nullptr)
+      appendStringInfo(&failures, "%s%s", failures.len > 0 ? "; " : "", error);
+    // The batch's columns are the first six.
+    if (rsinfo != nullptr)
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
   }
+  if (failures.len > 0) totals.node_failures = MemoryContextStrdup(caller, failures.data);
   SPI_finish();
   return totals;
 }

@@ -20,7 +20,8 @@ bool citus_distributed();
 void citus_require_held_here(const char* session_id);
 // A batch fanned out: each node compiles the listed sessions it holds, all
 // nodes at once (trajc.citus_fan_out); the status rows go into `rsinfo`'s
-// result set when given. Returns the totals.
+// result set when given. Returns the totals, with the nodes whose part failed
+// (unreachable, or failing midway) and why in `node_failures`.
 RunTotals citus_fan_out(ReturnSetInfo* rsinfo, int min_turns, int limit, const char* tier,
                         bool force);
 // The work of CALL trajc_compile_pending(min_turns, limit, tier), for the

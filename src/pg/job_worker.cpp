@@ -6,7 +6,8 @@
 //   the same code (compile_pending_work: the run driver, committing after
 //   each session together with the job's progress; on a distributed trajc
 //   the same fan-out to the nodes holding the sessions); then it records how
-//   the job ended.
+//   the job ended (on Citus, a done job's error names the nodes whose share
+//   failed, and why).
 // - a sweep worker reconciles one database: live jobs there without a slot
 //   in the shared queue were interrupted, and become failed.
 //
@@ -112,7 +113,10 @@ JobSpec* begin_job(MemoryContext cxt) {
 }
 
 // CALL trajc_compile_pending(min_turns, limit, tier)'s run, with progress.
-void run_pending(const JobSpec* spec) {
+// Returns, in `cxt`, the Citus nodes whose share failed and why (NULL: none):
+// the job still ends done, as on one server when sessions fail, but its row
+// says so instead of leaving it to the server log.
+char* run_pending(const JobSpec* spec, MemoryContext cxt) {
   // pg_stat_activity shows what the worker runs, as it shows a CALL.
   pgstat_report_activity(
       STATE_RUNNING, psprintf("trajc job %lld: trajc_compile_pending(%d, %d, %s)",
@@ -122,10 +126,15 @@ void run_pending(const JobSpec* spec) {
   StartTransactionCommand();
   open_run_portal();
   // The procedure's own work (on Citus, its fan-out to the nodes).
-  (void)compile_pending_work(nullptr, spec->min_turns, spec->limit, spec->tier, progress, nullptr);
+  const RunTotals totals =
+      compile_pending_work(nullptr, spec->min_turns, spec->limit, spec->tier, progress, nullptr);
+  char* failures = totals.node_failures != nullptr
+                       ? MemoryContextStrdup(cxt, totals.node_failures)
+                       : nullptr;
   close_run_portal(false);
   CommitTransactionCommand();
   pgstat_report_activity(STATE_IDLE, nullptr);
+  return failures;
 }
 
 // How the job ended, recorded in a transaction of its own.
@@ -146,12 +155,13 @@ void run_job(void) {
       AllocSetContextCreate(TopMemoryContext, "trajc job", ALLOCSET_SMALL_SIZES);
   JobSpec* volatile spec = nullptr;
   volatile bool ran = false;
+  char* volatile node_failures = nullptr;
   ErrorData* volatile error = nullptr;
   PG_TRY();
   {
     spec = begin_job(job_cxt);
     if (spec != nullptr && !job_cancel_requested(my_job)) {
-      run_pending(spec);
+      node_failures = run_pending(spec, job_cxt);
       ran = true;
     }
   }
@@ -170,7 +180,7 @@ void run_job(void) {
   if (error == nullptr && spec == nullptr) return;  // no longer queued: nothing to record
   const bool asked = job_cancel_requested(my_job);
   trajc::JobStatus status = ran ? trajc::JobStatus::Done : trajc::JobStatus::Cancelled;
-  const char* message = nullptr;
+  const char* message = ran ? node_failures : nullptr;
   if (error != nullptr) {
     status = trajc::job_outcome(true, asked, error->sqlerrcode == ERRCODE_QUERY_CANCELED);
     // trajc_cancel's own cancel needs no explanation; anything else does.

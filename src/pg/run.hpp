@@ -60,6 +60,9 @@ struct RunTotals {
   int pairs;
   double cost_usd;  // spent (or, for an estimate, estimated)
   int64 tokens_in;  // estimated input tokens (estimates only)
+  // On Citus, the nodes that failed and why, "; "-separated (NULL: none):
+  // their sessions are counted failed, and a job records this as its error.
+  const char* node_failures;
 };
 
 // CALL outside a transaction block: the procedure may commit as it goes.

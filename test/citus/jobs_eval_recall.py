@@ -153,9 +153,11 @@ jid = start_job("SET trajc.model = 'mock:slow=1000'; SET trajc.concurrency = 3;"
 wait_for(lambda: any(sender(e) == "worker2" for e in mock_requests()))  # worker2 busy
 cluster("stop-node", "worker2")
 t.ok(wait_job(jid), "with worker2 stopped mid-job, the job still ends")
-status, total, done = job(jid)[:3]
+status, total, done, _, _, error = job(jid)
 t.eq((status, total, done), ("done", str(SESSIONS), str(SESSIONS)),
      "... done, every session counted")
+t.ok(error.startswith("node 127.0.0.1:%d failed: " % PORTS["worker2"]),
+     "... and its row's error names worker2 and why its share failed", error)
 with open(log, encoding="utf-8", errors="replace") as f:
     f.seek(log_size)
     logged = f.read()
@@ -163,9 +165,11 @@ t.ok("trajc: %d session(s) not compiled: node 127.0.0.1:%d failed" % (len(W2), P
      in logged, "worker2's sessions are reported failed with the node and the reason (the job's "
      "WARNING, in the coordinator's log)", logged[-2000:])
 jid = start_job("")
-t.ok(wait_job(jid) and job(jid)[0] == "failed" and "127.0.0.1:%d" % PORTS["worker2"] in job(jid)[5],
-     "a job started while worker2 is down cannot list the sessions: it fails, naming the node",
-     job(jid))
+t.ok(wait_job(jid) and job(jid)[0] == "done"
+     and job(jid)[5].startswith("node 127.0.0.1:%d failed: " % PORTS["worker2"])
+     and "not listed" in job(jid)[5],
+     "a job started while worker2 is down goes on with worker1: done, its error saying worker2's "
+     "sessions were not listed, and why", job(jid))
 cluster("start-node", "worker2")
 t.ok(set(W1) <= set(psql("SELECT session_id FROM trajc.compile_log WHERE status = 'ok'").split()),
      "worker1's sessions were compiled meanwhile")
