@@ -7,6 +7,7 @@
 // the session id), grow faster than linearly in the log, or write an answer
 // that cannot be checked literally against the turns it cites (verify.cpp).
 #include "trajc/offline.hpp"
+#include "trajc/text_fold.hpp"
 
 #include <algorithm>
 #include <array>
@@ -113,11 +114,19 @@ bool is_utf8(std::string_view s) {
 }
 
 // Text that can be quoted in an answer as is: short, one line, valid UTF-8,
-// and written the same inside a JSON string as outside it.
+// written the same inside a JSON string as outside it, and holding no
+// character the literal verifier reads as a double quote once folded (a
+// typographic one such as U+201F would end the quoted value early there).
 bool is_quotable(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxLabelChars && std::none_of(s.begin(), s.end(), [](char c) {
-    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  }) && is_utf8(s);
+  if (s.empty() || s.size() > kMaxLabelChars) return false;
+  if (std::any_of(s.begin(), s.end(), [](char c) {
+        return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+      }))
+    return false;
+  if (!is_utf8(s)) return false;
+  std::string folded;
+  append_folded(folded, s, false);
+  return folded.find('"') == std::string::npos;
 }
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }

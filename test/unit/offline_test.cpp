@@ -549,6 +549,25 @@ TEST(OfflineCompile, OddLabelsAndTokenPiecesStayGrounded) {
   }
 }
 
+// Found by the fuzzer: a label holding a typographic double quote (U+201F,
+// U+201C) reads as the end of its quoted value once the verifier folds it,
+// so such a label is never quoted in an answer.
+TEST(OfflineCompile, LabelsWithTypographicQuotesAreNotQuoted) {
+  Trajectory t;
+  t.session_id = "quotes";
+  const char* agents[] = {"coder\xe2\x80\x9fol=search", "coder", "coder", "reviewer",
+                          "\xe2\x80\x9creviewer\xe2\x80\x9d", "reviewer", "coder"};
+  int n = 0;
+  for (const char* agent : agents) {
+    t.turns.push_back(make_turn(++n, agent, {{"tool", n % 2 ? "search" : "edit"}, {"response", "ok"}}));
+  }
+  const std::vector<QaPair> pairs = compile_checked(t, 40);  // grounded, or the test fails
+  EXPECT_FALSE(pairs.empty());
+  for (const QaPair& p : pairs) {
+    EXPECT_FALSE(contains(p.answer, "\xe2\x80\x9f") || contains(p.answer, "\xe2\x80\x9c")) << p.answer;
+  }
+}
+
 // Random logs of every shape: whatever comes out must validate and be grounded.
 Trajectory random_log(unsigned seed) {
   std::mt19937 rng(seed);
