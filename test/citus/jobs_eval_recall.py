@@ -150,6 +150,10 @@ t.ok(float(cost) > 0 and (pairs, cost) == tuple(psql(
     "(SELECT sum(cost_usd) FROM trajc.compile_log)").split("|")),
      "its final pairs and cost_usd match trajc.qa_pairs and trajc.compile_log", (pairs, cost))
 t.eq(ok_compiles(), "%d/%d" % (SESSIONS, SESSIONS), "every session was compiled once")
+print("# progress seen while running: sessions_done %s; the job took %s s" % (
+    sorted({int(r[2]) for r in running}),
+    psql("SELECT round(extract(epoch FROM finished_at - started_at), 2) FROM trajc.jobs "
+         "WHERE id = %s" % jid)))
 psql("UPDATE trajc.models SET model = 'gpt-5-pro' WHERE provider = 'openai' AND tier = 'premium'")
 
 # ---------------------------------------------------- two jobs at once: claims
