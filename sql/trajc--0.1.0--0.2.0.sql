@@ -547,74 +547,91 @@ CREATE FUNCTION trajc.citus_list(min_turns int, "limit" int, settings jsonb,
   END
   $$;
 
--- The fan-out behind trajc_compile_batch, CALL trajc_compile_pending and
--- background jobs on a distributed trajc: the sessions trajc_extract would
--- list, listed node by node (trajc.citus_list), grouped by the node
--- holding them, one CALL trajc.compile_sessions per node, all nodes at once
--- (master_run_on_worker: Citus's parallel primitive behind
--- run_command_on_workers, one new connection per node). A node that fails
--- has its part reported failed with the node and the reason, and
--- `node_failure` set on those rows (the callers turn them into a job's
--- error): each of its sessions when it fails while compiling, one row with
--- no session when it could not even list them; the others go on. Budgets of
--- the whole batch (trajc.max_cost_usd, trajc.max_requests_per_minute) are
--- shared out by each node's share of the sessions.
+-- The caller's settings a distributed batch passes to every node with each
+-- call (the listing's and the compile's): its user-level trajc.* settings
+-- and search_path, never a key or a base URL (superuser-only settings: each
+-- node uses its own). The connection check stops a node's work soon after
+-- the coordinator's call is cancelled (its finished sessions are committed
+-- there). For PUBLIC: it reads settings the caller can read anyway.
+CREATE FUNCTION trajc.citus_settings() RETURNS jsonb
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT coalesce(pg_catalog.jsonb_object_agg(s.name, s.setting), '{}')
+           || pg_catalog.jsonb_build_object('search_path', pg_catalog.current_setting('search_path'),
+                                 'client_connection_check_interval', '1000')
+      FROM pg_catalog.pg_settings s
+     WHERE s.name LIKE 'trajc.%' AND s.context = 'user'
+  $$;
+
+-- One round of the fan-out behind trajc_compile_batch, CALL
+-- trajc_compile_pending and background jobs on a distributed trajc (the
+-- caller, src/pg/citus.cpp, lists the sessions node by node with
+-- trajc.citus_list, then calls this until none is left): of `sessions`
+-- (those listed and not yet compiled, in the listing's order), each node
+-- gets the first `per_node` (0: all) of those it holds, in one CALL
+-- trajc.compile_sessions per node, all nodes at once (master_run_on_worker:
+-- Citus's parallel primitive behind run_command_on_workers, one new
+-- connection per node). A batch is one round; a job has several, recording
+-- its progress after each. A node that fails has every one of its sessions
+-- (this round's and the rest) reported failed with the node and the reason,
+-- and `node_failure` set on those rows (the callers turn them into a job's
+-- error); the others go on. Budgets of the whole batch are shared out by
+-- each node's share of the round's sessions: trajc.max_cost_usd less what
+-- earlier rounds `spent`, and trajc.max_requests_per_minute.
 -- No SET search_path here, nor in trajc_distribute(): trajc.source is the
 -- caller's name, resolved with the caller's search_path (which is passed on
 -- to the nodes); everything else is schema-qualified.
-CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force boolean)
+CREATE FUNCTION trajc.citus_fan_out(sessions text[], per_node int, tier text, force boolean,
+                                    settings jsonb, spent float8)
   RETURNS TABLE(session_id text, status text, pairs int, rejected int, cost_usd numeric,
                 error text, node_failure boolean)
   LANGUAGE plpgsql VOLATILE
   AS $$
   DECLARE
-    listed text[];
-    unlisted text[];
-    settings jsonb;
     names text[] := '{}';
     ports int[] := '{}';
+    groups text[] := '{}';  -- each node's sessions this round, as text of a text[]
+    rests text[] := '{}';   -- and its sessions left for later rounds
     commands text[] := '{}';
-    groups text[] := '{}';  -- each node's sessions, as text of a text[]
     node record;
+    sent int := 0;
+    budget float8;
     share float8;
+    i int;
     r record;
-    failure text;
   BEGIN
-    -- What the caller chose for this session, minus anything secret (keys and
-    -- base URLs are superuser-only settings: each node uses its own). The
-    -- connection check stops a node's work soon after the coordinator's call
-    -- is cancelled (its finished sessions are committed there).
-    SELECT coalesce(pg_catalog.jsonb_object_agg(s.name, s.setting), '{}')
-           || pg_catalog.jsonb_build_object('search_path', pg_catalog.current_setting('search_path'),
-                                 'client_connection_check_interval', '1000')
-      INTO settings
-      FROM pg_catalog.pg_settings s
-     WHERE s.name LIKE 'trajc.%' AND s.context = 'user';
-    SELECT l.listed, l.failures INTO listed, unlisted
-      FROM trajc.citus_list(min_turns, "limit", settings) l;
-    FOREACH failure IN ARRAY unlisted LOOP
-      -- Also a WARNING: the procedure has no rows to show it in.
-      failure := failure || '; its sessions were not listed, none of them compiled';
-      RAISE WARNING 'trajc: %', failure;
-      RETURN QUERY SELECT NULL::text, 'failed'::text, 0, 0, 0::numeric, failure, true;
-    END LOOP;
-    IF listed IS NULL THEN
+    IF coalesce(pg_catalog.cardinality(sessions), 0) > 0 THEN
+      FOR node IN
+        SELECT p.node_name, p.node_port, pg_catalog.array_agg(p.session_id ORDER BY p.ord) AS ids
+          FROM trajc.citus_placements(sessions) p
+         GROUP BY p.node_name, p.node_port ORDER BY p.node_name, p.node_port
+      LOOP
+        names := names || node.node_name;
+        ports := ports || node.node_port;
+        groups := groups || (CASE WHEN per_node > 0 THEN node.ids[1:per_node]
+                                  ELSE node.ids END)::text;
+        rests := rests || (CASE WHEN per_node > 0 THEN node.ids[per_node + 1:]
+                                ELSE '{}' END)::text;
+        sent := sent + CASE WHEN per_node > 0 THEN least(per_node, pg_catalog.cardinality(node.ids))
+                            ELSE pg_catalog.cardinality(node.ids) END;
+      END LOOP;
+    END IF;
+    IF sent = 0 THEN
       RETURN;
     END IF;
-    FOR node IN
-      SELECT p.node_name, p.node_port, pg_catalog.array_agg(p.session_id ORDER BY p.ord) AS ids
-        FROM trajc.citus_placements(listed) p
-       GROUP BY p.node_name, p.node_port ORDER BY p.node_name, p.node_port
-    LOOP
-      share := pg_catalog.cardinality(node.ids)::float8 / pg_catalog.cardinality(listed);
-      names := names || node.node_name;
-      ports := ports || node.node_port;
-      groups := groups || node.ids::text;
+    -- 0 is unlimited; a budget spent by earlier rounds leaves the smallest
+    -- positive one, which refuses every request as on one server.
+    budget := (settings->>'trajc.max_cost_usd')::float8;
+    IF budget > 0 THEN
+      budget := greatest(budget - coalesce(spent, 0), 1e-12);
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(names) LOOP
+      share := pg_catalog.cardinality(groups[i]::text[])::float8 / sent;
       commands := commands || pg_catalog.format(
-        'CALL trajc.compile_sessions(%L::text[], %L, %L, %L::jsonb)', node.ids, tier, force,
+        'CALL trajc.compile_sessions(%L::text[], %L, %L, %L::jsonb)', groups[i], tier, force,
         settings
           || pg_catalog.jsonb_build_object('trajc.max_cost_usd',
-                                ((settings->>'trajc.max_cost_usd')::float8 * share)::text)
+                                (coalesce(budget, 0) * share)::text)
           || pg_catalog.jsonb_build_object('trajc.max_requests_per_minute',
                                 CASE WHEN (settings->>'trajc.max_requests_per_minute')::int > 0
                                      THEN greatest(1, pg_catalog.floor((settings->>'trajc.max_requests_per_minute')::int
@@ -622,7 +639,8 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
                                      ELSE '0' END));
     END LOOP;
     FOR r IN
-      SELECT m.success, m.result, m.node_name, m.node_port, groups[m.i]::text[] AS ids
+      SELECT m.success, m.result, m.node_name, m.node_port, groups[m.i]::text[] AS ids,
+             rests[m.i]::text[] AS rest
         FROM pg_catalog.master_run_on_worker(names, ports, commands, true)
                WITH ORDINALITY AS m(node_name, node_port, success, result, i)
     LOOP
@@ -646,21 +664,21 @@ CREATE FUNCTION trajc.citus_fan_out(min_turns int, "limit" int, tier text, force
       ELSE
         -- Also a WARNING: the procedure has no rows to show it in.
         RAISE WARNING 'trajc: % session(s) not compiled: node %:% failed: %',
-          pg_catalog.cardinality(r.ids), r.node_name, r.node_port,
-          coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given');
+          pg_catalog.cardinality(r.ids) + pg_catalog.cardinality(r.rest), r.node_name,
+          r.node_port, coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given');
         RETURN QUERY
           SELECT s, 'failed'::text, 0, 0, 0::numeric,
                  pg_catalog.format('node %s:%s failed: %s', r.node_name, r.node_port,
                         coalesce(nullif(pg_catalog.btrim(r.result), ''), 'no reason given')),
                  true
-            FROM pg_catalog.unnest(r.ids) AS s;
+            FROM pg_catalog.unnest(r.ids || r.rest) AS s;
       END IF;
     END LOOP;
   END
   $$;
 -- It runs batches as its caller: like them, not for PUBLIC (the compiling
 -- role's grant recipe is in the README, "Beyond one machine").
-REVOKE ALL ON FUNCTION trajc.citus_fan_out(int, int, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION trajc.citus_fan_out(text[], int, text, boolean, jsonb, float8) FROM PUBLIC;
 
 -- trajc_distribute(): makes trajc's tables and compile functions follow the
 -- distributed audit log (see docs/citus.md and the README, "Beyond one

@@ -5,7 +5,8 @@
 //   trajc_start, and runs the work of CALL trajc_compile_pending(...) through
 //   the same code (compile_pending_work: the run driver, committing after
 //   each session together with the job's progress; on a distributed trajc
-//   the same fan-out to the nodes holding the sessions); then it records how
+//   the same fan-out to the nodes holding the sessions, in rounds, with the
+//   progress committed after the listing and each round); then it records how
 //   the job ended (on Citus, a done job's error names the nodes whose share
 //   failed, and why).
 // - a sweep worker reconciles one database: live jobs there without a slot

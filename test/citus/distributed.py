@@ -271,7 +271,8 @@ grants = psql("""SELECT string_agg(result, ',') FROM run_command_on_all_nodes($c
     GRANT EXECUTE ON FUNCTION trajc_compile(text, text, boolean),
                               trajc_compile_session(text, text, boolean),
                               trajc_compile_batch(int, int, text, boolean),
-                              trajc.citus_fan_out(int, int, text, boolean) TO trajc_citus_analyst;
+                              trajc.citus_fan_out(text[], int, text, boolean, jsonb, float8)
+                           TO trajc_citus_analyst;
     GRANT EXECUTE ON PROCEDURE trajc_compile_pending(int, int, text),
                                trajc.compile_sessions(text[], text, boolean, jsonb, jsonb)
                             TO trajc_citus_analyst;

@@ -111,6 +111,51 @@ t.ok(wait_job(jid) and job(jid)[:4] == ["done", str(SESSIONS), str(SESSIONS), "0
      and len(mock_requests()) == 0,
      "a second job skips every session (the hash-skip on each worker) and sends nothing", job(jid))
 
+# ------------------------------------------- progress while a Citus job runs
+# The job's row, read from other connections while it runs: sessions_total
+# from the listing on, sessions_done, pairs and cost_usd moving round by
+# round (each node gets a few times trajc.concurrency sessions per round).
+# The slow mock model is given a price (trajc.models, a reference table) so
+# that cost_usd moves too.
+psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE; "
+     "UPDATE trajc.models SET model = 'mock:slow=400' WHERE provider = 'openai' "
+     "AND tier = 'premium'")
+mock_reset()
+jid = start_job("SET trajc.provider = 'openai'; SET trajc.model = 'mock:slow=400'; "
+                "SET trajc.concurrency = 1;")
+seen = []
+
+
+def sample():
+    seen.append(job(jid))
+    return seen[-1][0] in ("done", "failed", "cancelled")
+
+
+t.ok(wait_for(sample, 120), "a slow job watched from other connections ends", seen[-1])
+running = [r for r in seen if r[0] == "running"]
+t.ok(any(r[1] == str(SESSIONS) and int(r[2]) < SESSIONS for r in running),
+     "while it runs, its row shows sessions_total (%d) before every session is done" % SESSIONS,
+     running[:3])
+midway = [r for r in running if 0 < int(r[2]) < SESSIONS]
+t.ok(midway and all(int(r[3]) > 0 and float(r[4]) > 0 for r in midway),
+     "... and sessions_done, pairs and cost_usd moving while it runs (%s)"
+     % sorted({int(r[2]) for r in midway}), running[-3:])
+done_seen = [int(r[2]) for r in seen]
+t.ok(done_seen == sorted(done_seen), "sessions_done never goes back", done_seen)
+status, total, done, pairs, cost, error = job(jid)
+t.eq((status, total, done, error), ("done", str(SESSIONS), str(SESSIONS), ""),
+     "... and it ends done with every session counted")
+t.ok(float(cost) > 0 and (pairs, cost) == tuple(psql(
+    "SELECT (SELECT count(*) FROM trajc.qa_pairs) || '|' || "
+    "(SELECT sum(cost_usd) FROM trajc.compile_log)").split("|")),
+     "its final pairs and cost_usd match trajc.qa_pairs and trajc.compile_log", (pairs, cost))
+t.eq(ok_compiles(), "%d/%d" % (SESSIONS, SESSIONS), "every session was compiled once")
+print("# progress seen while running: sessions_done %s; the job took %s s" % (
+    sorted({int(r[2]) for r in running}),
+    psql("SELECT round(extract(epoch FROM finished_at - started_at), 2) FROM trajc.jobs "
+         "WHERE id = %s" % jid)))
+psql("UPDATE trajc.models SET model = 'gpt-5-pro' WHERE provider = 'openai' AND tier = 'premium'")
+
 # ---------------------------------------------------- two jobs at once: claims
 psql("TRUNCATE trajc.qa_pairs, trajc.compile_log CASCADE")
 mock_reset()

@@ -125,12 +125,14 @@ public_fns = sorted(r[0] for r in sql("""
 # open provider batch; trajc.citus_distributed / citus_placements /
 # citus_split read Citus's metadata only (every compile asks the first);
 # citus_list / citus_list_shards / citus_top list sessions as trajc_extract
-# does, and citus_apply_settings sets only what the caller may SET. They
+# does, citus_apply_settings sets only what the caller may SET and
+# citus_settings reads the caller's user-level settings. They
 # spend nothing and sit in schema trajc, which PUBLIC cannot use.
 # Eval's report and recall read pairs and answers and reach no model; their
 # helpers in schema trajc run with the caller's rights.
 t.eq(public_fns, ["check_k", "check_retrievals", "citus_apply_settings", "citus_distributed",
-                  "citus_list", "citus_list_shards", "citus_placements", "citus_split",
+                  "citus_list", "citus_list_shards", "citus_placements", "citus_settings",
+                  "citus_split",
                   "citus_top", "eval_run_id", "eval_summary", "open_batch_of",
                   "pair_supporting_turns", "question_bands", "question_key", "question_similarity",
                   "recall_metrics", "trajc_eval_report", "trajc_extract", "trajc_quality",
