@@ -102,11 +102,24 @@ std::string redactions_json(const std::map<std::string, int>& redactions);
 // qa_pairs.supporting_turns: [3, 9, ...].
 std::string supporting_turns_json(const std::vector<int>& turns);
 
+// What trajc.max_cost_usd reserves for a session and stops on: a session
+// not started is skipped with this text; one whose verifier call would pass
+// the budget fails with "verifier: " and this text (nothing stored), so the
+// next run compiles it again.
+inline constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
+
+// A session's estimate: its compile call and, with quality.verify = Model,
+// an upper bound of its verifier call (estimate_verifier), both included.
 struct Estimate {
   long tokens_in = 0;
   double cost_usd = 0;
 };
 Estimate estimate_compile(const Trajectory& t, const CompileSettings& s);
+// The verifier call's part of a session's estimate (zero unless
+// quality.verify = Model), at the verifier's prices: its prompt at most
+// verifier_prompt_bound (max_questions pairs, each citing every turn, their
+// texts as long as the expected compile output), kVerdictTokens a pair out.
+Estimate estimate_verifier(const Trajectory& t, const CompileSettings& s);
 
 // A session ready to start, rendered once: its hash (set by the caller, who
 // needs it first to decide whether to compile at all), the prompt its request
@@ -125,7 +138,10 @@ void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& ou
 // prompts, talks HTTP with retries, rate and cost limits, and validates and
 // verifies replies. With quality.verify = Model a session whose reply kept
 // pairs makes a second call, to the verifier, before wait() returns it: its
-// outcome is final only then, and a failed verifier call fails it.
+// outcome is final only then, and a failed verifier call fails it. Its
+// estimate (the session's, verifier included) is held in flight until the
+// compile reply is in; the verifier call is then sent only if it fits the
+// budget, else the session fails ("verifier: " + kOverBudget).
 class BatchRunner {
  public:
   BatchRunner(CompileSettings s, CancelCheck cancel);

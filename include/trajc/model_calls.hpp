@@ -69,6 +69,9 @@ class ModelCalls {
   // so); OverBudget when spent + in-flight estimates + this one would pass
   // max_cost_usd.
   Admission admit(double estimate_usd) const;
+  // The budget part of admit alone: whether spent + in-flight estimates +
+  // this one stay within max_cost_usd (always, when it is 0).
+  bool within_budget(double estimate_usd) const;
   // Sends a call now (the caller chose its id, unique among active calls).
   void start(std::uint64_t id, const ModelEndpoint& endpoint, std::string prompt,
              ReplyFormat format, double estimate_usd);

@@ -61,6 +61,15 @@ const nlohmann::json& verdict_schema();
 // The prompt for one session's items, numbered 1..n in order.
 std::string build_verifier_prompt(const std::string& session_id, const std::vector<VerifyItem>& items);
 
+// What a verdict is expected to take in the verifier's reply (the pair's
+// number, three booleans and a one-sentence reason), for estimates.
+inline constexpr long kVerdictTokens = 64;
+// An upper bound of build_verifier_prompt's size for a session of `t` before
+// its pairs are known: `max_pairs` pairs, each citing every turn of `t` (each
+// cut as the prompt cuts it), their questions and answers together
+// `qa_bytes` long. Admission reserves the verifier call on it.
+std::size_t verifier_prompt_bound(const Trajectory& t, int max_pairs, std::size_t qa_bytes);
+
 // One verdict per item, in item order. Throws Error(kInvalidJson) when the
 // text holds no JSON, and Error(kExternal) when it does not give exactly one
 // verdict with boolean fields for every pair number 1..count.

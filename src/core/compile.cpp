@@ -7,6 +7,7 @@
 // session it could not start, or keep the key in an outcome's error text.
 #include "trajc/compile.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <new>
@@ -142,25 +143,47 @@ std::string redactions_json(const std::map<std::string, int>& redactions) {
 std::string supporting_turns_json(const std::vector<int>& turns) { return nlohmann::json(turns).dump(); }
 
 namespace {
-Estimate estimate_from_prompt(const std::string& prompt, const CompileSettings& s) {
+long tokens_of(std::size_t bytes) { return static_cast<long>((bytes + 3) / 4); }  // ~4 bytes a token
+
+// A verifier call on a prompt of `prompt_bytes` asking about `pairs` pairs:
+// the reservation admission makes and the estimate the call starts with.
+Estimate verifier_call(std::size_t prompt_bytes, std::size_t pairs, const Prices& prices) {
   Estimate e;
-  e.tokens_in = static_cast<long>((prompt.size() + 3) / 4);  // ~4 bytes a token
-  e.cost_usd = call_cost_usd(s.prices, e.tokens_in, s.expected_output_tokens);
+  e.tokens_in = tokens_of(prompt_bytes);
+  e.cost_usd = call_cost_usd(prices, e.tokens_in, static_cast<long>(pairs) * kVerdictTokens);
+  return e;
+}
+
+// The session's estimate, its compile call measured on the prompt it sends.
+Estimate estimate_session(const std::string& prompt, const Trajectory& t, const CompileSettings& s) {
+  Estimate e = estimate_verifier(t, s);
+  const long in = tokens_of(prompt.size());
+  e.tokens_in += in;
+  e.cost_usd += call_cost_usd(s.prices, in, s.expected_output_tokens);
   return e;
 }
 }  // namespace
+
+Estimate estimate_verifier(const Trajectory& t, const CompileSettings& s) {
+  if (s.quality.verify != VerifyMode::Model || s.provider == Provider::Offline) return {};
+  const int pairs = std::max(0, s.prompt.max_questions);
+  // The pairs' texts come from the compile reply: as long as its expected output.
+  const auto qa_bytes = static_cast<std::size_t>(std::max(0L, s.expected_output_tokens)) * 4;
+  return verifier_call(verifier_prompt_bound(t, pairs, qa_bytes), static_cast<std::size_t>(pairs),
+                       s.verifier.prices);
+}
 
 void prepare_request(const Trajectory& t, const CompileSettings& s, Prepared& out) {
   out.prompt.clear();
   out.estimate = {};
   if (s.provider == Provider::Offline) return;
   build_prompt_into(out.prompt, t, s.prompt);
-  out.estimate = estimate_from_prompt(out.prompt, s);
+  out.estimate = estimate_session(out.prompt, t, s);
 }
 
 Estimate estimate_compile(const Trajectory& t, const CompileSettings& s) {
   if (s.provider == Provider::Offline) return {};
-  return estimate_from_prompt(build_prompt(t, s.prompt), s);
+  return estimate_session(build_prompt(t, s.prompt), t, s);
 }
 
 struct BatchRunner::Impl {
@@ -241,14 +264,20 @@ struct BatchRunner::Impl {
 
   // Sends the session's kept pairs to the verifier; the session stays
   // pending under the new call. False (the session failed) when it could
-  // not be sent.
+  // not be sent, or would pass trajc.max_cost_usd: admission reserved an
+  // upper bound of this call with the compile's, so that happens only when
+  // the compile reply cost more than its estimate; the session then fails
+  // like a budget stop (nothing stored; the next run compiles it again).
   bool start_verifier(Pending& p) {
-    bool started = false;
+    bool started = false, over_budget = false;
     for_this_session_only(p.outcome, [&] {
       std::string prompt = build_verifier_prompt(p.outcome.session_id, verify_items(p.outcome.pairs, p.seen));
-      const double estimate = call_cost_usd(settings.verifier.prices,
-                                            static_cast<long>((prompt.size() + 3) / 4),
-                                            settings.expected_output_tokens);
+      const double estimate =
+          verifier_call(prompt.size(), p.outcome.pairs.size(), settings.verifier.prices).cost_usd;
+      if (!calls.within_budget(estimate)) {
+        over_budget = true;
+        return;
+      }
       const std::uint64_t id = next_id++;
       p.verifying = true;
       auto [slot, inserted] = pending.emplace(id, std::move(p));
@@ -261,7 +290,14 @@ struct BatchRunner::Impl {
       }
       started = true;
     });
-    if (!started) p.outcome.error = "starting the verifier: " + p.outcome.error;
+    if (over_budget) {
+      p.outcome.status = Status::Failed;
+      p.outcome.error = std::string("verifier: ") + kOverBudget;
+      p.outcome.pairs.clear();
+      p.outcome.quality.clear();
+    } else if (!started) {
+      p.outcome.error = "starting the verifier: " + p.outcome.error;
+    }
     return started;
   }
 

@@ -183,11 +183,15 @@ ModelCalls::~ModelCalls() = default;
 ModelCalls::Admission ModelCalls::admit(double estimate_usd) const {
   const Impl& m = *impl_;
   if (active() >= static_cast<std::size_t>(concurrency())) return Admission::Wait;
-  if (m.limits.max_cost_usd > 0 &&
-      m.spent + m.in_flight_estimates() + estimate_usd > m.limits.max_cost_usd)
-    return Admission::OverBudget;
+  if (!within_budget(estimate_usd)) return Admission::OverBudget;
   if (m.limiter.wait_ms(steady::now()) > 0) return Admission::Wait;
   return Admission::Start;
+}
+
+bool ModelCalls::within_budget(double estimate_usd) const {
+  const Impl& m = *impl_;
+  return m.limits.max_cost_usd <= 0 ||
+         m.spent + m.in_flight_estimates() + estimate_usd <= m.limits.max_cost_usd;
 }
 
 void ModelCalls::start(std::uint64_t id, const ModelEndpoint& endpoint, std::string prompt,

@@ -21,15 +21,29 @@ namespace {
 // A verdict's reason is shown to a user (trajc_verify): bounded like an error.
 constexpr std::size_t kMaxReasonBytes = 500;
 
+// The mark a cut turn ends with (verifier_prompt_bound measures it too).
+std::string cut_mark(std::size_t cut, std::size_t size) {
+  return "\n[... turn cut at " + std::to_string(cut) + " of " + std::to_string(size) + " bytes]";
+}
+
 // The turn's text, cut at a character boundary when it is very long: the
 // verifier needs what the turn says, not megabytes of a tool's output.
 std::string bounded_turn(const std::string& text) {
   if (text.size() <= kMaxVerifiedTurnChars) return text;
   std::size_t cut = kMaxVerifiedTurnChars;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "\n[... turn cut at " + std::to_string(cut) + " of " +
-         std::to_string(text.size()) + " bytes]";
+  return text.substr(0, cut) + cut_mark(cut, text.size());
 }
+
+// The most bounded_turn(text) can be for a text of `size` bytes.
+std::size_t bounded_turn_size(std::size_t size) {
+  if (size <= kMaxVerifiedTurnChars) return size;
+  return kMaxVerifiedTurnChars + cut_mark(kMaxVerifiedTurnChars, size).size();
+}
+
+// What build_verifier_prompt writes around pair `number`'s own texts.
+std::string pair_header(std::size_t number) { return "\n## Pair " + std::to_string(number) + "\n"; }
+constexpr std::size_t kPairLabels = sizeof("Question: \nAnswer: \nCited turns:\n") - 1;
 
 [[noreturn]] void bad_verdicts(const std::string& why) {
   throw Error(sqlstate::kExternal, "the verifier's reply is not usable: " + why);
@@ -110,13 +124,23 @@ std::string build_verifier_prompt(const std::string& session_id, const std::vect
   out += "Session: " + session_id + "\n";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const VerifyItem& item = items[i];
-    out += "\n## Pair " + std::to_string(i + 1) + "\n";
+    out += pair_header(i + 1);
     out += "Question: " + item.question + "\n";
     out += "Answer: " + item.answer + "\n";
     out += "Cited turns:\n";
     for (const CitedTurn& turn : item.cited) out += bounded_turn(turn.text) + "\n";
   }
   return out;
+}
+
+std::size_t verifier_prompt_bound(const Trajectory& t, int max_pairs, std::size_t qa_bytes) {
+  // Each turn line as build_verifier_prompt writes it, cut and newline included.
+  std::size_t every_turn = 0;
+  for (const Turn& turn : t.turns) every_turn += bounded_turn_size(cited_turn_text(turn).size()) + 1;
+  std::size_t bytes = build_verifier_prompt(t.session_id, {}).size() + qa_bytes;
+  for (int i = 1; i <= max_pairs; ++i)
+    bytes += pair_header(static_cast<std::size_t>(i)).size() + kPairLabels + every_turn;
+  return bytes;
 }
 
 std::vector<Verdict> parse_verdicts(const std::string& text, std::size_t count, CancelCheck cancel) {

@@ -23,7 +23,7 @@ namespace {
 
 // How long one wait for replies lasts before the loop checks for interrupts.
 constexpr long kWaitSliceMs = 200;
-constexpr const char* kOverBudget = "not started: trajc.max_cost_usd reached";
+using trajc::kOverBudget;  // the core's text: a verifier call's budget stop says the same
 constexpr int kHashSize = 17;  // a trajectory hash: 16 hex digits and the NUL
 
 // Where a run's time goes (DEBUG1 at its end; see bench/compile.sh).
@@ -456,8 +456,10 @@ void snapshot_settings(Run* run) {
     s->prompt.max_value_chars = static_cast<std::size_t>(g.max_value_chars);
     s->max_response_bytes = static_cast<std::size_t>(g.max_response_kb) * 1024;
     s->quality.verify = static_cast<trajc::VerifyMode>(g.verify);
-    // An estimate sends nothing, to the verifier neither.
-    if (!compiles && s->quality.verify == trajc::VerifyMode::Model)
+    // An estimate sends nothing; with a model to verify, its verifier part
+    // is counted (the offline provider has no verifier: nothing to count).
+    if (!compiles && s->quality.verify == trajc::VerifyMode::Model &&
+        m.provider == trajc::Provider::Offline)
       s->quality.verify = trajc::VerifyMode::Literal;
     s->quality.dedup_threshold = g.dedup_threshold;
     s->redact_pii = g.redact == kRedactPii;
@@ -467,11 +469,12 @@ void snapshot_settings(Run* run) {
   });
 }
 
-// trajc.verify = 'model' on a compile: the verifier is trajc.provider's model
-// for trajc.verify_tier, or trajc.verify_model, with the compile's key. The
-// offline provider has none: the core refuses that pairing (22023).
-bool verifies_with_model(const RunPolicy& policy) {
-  return policy.compiles && gucs.verify == static_cast<int>(trajc::VerifyMode::Model) &&
+// trajc.verify = 'model': the verifier is trajc.provider's model for
+// trajc.verify_tier, or trajc.verify_model, with the compile's key (an
+// estimate needs no key: it prices the verifier's part). The offline
+// provider has none: the core refuses that pairing on a compile (22023).
+bool verifies_with_model() {
+  return gucs.verify == static_cast<int>(trajc::VerifyMode::Model) &&
          static_cast<trajc::Provider>(gucs.provider) != trajc::Provider::Offline;
 }
 
@@ -496,8 +499,8 @@ Run* start_run(const RunPolicy& policy, bool commit_each, ReturnSetInfo* rsinfo,
   }
 
   run->model = choose_model(tier, policy.compiles);
-  if (verifies_with_model(policy))
-    run->verifier = choose_model_for(run->model.provider, gucs.verify_model, gucs.verify_tier, true);
+  if (verifies_with_model())
+    run->verifier = choose_model_for(run->model.provider, gucs.verify_model, gucs.verify_tier, policy.compiles);
   run->src = resolve_audit_source();
   run->turns_plan = keep(run, spi_prepare(turns_query(run->src, true), TEXTOID));
   run->store = open_store(cxt, &run->model, commit_each, gucs.dedup_threshold);

@@ -6,14 +6,15 @@
 -- verifier's tokens and cost in compile_log and the pairs' cost_usd, worked
 -- out by hand from the mock's usage figures and trajc.models' prices; a
 -- failed verifier call failing the session with nothing stored; provider
--- batch mode refusing to verify with a model; trajc_verify() on stored pairs.
+-- batch mode refusing to verify with a model; trajc_verify() on stored pairs;
+-- the verifier in trajc_estimate and under trajc.max_cost_usd (issue 17).
 --
 -- One transaction, rolled back: nothing here commits.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 BEGIN;
 \ir fixtures/common.sql
-SELECT plan(37);
+SELECT plan(40);
 
 CALL pg_temp.tap_audit_log('vm_audit_log');
 SET trajc.source = 'vm_audit_log';
@@ -65,6 +66,24 @@ SELECT is((SELECT array_agg(DISTINCT round(cost_usd, 12)) FROM trajc.qa_pairs
             WHERE compile_id = (SELECT id FROM vm_model)),
           ARRAY[(SELECT round(cost_usd / 2, 12) FROM vm_model)],
           'each pair''s cost_usd is its share of both calls');
+
+-- ---------------------------------------------------------------------------
+-- trajc_estimate counts the verifier (issue 17): per session, an upper bound
+-- of its prompt (5 pairs, each citing every turn) at gemini-2.5-pro's input
+-- price, and 64 tokens a verdict for 5 verdicts at its output price.
+SET trajc.verify = 'literal';
+CREATE TEMP TABLE vm_est_literal AS SELECT * FROM trajc_estimate(1, 100);
+SET trajc.verify = 'model';
+CREATE TEMP TABLE vm_est_model AS SELECT * FROM trajc_estimate(1, 100);
+SELECT is((SELECT m.sessions || ': ' || round(m.cost_usd - l.cost_usd, 9) FROM vm_est_model m, vm_est_literal l),
+          (SELECT '4: ' || round(((m.tokens_in - l.tokens_in) * p.usd_per_mtok_in
+                                 + 4 * 5 * 64 * p.usd_per_mtok_out) / 1e6, 9)
+             FROM vm_est_model m, vm_est_literal l, trajc.models p
+            WHERE p.provider = 'gemini' AND p.tier = 'standard'),
+          'verify = model adds the verifier''s part, for each of the 4 sessions, at the verifier model''s prices');
+SELECT ok((SELECT m.tokens_in - l.tokens_in FROM vm_est_model m, vm_est_literal l)
+            >= 4 * (SELECT m.tokens_in - l.tokens_in FROM vm_model m, vm_literal l),
+          'its input tokens bound what a verifier call really took, for each session');
 
 -- ---------------------------------------------------------------------------
 -- Wrong verdicts, injected through the verifier's model name.
@@ -150,6 +169,45 @@ SELECT is((SELECT count(*) FROM trajc_verify() v JOIN trajc.qa_pairs p ON p.id =
             WHERE p.session_id LIKE 'vm-%'), 5::bigint, 'NULL session: every stored pair');
 SELECT ok(NOT has_function_privilege('public', 'trajc_verify(text, text)', 'EXECUTE'),
           'PUBLIC cannot run trajc_verify');
+
+-- ---------------------------------------------------------------------------
+-- A budget with model verification (issue 17): sixteen sessions, a verifier
+-- far dearer than the compile (made so for this test: about $0.42 a call),
+-- a budget of 1.05 sessions' estimates (about $4.5, the verifier's bound
+-- being about ten times its real call here). The verifier is reserved at
+-- admission, so the run stops before passing the budget; counting the
+-- compile alone, all sixteen would start and their verifier calls pass it
+-- (about $6.7).
+SET trajc.verify = 'model';
+SET trajc.verify_model = '';
+SET trajc.verify_tier = 'premium';
+UPDATE trajc.models SET usd_per_mtok_in = 1000, usd_per_mtok_out = 0
+ WHERE provider = 'gemini' AND tier = 'premium';
+CALL pg_temp.tap_audit_log('vb_audit_log');
+DO $$
+BEGIN
+  FOR i IN 1..16 LOOP
+    CALL pg_temp.tap_add_session('vb_audit_log', 'vb-' || i, base => '2026-04-01 10:00:00+00'::timestamptz + i * interval '1 day');
+  END LOOP;
+END $$;
+SET trajc.source = 'vb_audit_log';
+SELECT set_config('trajc.max_cost_usd', (SELECT round(cost_usd / sessions * 1.05, 6)::text FROM trajc_estimate(1, 100)), true);
+CREATE TEMP TABLE vb_run AS SELECT * FROM trajc_compile_batch(1, 100, NULL, true);
+-- One assertion: the run compiled what fits, skipped the rest as over
+-- budget (for the next run), stored pairs only of verified sessions, and
+-- spent no more than trajc.max_cost_usd (compile_log sums, verifier calls
+-- included).
+SELECT is((SELECT concat_ws('/', count(*) FILTER (WHERE status = 'ok') >= 1,
+                           count(*) FILTER (WHERE status = 'skipped'
+                                              AND error = 'not started: trajc.max_cost_usd reached') >= 1,
+                           count(*) FILTER (WHERE status NOT IN ('ok', 'skipped')) = 0,
+                           sum(cost_usd) <= current_setting('trajc.max_cost_usd')::numeric)
+             FROM trajc.compile_log WHERE session_id LIKE 'vb-%')
+          || '/' || (SELECT count(*) FROM vb_run) || '/'
+          || (SELECT count(*) FROM trajc.qa_pairs p JOIN trajc.compile_log l ON l.id = p.compile_id
+               WHERE p.session_id LIKE 'vb-%' AND l.status <> 'ok'),
+          't/t/t/t/16/0',
+          'a budgeted run with model verification stops within trajc.max_cost_usd');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -305,6 +305,114 @@ TEST(ModelVerifySettings, LiteralRejectedPairsAreNotSentAndEmptyRepliesMakeNoCal
   EXPECT_EQ(verifier_body.find("ord-99999-x"), std::string::npos);
 }
 
+// --- The verifier in estimates and the budget (issue 17) ----------------------
+
+namespace {
+
+CompileSettings budget_settings(const std::string& url, VerifyMode verify) {
+  CompileSettings s;
+  s.provider = Provider::OpenAI;
+  s.model = "compile-model";
+  s.api_key = "k";
+  s.base_url = url;
+  s.prices = {1.0, 4.0};
+  s.timeout_ms = 5000;
+  s.max_retries = 0;
+  s.quality.verify = verify;
+  s.verifier = {Provider::OpenAI, "verifier-model", "k", url, Prices{10.0, 40.0}};
+  return s;
+}
+
+}  // namespace
+
+TEST(VerifierBudget, TheEstimateAddsTheVerifierOnlyWhenAModelVerifies) {
+  const Trajectory t = six_turns("s-est");
+  CompileSettings s = budget_settings("http://127.0.0.1:9", VerifyMode::Literal);
+  const Estimate literal = estimate_compile(t, s);
+  EXPECT_EQ(estimate_verifier(t, s).tokens_in, 0);
+  EXPECT_EQ(estimate_verifier(t, s).cost_usd, 0);
+  s.quality.verify = VerifyMode::Model;
+  const Estimate model = estimate_compile(t, s);
+  const Estimate verifier = estimate_verifier(t, s);
+  ASSERT_GT(verifier.tokens_in, 0);
+  EXPECT_EQ(model.tokens_in, literal.tokens_in + verifier.tokens_in);
+  EXPECT_NEAR(model.cost_usd, literal.cost_usd + verifier.cost_usd, 1e-12);
+  // At the verifier's prices: its bound in, a verdict per possible pair out.
+  const long pairs = s.prompt.max_questions;
+  EXPECT_NEAR(verifier.cost_usd, (verifier.tokens_in * 10.0 + pairs * kVerdictTokens * 40.0) / 1e6, 1e-12);
+  // prepare_request (what runs admit on) gives the same estimate.
+  Prepared p;
+  prepare_request(t, s, p);
+  EXPECT_EQ(p.estimate.tokens_in, model.tokens_in);
+  EXPECT_NEAR(p.estimate.cost_usd, model.cost_usd, 1e-12);
+}
+
+TEST(VerifierBudget, TheBoundHoldsForTheLargestPromptTheSessionCanGive) {
+  // max_questions pairs, each citing every turn (one of them huge, cut), with
+  // their texts as long as the bound allows: the real prompt fits in it.
+  Trajectory t = six_turns("s-big");
+  t.turns[2].fields.push_back({"output", std::string(3 * kMaxVerifiedTurnChars, 'x')});
+  const int pairs = 5;
+  const std::size_t qa_bytes = 1000;
+  std::vector<QaPair> all;
+  for (int i = 0; i < pairs; ++i)
+    all.push_back(pair(std::string(qa_bytes / pairs / 2, 'q'), std::string(qa_bytes / pairs / 2, 'a'),
+                       {1, 2, 3, 4, 5, 6}));
+  const std::size_t largest = build_verifier_prompt("s-big", verify_items(all, t)).size();
+  const std::size_t bound = verifier_prompt_bound(t, pairs, qa_bytes);
+  EXPECT_GE(bound, largest);
+  EXPECT_LE(bound, largest + 64);  // an upper bound, not a guess far above it
+  EXPECT_LT(bound, static_cast<std::size_t>(pairs) * 4 * kMaxVerifiedTurnChars);  // the huge turn is cut
+}
+
+TEST(VerifierBudget, AdmissionReservesTheVerifierWithTheCompile) {
+  trajc_test::MockServer mock;
+  const Trajectory t = six_turns("s-adm");
+  CompileSettings s = budget_settings(mock.url(), VerifyMode::Literal);
+  const Estimate compile_only = estimate_compile(t, s);
+  s.quality.verify = VerifyMode::Model;
+  const Estimate both = estimate_compile(t, s);
+  // A budget the compile call fits but not the compile and its verifier.
+  s.max_cost_usd = (compile_only.cost_usd + both.cost_usd) / 2;
+  Prepared p;
+  prepare_request(t, s, p);
+  BatchRunner verifying(s, nullptr);
+  EXPECT_EQ(verifying.admit(p.estimate), BatchRunner::Admission::OverBudget);
+  s.quality.verify = VerifyMode::Literal;
+  prepare_request(t, s, p);
+  BatchRunner literal(s, nullptr);
+  EXPECT_EQ(literal.admit(p.estimate), BatchRunner::Admission::Start);
+}
+
+TEST(VerifierBudget, AVerifierCallPastTheBudgetIsNotSentAndFailsTheSession) {
+  trajc_test::MockServer mock;
+  CompileSettings s = budget_settings(mock.url(), VerifyMode::Literal);
+  // What the compile call really costs (the mock's usage figures).
+  BatchRunner probe(s, nullptr);
+  probe.start(six_turns("s-over"), Estimate{});
+  std::vector<CompileOutcome> out;
+  while (out.empty()) out = probe.wait(200);
+  ASSERT_EQ(out[0].status, Status::Ok) << out[0].error;
+  const double compile_cost = out[0].cost_usd;
+
+  // The compile call alone fits; started on a zero estimate (it cost more
+  // than estimated), its verifier call would pass the budget: not sent.
+  s.quality.verify = VerifyMode::Model;
+  s.max_cost_usd = compile_cost * 1.001;
+  BatchRunner runner(s, nullptr);
+  runner.start(six_turns("s-over"), Estimate{});
+  out.clear();
+  while (out.empty()) out = runner.wait(200);
+  EXPECT_EQ(out[0].status, Status::Failed);
+  EXPECT_EQ(out[0].error, std::string("verifier: ") + kOverBudget);
+  EXPECT_TRUE(out[0].pairs.empty());
+  EXPECT_TRUE(out[0].quality.empty());
+  EXPECT_DOUBLE_EQ(out[0].cost_usd, compile_cost);  // the compile call is paid for
+  EXPECT_LE(runner.spent_usd(), s.max_cost_usd);
+  EXPECT_EQ(runner.active(), 0u);
+  EXPECT_EQ(mock.requests().size(), 2u);  // the probe's and this compile's: no verifier call
+}
+
 // --- Reverifier: trajc_verify()'s engine --------------------------------------
 
 namespace {
