@@ -15,22 +15,14 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from trajc_tap import ENV, REPO, Tap, ScratchDb, psql, run_tool, start_tool, workdir  # noqa: E402
+from trajc_tap import ENV, Tap, ScratchDb, psql, run_tool, start_tool, workdir, start_mock  # noqa: E402
 
 t = Tap()
 CLAIM_SEED = "8390876165306283569"  # src/pg/claims.cpp's "trajc_v1"
 
 # ------------------------------------------------------------ a mock of our own
 work = workdir()
-port_file = os.path.join(work, "mock.port")
-mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
-                         "--port", "0", "--port-file", port_file],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-for _ in range(100):
-    if os.path.exists(port_file) and open(port_file).read().strip():
-        break
-    time.sleep(0.1)
-url = "http://127.0.0.1:%s" % open(port_file).read().strip()
+url = start_mock()
 KEY = "client-engine-key-s3cr3t"
 client_env = {"GEMINI_API_KEY": KEY, "TRAJC_GEMINI_BASE_URL": url, "TRAJC_MAX_RETRIES": "0"}
 server_env = {"PGOPTIONS": "-c trajc.gemini_base_url=%s -c trajc.gemini_api_key=%s "
@@ -364,5 +356,3 @@ t.ok(rc == 2 and "USAGE on schema trajc" in se, "after init by another role: nam
 reader.drop()
 psql("DROP ROLE IF EXISTS %s;" % role, db="postgres")
 
-mock.terminate()
-mock.wait()

@@ -5,15 +5,13 @@ progress, skips what is done unless --force, reports failures with exit 1,
 and stops cleanly on Ctrl-C keeping the finished sessions."""
 import json
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from trajc_tap import REPO, Tap, ScratchDb, run_tool, start_tool, workdir  # noqa: E402
+from trajc_tap import Tap, ScratchDb, run_tool, start_tool, start_mock, run_on_terminal  # noqa: E402
 
 t = Tap()
 db = ScratchDb("commands", sessions=14, mean_turns=20, compile_limit=0)
@@ -65,26 +63,10 @@ rc, so, se = run_tool(["compile", "--provider", "offline", "--tier", "gold"], db
 t.eq(rc, 2, "an unknown tier stops the run with exit 2")
 
 # ------------------------------------------------------------ progress bar on a terminal
-master, slave = pty.openpty()
-p = start_tool(["compile", "--provider", "offline", "--limit", "2"], db=db.name,
-               stdout=subprocess.PIPE, stderr=slave)
-os.close(slave)
-screen = b""
-while True:
-    ready, _, _ = select.select([master], [], [], 30)
-    if not ready:
-        break
-    try:
-        chunk = os.read(master, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    screen += chunk
-p.wait()
-os.close(master)
+rc, screen = run_on_terminal(["compile", "--provider", "offline", "--limit", "2"], db=db.name,
+                             stream="stderr")
 text = screen.decode(errors="replace")
-t.ok(p.returncode == 0 and "\r" in text and "2/2 sessions" in text and "ETA" in text
+t.ok(rc == 0 and "\r" in text and "2/2 sessions" in text and "ETA" in text
      and "pairs" in text, "on a terminal, a bar with sessions, pairs, cost and ETA", text)
 
 # ------------------------------------------------------------ stats, sample
@@ -110,18 +92,9 @@ t.ok(rc == 2 and "unknown qa_type" in se, "sample with an unknown qa_type: exit 
 # ------------------------------------------------------------ a model that fails or is slow
 # A mock model server of our own; the tool's backend reaches it through
 # PGOPTIONS (superuser-only settings, and the tests connect as superuser).
-work = workdir()
-port_file = os.path.join(work, "mock.port")
-mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
-                         "--port", "0", "--port-file", port_file],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-for _ in range(100):
-    if os.path.exists(port_file) and open(port_file).read().strip():
-        break
-    time.sleep(0.1)
-port = open(port_file).read().strip()
-mock_env = {"PGOPTIONS": "-c trajc.gemini_base_url=http://127.0.0.1:%s "
-                         "-c trajc.gemini_api_key=test-key -c trajc.max_retries=0" % port}
+mock_url = start_mock()
+mock_env = {"PGOPTIONS": "-c trajc.gemini_base_url=%s "
+                         "-c trajc.gemini_api_key=test-key -c trajc.max_retries=0" % mock_url}
 
 fresh = db.sql("SELECT string_agg(session_id, ',' ORDER BY session_id) FROM trajc_extract(3, 0) e "
                "WHERE NOT EXISTS (SELECT 1 FROM trajc.qa_pairs p WHERE p.session_id = e.session_id)"
@@ -167,5 +140,3 @@ t.eq(db.sql("SELECT count(*) FROM trajc.qa_pairs WHERE session_id = '%s'" % fres
      "the interrupted session left no pairs")
 t.eq(db.sql("SELECT count(*) > 0 FROM trajc.qa_pairs WHERE session_id = '%s'" % fresh[1]), "t",
      "the finished session kept its pairs")
-mock.terminate()
-mock.wait()

@@ -3,7 +3,6 @@
 model server of our own: progress and the summary, Ctrl-C while a candidate
 hangs (exit 130, answers kept) and the same command resuming the run, the
 report of two runs with their regressions, and usage errors."""
-import atexit
 import json
 import os
 import select
@@ -13,24 +12,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from trajc_tap import REPO, Tap, ScratchDb, run_tool, start_tool, workdir  # noqa: E402
+from trajc_tap import Tap, ScratchDb, run_tool, start_tool, start_mock  # noqa: E402
 
 t = Tap()
 db = ScratchDb("eval", sessions=4, mean_turns=12, compile_limit=0)
 
-work = workdir()
-port_file = os.path.join(work, "mock.port")
-mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
-                         "--port", "0", "--port-file", port_file],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-atexit.register(mock.terminate)  # also when a failure ends the script early
-for _ in range(100):
-    if os.path.exists(port_file) and open(port_file).read().strip():
-        break
-    time.sleep(0.1)
-port = open(port_file).read().strip()
-env = {"PGOPTIONS": "-c trajc.openai_base_url=http://127.0.0.1:%s "
-                    "-c trajc.openai_api_key=test-key -c trajc.max_retries=0" % port}
+mock_url = start_mock()
+env = {"PGOPTIONS": "-c trajc.openai_base_url=%s "
+                    "-c trajc.openai_api_key=test-key -c trajc.max_retries=0" % mock_url}
 
 # Five pairs written by hand on one session. The mock's candidate replies
 # with turn N's text for mock:answer=N, so each reference is a line of that
@@ -120,5 +109,3 @@ t.ok(rc == 2 and "was started with" in se, "resuming with another model: exit 2"
 rc, so, se = run_tool(["help", "eval", "run"])
 t.ok(rc == 0 and "--grader" in so and "Ctrl-C" in so, "help eval run", so)
 
-mock.terminate()
-mock.wait()

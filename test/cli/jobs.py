@@ -9,15 +9,13 @@ Model calls go to the cluster's mock (scripts/test-env.sh sets the base URLs
 server-wide: a job's worker reads them itself, never from the session)."""
 import json
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from trajc_tap import Tap, ScratchDb, run_tool, start_tool  # noqa: E402
+from trajc_tap import Tap, ScratchDb, run_tool, start_tool, run_on_terminal  # noqa: E402
 
 t = Tap()
 db = ScratchDb("jobs", sessions=8, mean_turns=12, compile_limit=0)
@@ -99,25 +97,9 @@ rc, so, se = run_tool(["compile", "--background", "--provider", "gemini", "--min
                        "--limit", "0"], db=db.name, env=slow_env)
 slow = so.strip()
 t.ok(rc == 0 and slow.isdigit(), "a slow job starts", so + se)
-master, slave = pty.openpty()
-p = start_tool(["jobs", "--watch"], db=db.name, stdout=slave, stderr=subprocess.PIPE)
-os.close(slave)
-screen = b""
-while True:
-    ready, _, _ = select.select([master], [], [], 30)
-    if not ready:
-        break
-    try:
-        chunk = os.read(master, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    screen += chunk
-p.wait(timeout=30)
-os.close(master)
+rc, screen = run_on_terminal(["jobs", "--watch"], db=db.name, stream="stdout")
 text = screen.decode(errors="replace")
-t.eq(p.returncode, 0, "jobs --watch exits 0 once no job is queued or running")
+t.eq(rc, 0, "jobs --watch exits 0 once no job is queued or running")
 t.ok(("job %s running [" % slow) in text and "/3 sessions |" in text and "ETA" in text,
      "on a terminal it shows a progress bar for the running job", text)
 t.ok("\033[" in text, "... redrawn in place", text)

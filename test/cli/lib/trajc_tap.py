@@ -9,12 +9,15 @@ from scripts/sample_audit_log.sql, runs the real `trajc` binary against it
 """
 import atexit
 import os
+import pty
 import re
+import select
 import shlex
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TRAJC_BIN = os.environ.get("TRAJC_BIN") or os.path.join(REPO, "build", "trajc")
@@ -202,6 +205,47 @@ def workdir():
     d = tempfile.mkdtemp(prefix="trajc-cli-test-")
     atexit.register(lambda: subprocess.run(["rm", "-rf", d]))
     return d
+
+
+def start_mock():
+    """A mock model server of the test's own (its request log and faults are
+    the test's alone): started on a free port, stopped when the script ends,
+    also early. Returns its base URL."""
+    port_file = os.path.join(workdir(), "mock.port")
+    mock = subprocess.Popen([sys.executable, os.path.join(REPO, "test", "mock", "mock_model_server.py"),
+                             "--port", "0", "--port-file", port_file],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    atexit.register(mock.terminate)
+    for _ in range(100):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        time.sleep(0.1)
+    return "http://127.0.0.1:%s" % open(port_file).read().strip()
+
+
+def run_on_terminal(args, db=None, stream="stdout", timeout=30):
+    """Runs the tool with `stream` ("stdout" or "stderr") on a pseudo-terminal,
+    the other to a pipe; returns (exit code, what the terminal showed)."""
+    master, slave = pty.openpty()
+    other = subprocess.PIPE
+    p = start_tool(args, db=db, stdout=slave if stream == "stdout" else other,
+                   stderr=slave if stream == "stderr" else other)
+    os.close(slave)
+    screen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], timeout)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    p.communicate(timeout=timeout)
+    os.close(master)
+    return p.returncode, screen
 
 
 if __name__ == "__main__":
