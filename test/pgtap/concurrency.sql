@@ -19,25 +19,11 @@ CALL pg_temp.tap_forget('tap-conc-%');
 DROP TABLE IF EXISTS public.tap_conc_base, public.tap_conc_par, public.tap_conc_race,
   public.tap_conc_inc, public.tap_conc_cost, public.tap_conc_rate, public.tap_conc_snap;
 
--- One table per scenario, so that each batch sees only its own sessions.
--- Session <prefix>-<s> has `turns` turns; directive (if any) sits in turn 2.
-CREATE FUNCTION pg_temp.make_log(tab text, prefix text, sessions int, turns int, directive text)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format('CREATE TABLE public.%I (id serial PRIMARY KEY, session_id text NOT NULL,'
-                 ' created_at timestamptz NOT NULL, agent text, tool text, note text)', tab);
-  EXECUTE format($i$INSERT INTO public.%I (session_id, created_at, agent, tool, note)
-    SELECT %L || '-' || s, timestamptz '2024-06-01 09:00+00' + (s * 100 + t) * interval '1 minute',
-           'agent-' || s, (ARRAY['search', 'read_file', 'write_file'])[1 + t %% 3],
-           CASE WHEN t = 2 AND %L IS NOT NULL THEN %L ELSE 'step ' || t || ' of session ' || s END
-      FROM generate_series(1, %s) s, generate_series(1, %s) t$i$,
-    tab, prefix, directive, directive, sessions, turns);
-END $$;
-SELECT pg_temp.make_log('tap_conc_base', 'tap-conc-base', 4, 4, 'mock:slow=1500');
-SELECT pg_temp.make_log('tap_conc_par', 'tap-conc-par', 4, 4, 'mock:slow=1500');
-SELECT pg_temp.make_log('tap_conc_inc', 'tap-conc-inc', 3, 4, NULL);
-SELECT pg_temp.make_log('tap_conc_cost', 'tap-conc-cost', 4, 4, 'mock:slow=300');
-SELECT pg_temp.make_log('tap_conc_rate', :'rate_prefix', 3, 4, NULL);
+SELECT pg_temp.tap_make_log('tap_conc_base', 'tap-conc-base', 4, 4, 'mock:slow=1500');
+SELECT pg_temp.tap_make_log('tap_conc_par', 'tap-conc-par', 4, 4, 'mock:slow=1500');
+SELECT pg_temp.tap_make_log('tap_conc_inc', 'tap-conc-inc', 3, 4, NULL);
+SELECT pg_temp.tap_make_log('tap_conc_cost', 'tap-conc-cost', 4, 4, 'mock:slow=300');
+SELECT pg_temp.tap_make_log('tap_conc_rate', :'rate_prefix', 3, 4, NULL);
 UPDATE public.tap_conc_rate SET note = 'mock:status=429,retry_after=1,times=1'
  WHERE session_id = :'rate_prefix' || '-1' AND note LIKE 'step 3 %';
 -- The race: -fast (5 turns, listed first) answers at once, -slow after 3 s.

@@ -31,33 +31,20 @@ CALL pg_temp.tap_drop_role('trajc_tap_jobs_m');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_noread');
 CALL pg_temp.tap_drop_role('trajc_tap_jobs_nologin');
 
--- One audit table per scenario. Session <prefix>-<s> has turns + s turns
--- (so they are listed in the order -N ... -1); directive (if any) sits in turn 2.
-CREATE FUNCTION pg_temp.make_log(tab text, prefix text, sessions int, turns int, directive text)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format('CREATE TABLE public.%I (id serial PRIMARY KEY, session_id text NOT NULL,'
-                 ' created_at timestamptz NOT NULL, agent text, tool text, note text)', tab);
-  EXECUTE format($i$INSERT INTO public.%I (session_id, created_at, agent, tool, note)
-    SELECT %L || '-' || s, timestamptz '2024-06-01 09:00+00' + (s * 100 + t) * interval '1 minute',
-           'agent-' || s, (ARRAY['search', 'read_file', 'write_file'])[1 + t %% 3],
-           CASE WHEN t = 2 AND %L IS NOT NULL THEN %L ELSE 'step ' || t || ' of session ' || s END
-      FROM generate_series(1, %s) s, generate_series(1, %s + s) t$i$,
-    tab, prefix, directive, directive, sessions, turns);
-END $$;
-SELECT pg_temp.make_log('tap_jobs_basic', 'tap-jobs-basic', 4, 3, 'mock:slow=300');
-SELECT pg_temp.make_log('tap_jobs_progress', 'tap-jobs-progress', 5, 3, 'mock:slow=600');
-SELECT pg_temp.make_log('tap_jobs_cancel', 'tap-jobs-cancel', 2, 3, NULL);
+-- One audit table per scenario; growing sessions, so -N ... -1 is the listing order.
+SELECT pg_temp.tap_make_log('tap_jobs_basic', 'tap-jobs-basic', 4, 3, 'mock:slow=300', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_progress', 'tap-jobs-progress', 5, 3, 'mock:slow=600', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_cancel', 'tap-jobs-cancel', 2, 3, NULL, growing => true);
 -- -2 (listed first) answers at once, -1 never.
 UPDATE public.tap_jobs_cancel SET note = 'mock:hang' WHERE session_id = 'tap-jobs-cancel-1' AND note LIKE 'step 2 %';
-SELECT pg_temp.make_log('tap_jobs_twice', 'tap-jobs-twice', 6, 3, 'mock:slow=500');
-SELECT pg_temp.make_log('tap_jobs_q1', 'tap-jobs-q1', 2, 3, 'mock:slow=1200');
-SELECT pg_temp.make_log('tap_jobs_q2', 'tap-jobs-q2', 2, 3, 'mock:slow=1200');
-SELECT pg_temp.make_log('tap_jobs_q3', 'tap-jobs-q3', 2, 3, 'mock:slow=300');
-SELECT pg_temp.make_log('tap_jobs_q4', 'tap-jobs-q4', 1, 3, NULL);
-SELECT pg_temp.make_log('tap_jobs_roles', 'tap-jobs-roles', 3, 3, 'mock:slow=800');
-SELECT pg_temp.make_log('tap_jobs_tx', 'tap-jobs-tx', 2, 3, NULL);
-SELECT pg_temp.make_log('tap_jobs_owned', 'tap-jobs-owned', 2, 3, NULL);
+SELECT pg_temp.tap_make_log('tap_jobs_twice', 'tap-jobs-twice', 6, 3, 'mock:slow=500', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_q1', 'tap-jobs-q1', 2, 3, 'mock:slow=1200', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_q2', 'tap-jobs-q2', 2, 3, 'mock:slow=1200', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_q3', 'tap-jobs-q3', 2, 3, 'mock:slow=300', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_q4', 'tap-jobs-q4', 1, 3, NULL, growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_roles', 'tap-jobs-roles', 3, 3, 'mock:slow=800', growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_tx', 'tap-jobs-tx', 2, 3, NULL, growing => true);
+SELECT pg_temp.tap_make_log('tap_jobs_owned', 'tap-jobs-owned', 2, 3, NULL, growing => true);
 
 -- Roles: a and b start jobs, m is a member of a, noread may start jobs but
 -- not read the audit table, nologin cannot log in.
