@@ -197,6 +197,24 @@ struct JobRow {
   char* label;
 };
 
+// A call to the vendor in the C++ phase. A vendor's refusal or a vendor out
+// of reach (kExternal) is the job's outcome, not the statement's: its text
+// goes to *error and the call returns false; any other error raises.
+template <typename Call>
+bool vendor_call(std::string* error, Call call) {
+  bool done = false;
+  run_cpp([&] {
+    try {
+      call();
+      done = true;
+    } catch (const trajc::Error& e) {
+      if (e.code() != trajc::sqlstate::kExternal) throw;
+      *error = e.what();
+    }
+  });
+  return done;
+}
+
 JobRow insert_job(const Submitter* sub) {
   const ModelChoice& m = run_model(sub->run);
   Oid types[8] = {TEXTOID, TEXTOID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID};
@@ -240,17 +258,11 @@ void send_job(Submitter* sub) {
     std::string* refusal = sub->text;
     const trajc::VendorBatchApi* api = sub->api;
     trajc::BlockingHttp* http = sub->http;
-    run_cpp([&] {
-      *job = builder->take(label);
-      try {
-        *status = trajc::submit_batch_job(*api, *job, *http, &unanswered);
-        accepted = true;
-      } catch (const trajc::Error& e) {
-        if (e.code() != trajc::sqlstate::kExternal) throw;
-        *refusal = e.what();
-      }
-      *job = trajc::BatchJob{};  // the payload is not needed any more
+    run_cpp([&] { *job = builder->take(label); });
+    accepted = vendor_call(refusal, [&] {
+      *status = trajc::submit_batch_job(*api, *job, *http, &unanswered);
     });
+    run_cpp([&] { *job = trajc::BatchJob{}; });  // the payload is not needed any more
     if (accepted) {
       const char* remote_id = from_core_cstring(status->remote_id);
       Oid types[3] = {INT8OID, TEXTOID, TEXTOID};
@@ -600,16 +612,8 @@ void store_request(const Store* store, Collector* c, const Job& j, const Request
 const char* adopt_job(const Store* store, Collector* c, const Job& j, bool commits) {
   const char* label = j.label;
   std::string* found = c->reply;
-  bool listed = false;
-  run_cpp([&] {
-    try {
-      *found = trajc::find_batch_job(*c->api, label, *c->http);
-      listed = true;
-    } catch (const trajc::Error& e) {
-      if (e.code() != trajc::sqlstate::kExternal) throw;
-      *c->error = e.what();
-    }
-  });
+  const bool listed =
+      vendor_call(c->error, [&] { *found = trajc::find_batch_job(*c->api, label, *c->http); });
   if (!listed) {
     const char* why = psprintf("looking for the job labelled %s: %s", j.label, from_core_cstring(*c->error, kMaxErrorBytes));
     ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: %s", static_cast<long long>(j.id), why)));
@@ -670,15 +674,8 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* rea
     close_store(store);
     return;
   }
-  bool polled = false;
-  run_cpp([&] {
-    try {
-      *c->status = trajc::poll_batch_job(*c->api, remote_id, *c->http, c->reply);
-      polled = true;
-    } catch (const trajc::Error& e) {
-      if (e.code() != trajc::sqlstate::kExternal) throw;
-      *c->error = e.what();
-    }
+  const bool polled = vendor_call(c->error, [&] {
+    *c->status = trajc::poll_batch_job(*c->api, remote_id, *c->http, c->reply);
   });
   totals->polled++;
   if (!polled) {
@@ -705,18 +702,11 @@ void collect_job(const Job& j, bool commits, MemoryContext cxt, AuditReader* rea
     return;
   }
   load_ids(c, j.id);
-  bool fetched = false;
-  run_cpp([&] {
-    try {
-      *c->results = trajc::fetch_batch_results(*c->api, *c->status, *c->ids, *c->reply, *c->http);
-      for (std::size_t i = 0; i < c->ids->size(); i++) c->index->emplace((*c->ids)[i], i);
-      fetched = true;
-    } catch (const trajc::Error& e) {
-      if (e.code() != trajc::sqlstate::kExternal) throw;
-      *c->error = e.what();
-    }
-    std::string().swap(*c->reply);
+  const bool fetched = vendor_call(c->error, [&] {
+    *c->results = trajc::fetch_batch_results(*c->api, *c->status, *c->ids, *c->reply, *c->http);
+    for (std::size_t i = 0; i < c->ids->size(); i++) c->index->emplace((*c->ids)[i], i);
   });
+  run_cpp([&] { std::string().swap(*c->reply); });
   if (!fetched) {
     const char* why = from_core_cstring(*c->error, kMaxErrorBytes);
     ereport(WARNING, (errmsg("trajc_batch_collect: provider batch %lld: fetching results: %s",
